@@ -1,0 +1,96 @@
+"""One place for paths, settings and the validated run configuration."""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+from pathlib import Path
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+#: The coordinate reference system of every analysis: Amersfoort / RD New.
+CRS = "EPSG:28992"
+#: Web maps only: folium layers are reprojected to WGS84 at the very last step.
+WEB_CRS = "EPSG:4326"
+
+PACKAGE_DIR = Path(__file__).resolve().parent
+REFERENCE_DIR = PACKAGE_DIR / "reference_data"
+DEFAULTS_DIR = PACKAGE_DIR / "defaults"  # versioned YAML defaults (themes, weights)
+ASSETS_DIR = PACKAGE_DIR / "assets"
+
+
+def project_root() -> Path:
+    """The project folder: ``$BCBA_HOME`` if set, else the source checkout, else the cwd."""
+    env = os.environ.get("BCBA_HOME")
+    if env:
+        return Path(env).expanduser().resolve()
+    candidate = PACKAGE_DIR.parent
+    if (candidate / "pyproject.toml").exists() and (candidate / "notebooks").exists():
+        return candidate
+    return Path.cwd().resolve()
+
+
+def raw_dir() -> Path:
+    """Read-only raw input: ``data/raw/<GMxxxx>/`` per municipality."""
+    return project_root() / "data" / "raw"
+
+
+def processed_dir() -> Path:
+    """Processed data, rebuilt by code: ``data/processed/<GMxxxx>/``."""
+    return project_root() / "data" / "processed"
+
+
+def reports_dir() -> Path:
+    """Generated reports: ``reports/<GMxxxx>_<naam>/<date>/``."""
+    return project_root() / "reports"
+
+
+def notebooks_dir() -> Path:
+    return project_root() / "notebooks"
+
+
+def templates_dir() -> Path:
+    return project_root() / "templates"
+
+
+#: The municipality the demo runs for.
+DEMO_GEMEENTE = "GM0489"  # Barendrecht
+DEMO_SEED = 20240101
+
+
+def default_period(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
+    """The default analysis period: the two full calendar years before ``today``."""
+    today = today or dt.date.today()
+    return dt.date(today.year - 2, 1, 1), dt.date(today.year - 1, 12, 31)
+
+
+class RunConfig(BaseModel):
+    """A validated B-CBA run: what is analysed, from where, to where and for whom."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    gemeente: str = Field(description="Municipality code GMxxxx (already resolved)")
+    data_dir: Path
+    output_dir: Path
+    periode_start: dt.date
+    periode_eind: dt.date
+    ontvanger: str = Field(default="Burgemeester", min_length=1)
+    rapport_id: str = Field(default="", description="Unique report id; generated when empty")
+    thema_config: Path | None = None
+    tegel_url: str | None = Field(default=None, description="Internal tile server URL, if any")
+    seed: int = 0
+
+    @field_validator("gemeente")
+    @classmethod
+    def _code(cls, v: str) -> str:
+        if not (len(v) == 6 and v.startswith("GM") and v[2:].isdigit()):
+            raise ValueError(f"gemeentecode moet de vorm GMxxxx hebben, niet {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _period(self) -> RunConfig:
+        if self.periode_eind < self.periode_start:
+            raise ValueError(
+                f"periode_eind ({self.periode_eind}) ligt voor periode_start ({self.periode_start})"
+            )
+        return self

@@ -1,0 +1,710 @@
+"""Robust reading of analysts' extracts: CSV/XLSX, header aliases, Dutch value parsing.
+
+Every reader in :mod:`bcba.sources` goes through :func:`read_table` (bytes -> raw frame of
+cells), :func:`match_columns` (header aliases) and the vectorised ``parse_*`` helpers, and
+collects every failure in a :class:`Problems` list that is raised once as
+:class:`bcba.errors.InputValidationError`.
+
+Row numbers are those an analyst sees in Excel: the header is row 1, the first data row 2.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import io
+import logging
+import re
+import unicodedata
+import zipfile
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from bcba.errors import InputProblem, InputValidationError
+
+log = logging.getLogger(__name__)
+
+#: Columns whose values are personal data and never appear in an error message.
+PERSONAL_COLUMNS = frozenset(
+    {"naam", "geboortedatum", "koper_naam", "verkoper_naam", "tekst", "omschrijving"}
+)
+HIDDEN = "waarde verborgen (persoonsgegeven)"
+
+#: Excel's day zero (with the 1900 leap-year bug folded in).
+_EXCEL_EPOCH = pd.Timestamp("1899-12-30")
+
+
+# --------------------------------------------------------------------------- problems
+
+
+@dataclass
+class Problems:
+    """Collects input problems of one or more files before raising them together."""
+
+    items: list[InputProblem] = field(default_factory=list)
+
+    def add(
+        self,
+        file: str,
+        check: str,
+        *,
+        row: int | None = None,
+        column: str | None = None,
+        value: object = None,
+        fix: str = "",
+        sheet: str | None = None,
+    ) -> None:
+        if column in PERSONAL_COLUMNS and value is not None:
+            value = HIDDEN
+        self.items.append(InputProblem(file, row, column, check, value, fix, sheet))
+
+    def add_rows(
+        self,
+        file: str,
+        rows: pd.Series,
+        values: pd.Series,
+        mask: pd.Series,
+        *,
+        column: str,
+        check: str,
+        fix: str,
+        sheet: str | None = None,
+    ) -> None:
+        """Add one problem per row where ``mask`` holds (rows are Excel row numbers)."""
+        mask = mask.fillna(False).astype(bool).to_numpy()
+        if not mask.any():
+            return
+        hide = column in PERSONAL_COLUMNS
+        for row, value in zip(rows.to_numpy()[mask], values.to_numpy()[mask], strict=True):
+            shown = HIDDEN if hide else _display(value)
+            self.items.append(InputProblem(file, int(row), column, check, shown, fix, sheet))
+
+    def extend(self, other: Problems) -> None:
+        self.items.extend(other.items)
+
+    def __bool__(self) -> bool:
+        return bool(self.items)
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def raise_if_any(self) -> None:
+        if self.items:
+            raise InputValidationError(list(self.items))
+
+
+def _display(value: object) -> object:
+    if value is None or (isinstance(value, float) and np.isnan(value)) or value is pd.NA:
+        return ""
+    if isinstance(value, str) and len(value) > 60:
+        return value[:57] + "..."
+    return value
+
+
+# --------------------------------------------------------------------------- reading
+
+
+@dataclass
+class RawTable:
+    """Cells of one sheet/CSV as read: object dtype, strings (CSV) or Excel-typed values."""
+
+    frame: pd.DataFrame  # original header labels as columns; plus 'bron_rij'
+    file: str
+    sheet: str | None
+    n_rows_in: int  # data rows in the file (incl. wholly empty rows)
+    empty_rows: int  # wholly empty rows dropped (reported in kwaliteit)
+
+
+def _decode(data: bytes) -> tuple[str, str]:
+    """Decode UTF-8 (with or without BOM) or else Windows-1252; return (text, encoding)."""
+    try:
+        return data.decode("utf-8-sig"), "utf-8"
+    except UnicodeDecodeError:
+        pass
+    try:
+        return data.decode("cp1252"), "cp1252"
+    except UnicodeDecodeError:
+        return data.decode("latin-1"), "latin-1"
+
+
+def _sniff_delimiter(text: str) -> str:
+    head = "\n".join(text.splitlines()[:20])
+    try:
+        return csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
+    except csv.Error:
+        first = text.splitlines()[0] if text else ""
+        counts = {d: first.count(d) for d in (";", "\t", ",")}
+        best = max(counts, key=counts.get)
+        return best if counts[best] else ","
+
+
+def _unreadable(problems: Problems, name: str, why: str, sheet: str | None = None) -> None:
+    problems.add(
+        name,
+        f"bestand kan niet worden gelezen ({why})",
+        fix="Sla het bestand opnieuw op als CSV (UTF-8) of Excel (.xlsx) en lever het opnieuw aan",
+        sheet=sheet,
+    )
+
+
+def read_table(path: str | Path, *, sheet: str | None = None, problems: Problems) -> RawTable | None:
+    """Read a CSV or XLSX file into a :class:`RawTable`; on failure add a problem, return None.
+
+    The file is opened read-only and never modified. Wholly empty rows are dropped and
+    counted in ``RawTable.empty_rows``.
+    """
+    path = Path(path)
+    name = path.name
+    suffix = path.suffix.lower()
+    if not path.exists():
+        problems.add(name, "bestand bestaat niet", fix="Controleer de bestandsnaam en de map")
+        return None
+    if suffix in (".xlsx", ".xlsm"):
+        rows, sheet_name = _xlsx_rows(path, sheet, problems)
+        if rows is None:
+            return None
+    elif suffix in (".csv", ".txt", ".tsv"):
+        sheet_name = None
+        try:
+            data = path.read_bytes()
+        except OSError as exc:
+            _unreadable(problems, name, type(exc).__name__)
+            return None
+        text, encoding = _decode(data)
+        log.debug("%s: encoding %s", name, encoding)
+        if "\x00" in text:
+            _unreadable(problems, name, "bevat binaire tekens; is dit wel een CSV-bestand?")
+            return None
+        if not text.strip():
+            problems.add(name, "bestand is leeg", fix="Lever een bestand met kopregel en gegevens aan")
+            return None
+        delim = _sniff_delimiter(text)
+        try:
+            rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True))
+        except csv.Error as exc:
+            _unreadable(problems, name, f"CSV-opmaak klopt niet: {exc}")
+            return None
+    else:
+        problems.add(
+            name,
+            f"onbekend bestandstype '{suffix}'",
+            fix="Lever CSV (.csv) of Excel (.xlsx) aan",
+        )
+        return None
+    return _rows_to_table(rows, name, sheet_name, problems, typed=suffix in (".xlsx", ".xlsm"))
+
+
+def _xlsx_rows(path: Path, sheet: str | None, problems: Problems):
+    import openpyxl
+
+    name = path.name
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError) as exc:
+        _unreadable(problems, name, f"geen geldig Excel-bestand: {type(exc).__name__}")
+        return None, None
+    try:
+        if sheet is None:
+            ws = wb.worksheets[0]
+        elif sheet in wb.sheetnames:
+            ws = wb[sheet]
+        else:
+            problems.add(
+                name,
+                f"werkblad '{sheet}' bestaat niet",
+                value=sheet,
+                fix=f"Kies een van de werkbladen: {', '.join(wb.sheetnames)}",
+            )
+            return None, None
+        try:
+            rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
+            _unreadable(problems, name, f"werkblad beschadigd: {type(exc).__name__}", ws.title)
+            return None, None
+        return rows, ws.title
+    finally:
+        wb.close()
+
+
+def _cell_to_value(value: object) -> object:
+    """Normalise an Excel/CSV cell: '' for empty, ISO text for dates, else as is."""
+    if value is None:
+        return ""
+    if isinstance(value, dt.datetime):
+        return value.date().isoformat() if value.time() == dt.time() else value.isoformat(" ")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, bool):
+        return "ja" if value else "nee"
+    if isinstance(value, float) and value.is_integer() and abs(value) < 1e15:
+        return int(value)
+    if isinstance(value, str):
+        return value.strip()
+    return value
+
+
+def _rows_to_table(
+    rows: list[list], name: str, sheet: str | None, problems: Problems, *, typed: bool
+) -> RawTable | None:
+    if not rows:
+        problems.add(name, "bestand is leeg", fix="Lever een bestand met kopregel en gegevens aan", sheet=sheet)
+        return None
+    header = [str(_cell_to_value(c)) for c in rows[0]]
+    if all(h == "" for h in header):
+        problems.add(
+            name,
+            "de eerste rij (kopregel) is leeg",
+            row=1,
+            fix="Zet de kolomnamen in rij 1",
+            sheet=sheet,
+        )
+        return None
+    width = len(header)
+    body = rows[1:]
+    longest = max((len(r) for r in body), default=width)
+    if longest > width:
+        # cells beyond the header: only a problem if they hold a value
+        for i, r in enumerate(body):
+            if any(_cell_to_value(c) != "" for c in r[width:]):
+                problems.add(
+                    name,
+                    "rij heeft meer cellen dan de kopregel",
+                    row=i + 2,
+                    fix="Controleer scheidingstekens en aanhalingstekens in deze rij",
+                    sheet=sheet,
+                )
+        if problems:
+            return None
+    labels = [h if h else f"kolom_{i + 1}" for i, h in enumerate(header)]
+    if typed:
+        body = [[_cell_to_value(c) for c in r[:width]] + [""] * (width - len(r[:width])) for r in body]
+    elif any(len(r) != width for r in body):
+        body = [r[:width] + [""] * (width - len(r[:width])) for r in body]
+    frame = pd.DataFrame(body, columns=pd.Index(range(width)), dtype=object)
+    if not typed and len(frame):
+        frame = frame.apply(lambda col: col.str.strip())
+    frame.columns = pd.Index(labels)
+    frame["bron_rij"] = np.arange(2, len(frame) + 2, dtype="int64")
+    values = frame.drop(columns="bron_rij")
+    if len(values.columns):
+        empty = (values == "").all(axis=1)
+    else:
+        empty = pd.Series(True, index=frame.index)
+    n_in = len(frame)
+    frame = frame.loc[~empty].reset_index(drop=True)
+    # unnamed empty columns (trailing separators) carry nothing
+    for i, h in enumerate(header):
+        if h == "" and (frame[labels[i]] == "").all():
+            frame = frame.drop(columns=labels[i])
+    return RawTable(frame, name, sheet, n_in, int(empty.sum()))
+
+
+# --------------------------------------------------------------------------- headers
+
+
+def fold_header(label: object) -> str:
+    """Header key ignoring case, accents, spaces, dashes, underscores, dots and brackets."""
+    text = unicodedata.normalize("NFKD", str(label))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^a-z0-9]+", "", text)
+
+
+#: Dutch header variants seen in real extracts, folded -> canonical name.
+COMMON_ALIASES: dict[str, tuple[str, ...]] = {
+    "kvk_nummer": ("kvknummer", "kvknr", "kvk", "dossiernummer", "kamervankoophandelnummer", "kvkno"),
+    "vestigingsnummer": ("vestigingsnummer", "vestigingsnr", "vestnr", "vestigingnummer"),
+    "handelsnaam": ("handelsnaam", "naamonderneming", "bedrijfsnaam", "eerstehandelsnaam", "statutairenaam"),
+    "rechtsvorm": ("rechtsvorm", "rechtsvormomschrijving"),
+    "sbi_code": ("sbicode", "sbi", "sbihoofdactiviteit", "hoofdactiviteit", "sbihoofdactiviteitcode", "hoofdsbi"),
+    "straat": ("straat", "straatnaam", "openbareruimte", "openbareruimtenaam"),
+    "huisnummer": ("huisnummer", "huisnr", "nr", "nummer"),
+    "huisletter": ("huisletter", "letter"),
+    "toevoeging": ("toevoeging", "toev", "huisnummertoevoeging", "huisnrtoevoeging"),
+    "postcode": ("postcode", "pc", "postcd"),
+    "plaats": ("plaats", "woonplaats", "plaatsnaam", "vestigingsplaats"),
+    "datum_inschrijving": ("datuminschrijving", "inschrijfdatum", "datumvestiging", "datumoprichting", "ingangsdatum"),
+    "datum_uitschrijving": ("datumuitschrijving", "uitschrijfdatum", "datumopheffing", "einddatum"),
+    "werkzame_personen": ("werkzamepersonen", "aantalwerkzamepersonen", "totaalwerkzamepersonen", "werkzpersonen", "medewerkers"),
+    "naam": ("naam", "volledigenaam", "naamfunctionaris", "functionaris"),
+    "geboortedatum": ("geboortedatum", "gebdatum", "geboren"),
+    "functie": ("functie", "functieomschrijving", "rol"),
+    "datum_aanvang": ("datumaanvang", "aanvangsdatum", "datumingang", "ingangsdatumfunctie"),
+    "datum_einde": ("datumeinde", "einddatumfunctie", "datumuittreding"),
+    "transactie_id": ("transactieid", "transactienummer", "transactie", "id"),
+    "datum": ("datum", "datumtransport", "transportdatum", "datumakte", "aktedatum"),
+    "koopsom": ("koopsom", "koopsomeur", "koopprijs", "prijs", "koopsomineuro"),
+    "koper_naam": ("kopernaam", "naamkoper", "koper"),
+    "koper_type": ("kopertype", "typekoper", "soortkoper"),
+    "koper_kvk_nummer": ("koperkvknummer", "kvknummerkoper", "koperkvk", "kvkkoper"),
+    "verkoper_naam": ("verkopernaam", "naamverkoper", "verkoper"),
+    "verkoper_type": ("verkopertype", "typeverkoper", "soortverkoper"),
+    "verkoper_kvk_nummer": ("verkoperkvknummer", "kvknummerverkoper", "verkoperkvk"),
+    "hypotheek": ("hypotheek", "hypotheekja", "metHypotheek".lower(), "hypotheekjanee"),
+    "woz_waarde": ("wozwaarde", "woz", "wozeur", "wozwaardeeur"),
+    "adresseerbaar_object_id": ("adresseerbaarobjectid", "adresseerbaarobject", "verblijfsobjectid", "vboid", "identificatie", "adresid"),
+    "gebruiksdoel": ("gebruiksdoel", "gebruiksdoelen"),
+    "oppervlakte": ("oppervlakte", "oppervlaktem2", "opp"),
+    "x": ("x", "xcoordinaat", "xrd", "rdx"),
+    "y": ("y", "ycoordinaat", "yrd", "rdy"),
+    "bron": ("bron", "partner", "organisatie"),
+    "thema": ("thema", "onderwerp"),
+    "soort": ("soort", "soortgebeurtenis", "type", "categorie"),
+    "buurtcode": ("buurtcode", "buurt", "cbsbuurtcode"),
+    "omschrijving": ("omschrijving", "toelichting", "beschrijving"),
+    "gewicht": ("gewicht", "weging"),
+}
+
+
+def match_columns(
+    frame: pd.DataFrame,
+    canonical: Iterable[str],
+    *,
+    aliases: Mapping[str, tuple[str, ...]] = COMMON_ALIASES,
+    file: str,
+    sheet: str | None,
+    problems: Problems,
+) -> tuple[pd.DataFrame, list[str]]:
+    """Rename header variants to canonical names; return (frame, extra column labels).
+
+    Only the canonical names listed are looked for; other columns are kept aside as extra.
+    A canonical name matched by two columns is a problem.
+    """
+    lookup: dict[str, str] = {}
+    for name in canonical:
+        lookup[fold_header(name)] = name
+        for alias in aliases.get(name, ()):
+            lookup.setdefault(fold_header(alias), name)
+    rename: dict[str, str] = {}
+    seen: dict[str, str] = {}
+    extra: list[str] = []
+    for col in frame.columns:
+        if col == "bron_rij":
+            continue
+        target = lookup.get(fold_header(col))
+        if target is None:
+            extra.append(str(col))
+            continue
+        if target in seen:
+            problems.add(
+                file,
+                f"kolom '{col}' en kolom '{seen[target]}' betekenen allebei '{target}'",
+                row=1,
+                column=str(col),
+                fix="Verwijder of hernoem een van beide kolommen",
+                sheet=sheet,
+            )
+            continue
+        seen[target] = str(col)
+        rename[col] = target
+    keep = [c for c in frame.columns if c in rename or c == "bron_rij"]
+    out = frame[keep].rename(columns=rename)
+    if extra:
+        log.info("%s: extra kolommen genegeerd: %s", file, ", ".join(extra))
+    return out, extra
+
+
+def require_columns(
+    frame: pd.DataFrame, required: Iterable[str], *, file: str, sheet: str | None, problems: Problems
+) -> bool:
+    """Add a problem per missing required column; True when all are present."""
+    ok = True
+    for name in required:
+        if name not in frame.columns:
+            ok = False
+            problems.add(
+                file,
+                "verplichte kolom ontbreekt",
+                row=1,
+                column=name,
+                fix=f"Voeg een kolom '{name}' toe (of gebruik een van de bekende kolomnamen, zie de datadictionary)",
+                sheet=sheet,
+            )
+    return ok
+
+
+# --------------------------------------------------------------------------- parsing
+
+
+def as_text(values: pd.Series) -> pd.Series:
+    """Cells as stripped strings ('' for empty), whatever their Excel type."""
+    if values.dtype == object:
+        values = values.map(lambda v: v if isinstance(v, str) else ("" if v is None or v is pd.NA else str(v)))
+    return values.fillna("").astype(str).str.strip()
+
+
+def blank(values: pd.Series) -> pd.Series:
+    return as_text(values) == ""
+
+
+def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse dates: dd-mm-jjjj, d-m-jjjj, dd/mm/jjjj, jjjj-mm-dd, jjjjmmdd or Excel serials.
+
+    Returns (datetime64[ns] series with NaT, mask of non-empty cells that failed).
+    """
+    text = as_text(values).str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "", regex=True)
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    dmy = text.str.fullmatch(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{4}")
+    if dmy.any():
+        parts = text[dmy].str.split(r"[-/.]", regex=True, expand=True)
+        out[dmy] = _from_parts(parts[2], parts[1], parts[0])
+    ymd = text.str.fullmatch(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}")
+    if ymd.any():
+        parts = text[ymd].str.split(r"[-/.]", regex=True, expand=True)
+        out[ymd] = _from_parts(parts[0], parts[1], parts[2])
+    compact = text.str.fullmatch(r"(19|20)\d{6}")
+    if compact.any():
+        t = text[compact]
+        out[compact] = _from_parts(t.str[:4], t.str[4:6], t.str[6:8])
+    serial = text.str.fullmatch(r"\d{4,5}(\.0+)?") & ~compact
+    if serial.any():
+        days = pd.to_numeric(text[serial], errors="coerce")
+        ok = (days >= 3000) & (days <= 80000)
+        conv = _EXCEL_EPOCH + pd.to_timedelta(days.where(ok), unit="D")
+        out[serial] = conv
+    bad = (text != "") & out.isna()
+    return out, bad
+
+
+def _from_parts(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:
+    frame = pd.DataFrame(
+        {
+            "year": pd.to_numeric(year, errors="coerce"),
+            "month": pd.to_numeric(month, errors="coerce"),
+            "day": pd.to_numeric(day, errors="coerce"),
+        }
+    )
+    return pd.to_datetime(frame, errors="coerce").astype("datetime64[ns]")
+
+
+def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Parse amounts in Dutch or plain notation: '€ 1.250.000,00', '1250000', '1.250.000', '12,5'.
+
+    Rules: a comma is the decimal mark unless several commas group thousands; dots are
+    thousands separators when they group exactly three digits, else the decimal mark.
+    Returns (float series with NaN, mask of non-empty cells that failed).
+    """
+    numeric = values.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
+    out = pd.Series(np.nan, index=values.index, dtype="float64")
+    if numeric.any():
+        out[numeric] = values[numeric].astype("float64")
+    text = as_text(values[~numeric])
+    text = text.str.replace(r"(?i)(€|eur(o)?|\s|\u00a0)", "", regex=True)
+    neg = text.str.startswith("-")
+    text = text.str.lstrip("+-")
+    dutch = text.str.fullmatch(r"\d{1,3}(\.\d{3})+(,\d*)?") | text.str.fullmatch(r"\d+,\d*")
+    english = text.str.fullmatch(r"\d{1,3}(,\d{3}){2,}(\.\d*)?") | text.str.fullmatch(r"\d{1,3}(,\d{3})+\.\d*")
+    plain = text.str.fullmatch(r"\d+(\.\d+)?|\.\d+")
+    conv = pd.Series(pd.NA, index=text.index, dtype="str")
+    conv[dutch] = text[dutch].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
+    conv[english & ~dutch] = text[english & ~dutch].str.replace(",", "", regex=False)
+    conv[plain & ~dutch & ~english] = text[plain & ~dutch & ~english]
+    nums = pd.to_numeric(conv, errors="coerce").astype("float64")
+    nums[neg] = -nums[neg]
+    out[~numeric] = nums
+    bad = ~blank(values) & out.isna()
+    return out, bad
+
+
+def parse_int(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Whole numbers (Int64); '12.0' is accepted, '12,5' is not."""
+    nums, bad = parse_number(values)
+    frac = nums.notna() & (nums != np.floor(nums.fillna(0)))
+    bad = bad | frac
+    out = nums.where(~frac).round().astype("Int64")
+    return out, bad
+
+
+def parse_digits(values: pd.Series, width: int) -> tuple[pd.Series, pd.Series]:
+    """Identifier of ``width`` digits as string, left-padded with zeros (Excel drops them)."""
+    text = as_text(values).str.replace(r"\.0+$", "", regex=True).str.replace(r"[\s.\-]", "", regex=True)
+    ok = text.str.fullmatch(rf"\d{{1,{width}}}")
+    out = text.str.zfill(width).where(ok)
+    bad = (text != "") & ~ok
+    return out.astype("str"), bad
+
+
+def parse_postcode(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """Postcodes normalised to ``1234AB``; returns (str with NA, mask of invalid non-empty)."""
+    text = as_text(values).str.upper().str.replace(r"[\s\-]", "", regex=True)
+    ok = text.str.fullmatch(r"[1-9]\d{3}[A-Z]{2}")
+    bad = (text != "") & ~ok
+    return text.where(ok).astype("str"), bad
+
+
+def parse_code(values: pd.Series) -> pd.Series:
+    """Short code or label: stripped text, NA when empty."""
+    text = as_text(values)
+    return text.where(text != "").astype("str")
+
+
+def norm_suffix(values: pd.Series) -> pd.Series:
+    """Huisletter/toevoeging normalised for matching: uppercase, stripped, '' when empty."""
+    text = as_text(values.fillna("")).str.upper().str.replace(r"^[\s\-/]+|\s+", "", regex=True)
+    return text.astype("str")
+
+
+_TRUE = {"ja", "j", "true", "waar", "yes", "y", "1", "x", "wel"}
+_FALSE = {"nee", "n", "false", "onwaar", "no", "0", "niet", "geen"}
+
+
+def parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+    """ja/nee, j/n, true/false, 1/0 -> boolean (NA when empty)."""
+    text = as_text(values).str.lower()
+    out = pd.Series(pd.NA, index=values.index, dtype="boolean")
+    out[text.isin(_TRUE)] = True
+    out[text.isin(_FALSE)] = False
+    bad = (text != "") & out.isna()
+    return out, bad
+
+
+def excel_rows(frame: pd.DataFrame) -> pd.Series:
+    return frame["bron_rij"]
+
+
+# --------------------------------------------------------------------------- results
+
+
+@dataclass
+class SourceResult:
+    """What a reader returns: the validated frame plus what the analyst must know about it.
+
+    ``names`` holds real person names seen in the file (to mask free text elsewhere). It is
+    kept in memory only: it is excluded from ``repr`` and never written by bcba.
+    """
+
+    bron: str
+    frame: pd.DataFrame
+    files: list[str]
+    rijen_in: int
+    lege_rijen: int = 0
+    extra_kolommen: list[str] = field(default_factory=list)
+    names: set[str] = field(default_factory=set, repr=False)
+
+    @property
+    def rijen_uit(self) -> int:
+        return len(self.frame)
+
+
+def run_schema(schema, frame: pd.DataFrame, *, file: str, sheet: str | None, problems: Problems) -> None:
+    """Validate ``frame`` lazily with a pandera schema and add every failure as a problem.
+
+    Failures on a (row, column) that already has a problem (e.g. an unparseable value that
+    became NA) are not repeated.
+    """
+    import pandera.pandas as pa
+
+    try:
+        schema.validate(frame, lazy=True)
+    except pa.errors.SchemaErrors as exc:
+        seen = {(p.file, p.row, p.column) for p in problems.items}
+        cases = exc.failure_cases
+        for case in cases.to_dict("records"):
+            column = case.get("column")
+            index = case.get("index")
+            row = None
+            if index is not None and not (isinstance(index, float) and np.isnan(index)):
+                try:
+                    row = int(frame.loc[index, "bron_rij"])
+                except (KeyError, TypeError, ValueError):
+                    row = None
+            if (file, row, column) in seen:
+                continue
+            seen.add((file, row, column))
+            check = str(case.get("check"))
+            if check == "not_nullable":
+                check, fix = "verplichte waarde ontbreekt", "Vul deze cel in"
+            elif check.startswith("column_in_dataframe"):
+                check, fix = "verplichte kolom ontbreekt", "Voeg deze kolom toe"
+            elif check.startswith("dtype("):
+                check, fix = f"verkeerd gegevenstype ({check})", "Controleer de waarden in deze kolom"
+            else:
+                fix = "Corrigeer de waarde in het bronbestand of in een nieuwe export"
+            value = case.get("failure_case")
+            problems.add(file, check, row=row, column=column, value=_display(value), fix=fix, sheet=sheet)
+
+
+def add_reason(reasons: pd.Series, mask: pd.Series, code: str) -> pd.Series:
+    """Append a ``;``-joined data-quality reason code where ``mask`` holds."""
+    mask = mask.fillna(False).astype(bool)
+    joined = reasons.where(reasons == "", reasons + ";") + code
+    return reasons.where(~mask, joined).astype("str")
+
+
+def flag_duplicates(frame: pd.DataFrame, subset: list[str]) -> pd.Series:
+    """True for every row after the first with equal values in ``subset`` (NA compares equal)."""
+    cols = [c for c in subset if c in frame.columns]
+    if not cols or frame.empty:
+        return pd.Series(False, index=frame.index)
+    return frame[cols].astype("str").fillna("<NA>").duplicated(keep="first")
+
+
+def finish_frame(frame: pd.DataFrame, file: str, columns: list[str]) -> pd.DataFrame:
+    """Order columns, add any missing optional column as NA and the provenance columns."""
+    out = frame.copy()
+    out.insert(0, "bron_bestand", file)
+    for col in columns:
+        if col not in out.columns:
+            out[col] = pd.Series(pd.NA, index=out.index, dtype="str")
+    if "dq_redenen" not in out.columns:
+        out["dq_redenen"] = ""
+    out["dq_redenen"] = out["dq_redenen"].astype("str")
+    ordered = ["bron_bestand", "bron_rij", *columns, "dq_redenen"]
+    rest = [c for c in out.columns if c not in ordered]
+    return out[ordered + rest]
+
+
+def address_columns(frame: pd.DataFrame, out: dict, *, file: str, sheet: str | None, problems: Problems) -> None:
+    """Parse the shared address fields into ``out`` (postcode invalid -> problem)."""
+    rows = frame["bron_rij"]
+    if "straat" in frame:
+        out["straat"] = parse_code(frame["straat"])
+    if "postcode" in frame:
+        pc, bad = parse_postcode(frame["postcode"])
+        problems.add_rows(
+            file, rows, frame["postcode"], bad, column="postcode",
+            check="ongeldige postcode", fix="Schrijf de postcode als 1234AB", sheet=sheet,
+        )
+        out["postcode"] = pc
+    if "huisnummer" in frame:
+        hn, bad = parse_int(frame["huisnummer"])
+        bad = bad | (hn.fillna(1) <= 0)
+        problems.add_rows(
+            file, rows, frame["huisnummer"], bad, column="huisnummer",
+            check="ongeldig huisnummer", fix="Alleen het nummer (bv. 12); letter en toevoeging in eigen kolommen",
+            sheet=sheet,
+        )
+        out["huisnummer"] = hn.where(~bad)
+    for col in ("huisletter", "toevoeging"):
+        if col in frame:
+            out[col] = parse_code(frame[col])
+    if "plaats" in frame:
+        out["plaats"] = parse_code(frame["plaats"])
+
+
+def reader_start(
+    path: str | Path,
+    *,
+    sheet: str | None,
+    canonical: list[str],
+    required: list[str],
+    problems: Problems,
+):
+    """Read and match headers; returns (raw table, matched frame, extra) or None on failure."""
+    raw = read_table(path, sheet=sheet, problems=problems)
+    if raw is None:
+        return None
+    frame, extra = match_columns(
+        raw.frame, canonical, file=raw.file, sheet=raw.sheet, problems=problems
+    )
+    ok = require_columns(frame, required, file=raw.file, sheet=raw.sheet, problems=problems)
+    if not ok or problems:
+        return None
+    if frame.empty:
+        problems.add(raw.file, "bestand bevat geen gegevensrijen", row=2, sheet=raw.sheet,
+                     fix="Lever een export met gegevens aan")
+        return None
+    return raw, frame, extra

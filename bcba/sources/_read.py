@@ -46,6 +46,13 @@ class Problems:
     """Collects input problems of one or more files before raising them together."""
 
     items: list[InputProblem] = field(default_factory=list)
+    #: canonical column name -> the header as written in the file (shown to the analyst)
+    labels: dict[str, str] = field(default_factory=dict)
+
+    def _label(self, column: str | None) -> str | None:
+        if column is None:
+            return None
+        return self.labels.get(column, column)  # the header as the analyst wrote it
 
     def add(
         self,
@@ -60,7 +67,7 @@ class Problems:
     ) -> None:
         if column in PERSONAL_COLUMNS and value is not None:
             value = HIDDEN
-        self.items.append(InputProblem(file, row, column, check, value, fix, sheet))
+        self.items.append(InputProblem(file, row, self._label(column), check, value, fix, sheet))
 
     def add_rows(
         self,
@@ -79,9 +86,10 @@ class Problems:
         if not mask.any():
             return
         hide = column in PERSONAL_COLUMNS
+        label = self._label(column)
         for row, value in zip(rows.to_numpy()[mask], values.to_numpy()[mask], strict=True):
             shown = HIDDEN if hide else _display(value)
-            self.items.append(InputProblem(file, int(row), column, check, shown, fix, sheet))
+            self.items.append(InputProblem(file, int(row), label, check, shown, fix, sheet))
 
     def extend(self, other: Problems) -> None:
         self.items.extend(other.items)
@@ -400,6 +408,7 @@ def match_columns(
             continue
         seen[target] = str(col)
         rename[col] = target
+        problems.labels[target] = str(col)
     keep = [c for c in frame.columns if c in rename or c == "bron_rij"]
     out = frame[keep].rename(columns=rename)
     if extra:
@@ -611,9 +620,9 @@ def run_schema(schema, frame: pd.DataFrame, *, file: str, sheet: str | None, pro
                     row = int(frame.loc[index, "bron_rij"])
                 except (KeyError, TypeError, ValueError):
                     row = None
-            if (file, row, column) in seen:
+            if (file, row, problems._label(column)) in seen:
                 continue
-            seen.add((file, row, column))
+            seen.add((file, row, problems._label(column)))
             check = str(case.get("check"))
             if check == "not_nullable":
                 check, fix = "verplichte waarde ontbreekt", "Vul deze cel in"

@@ -1,0 +1,253 @@
+"""Orchestration of a B-CBA run: load, analyse, write results, execute and render the report.
+
+``run_report`` is what ``bcba run`` calls: it executes the parameterised report notebook
+with papermill (the notebook calls :func:`open_bcba` and the section methods of
+:class:`bcba.analysis.Bcba`), renders it to HTML without code with the nbconvert template,
+prints the PDF and the map book with headless Chromium, and writes an audit entry.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bcba import config
+from bcba.config import RunConfig
+from bcba.errors import ConfigError, MissingInputError
+from bcba.reference import resolve_gemeente
+
+log = logging.getLogger(__name__)
+
+REPORT_NOTEBOOK = "bcba_rapport.ipynb"
+
+
+def _as_date(value: str | dt.date | None, what: str) -> dt.date | None:
+    if value in (None, ""):
+        return None
+    if isinstance(value, dt.date):
+        return value
+    for fmt in ("%Y-%m-%d", "%d-%m-%Y"):
+        try:
+            return dt.datetime.strptime(str(value), fmt).date()
+        except ValueError:
+            continue
+    raise ConfigError(f"{what}: ongeldige datum {value!r}; gebruik jjjj-mm-dd")
+
+
+def make_run_config(
+    *,
+    gemeente: str,
+    data_dir: str | Path | None = None,
+    output_dir: str | Path | None = None,
+    periode: tuple[dt.date | str | None, dt.date | str | None] | None = None,
+    ontvanger: str = "Burgemeester",
+    rapport_id: str = "",
+    thema_config: str | Path | None = None,
+    tegel_url: str | None = None,
+    today: dt.date | None = None,
+) -> RunConfig:
+    """Resolve defaults (folders, period, report id) into a validated :class:`RunConfig`."""
+    from bcba.privacy import new_report_id
+
+    gem = resolve_gemeente(gemeente)
+    today = today or dt.date.today()
+    default_start, default_end = config.default_period(today)
+    start = _as_date(periode[0], "periode_start") if periode else None
+    end = _as_date(periode[1], "periode_eind") if periode else None
+    data = Path(data_dir) if data_dir not in (None, "") else config.raw_dir() / gem.code
+    if not data.is_dir():
+        raise MissingInputError(
+            f"Invoermap {data} bestaat niet. Zet de extracten daar neer, of maak demodata met "
+            f"'bcba demo-data --gemeente {gem.code}'."
+        )
+    out = (
+        Path(output_dir)
+        if output_dir not in (None, "")
+        else config.reports_dir() / gem.slug / today.isoformat()
+    )
+    theme_path = Path(thema_config) if thema_config not in (None, "") else None
+    if theme_path is not None and not theme_path.is_file():
+        raise MissingInputError(f"Thema-configuratie {theme_path} bestaat niet.")
+    return RunConfig(
+        gemeente=gem.code,
+        data_dir=data.resolve(),
+        output_dir=out.resolve(),
+        periode_start=start or default_start,
+        periode_eind=end or default_end,
+        ontvanger=ontvanger or "Burgemeester",
+        rapport_id=rapport_id or new_report_id(gem.code, today),
+        thema_config=theme_path,
+        tegel_url=tegel_url or None,
+    )
+
+
+@dataclass
+class ReportResult:
+    """Paths written by :func:`run_report` and timings per stage (seconds)."""
+
+    output_dir: Path
+    html: Path
+    notebook: Path
+    pdf: Path | None = None
+    mapbook: Path | None = None
+    bundle: Path | None = None
+    timings: dict[str, float] = field(default_factory=dict)
+
+
+def _kernel_name() -> str:
+    """The registered ``bcba`` kernel when present (``make setup``), else this Python."""
+    from jupyter_client.kernelspec import KernelSpecManager
+
+    return "bcba" if "bcba" in KernelSpecManager().find_kernel_specs() else "python3"
+
+
+def notebook_parameters(cfg: RunConfig) -> dict[str, str]:
+    """The papermill parameters (plain strings) for a run configuration."""
+    return {
+        "gemeente": cfg.gemeente,
+        "data_dir": str(cfg.data_dir),
+        "output_dir": str(cfg.output_dir),
+        "periode_start": cfg.periode_start.isoformat(),
+        "periode_eind": cfg.periode_eind.isoformat(),
+        "ontvanger": cfg.ontvanger,
+        "rapport_id": cfg.rapport_id,
+        "thema_config": str(cfg.thema_config or ""),
+        "tegel_url": cfg.tegel_url or "",
+    }
+
+
+def run_report(
+    cfg: RunConfig,
+    *,
+    pdf: bool = True,
+    encrypt_for: list[str] | None = None,
+    progress: bool = False,
+    notebook: Path | None = None,
+) -> ReportResult:
+    """Execute, render and print the B-CBA report for one run configuration."""
+    import papermill
+
+    from bcba import audit
+    from bcba.io import atomic_path, ensure_dir
+
+    notebook = notebook or (config.notebooks_dir() / REPORT_NOTEBOOK)
+    if not notebook.is_file():
+        raise MissingInputError(f"Rapportnotebook {notebook} ontbreekt.")
+    out = ensure_dir(cfg.output_dir)
+    timings: dict[str, float] = {}
+    stem = f"bcba_{cfg.gemeente}"
+    executed = out / f"{stem}.ipynb"
+
+    bar = _progress(progress, total=4 if pdf else 2)
+    started = time.perf_counter()
+    with atomic_path(executed) as tmp:
+        papermill.execute_notebook(
+            str(notebook),
+            str(tmp),
+            parameters=notebook_parameters(cfg),
+            kernel_name=_kernel_name(),
+            progress_bar=False,
+            cwd=str(out),
+            log_output=False,
+        )
+    timings["analyse_en_notebook"] = time.perf_counter() - started
+    bar.update("Notebook uitgevoerd")
+
+    from bcba.report.render import render_html
+
+    started = time.perf_counter()
+    html = render_html(executed, out / f"{stem}.html")
+    timings["html"] = time.perf_counter() - started
+    bar.update("HTML gemaakt")
+
+    result = ReportResult(output_dir=out, html=html, notebook=executed, timings=timings)
+    if pdf:
+        from bcba.report.render import render_pdf
+
+        started = time.perf_counter()
+        result.pdf = render_pdf(html, out / f"{stem}.pdf")
+        timings["pdf"] = time.perf_counter() - started
+        bar.update("PDF gemaakt")
+        mapbook = out / "kaartenboek.pdf"
+        result.mapbook = mapbook if mapbook.exists() else None
+        bar.update("Kaartenboek")
+    if encrypt_for:
+        from bcba.transport import encrypt_bundle
+
+        result.bundle = encrypt_bundle(out, encrypt_for, out.with_suffix(".tar.age"))
+    bar.close()
+
+    outputs = [p for p in out.rglob("*") if p.is_file()]
+    inputs = sorted(p for p in Path(cfg.data_dir).rglob("*") if p.is_file() and p.name != "planted.json")
+    audit.append(
+        {
+            "command": "run",
+            "parameters": {k: v for k, v in notebook_parameters(cfg).items() if k != "data_dir"}
+            | {"data_dir": str(cfg.data_dir), "pdf": pdf},
+            "inputs": [audit.file_record(p) for p in inputs],
+            "outputs": [audit.file_record(p) for p in outputs],
+        }
+    )
+    return result
+
+
+class _progress:
+    """A rich progress bar for the CLI; silent for library use."""
+
+    def __init__(self, enabled: bool, total: int) -> None:
+        self._progress = None
+        if enabled:
+            from rich.progress import Progress
+
+            self._progress = Progress(transient=True)
+            self._progress.start()
+            self._task = self._progress.add_task("B-CBA maken", total=total)
+
+    def update(self, text: str) -> None:
+        if self._progress is not None:
+            self._progress.update(self._task, advance=1, description=text)
+
+    def close(self) -> None:
+        if self._progress is not None:
+            self._progress.stop()
+
+
+def open_bcba(
+    *,
+    gemeente: str,
+    data_dir: str = "",
+    output_dir: str = "",
+    periode_start: str = "",
+    periode_eind: str = "",
+    ontvanger: str = "Burgemeester",
+    rapport_id: str = "",
+    thema_config: str = "",
+    tegel_url: str = "",
+):
+    """Load, analyse and write results for the report notebook; returns a :class:`Bcba`."""
+    from bcba.analysis import Bcba
+
+    cfg = make_run_config(
+        gemeente=gemeente,
+        data_dir=data_dir,
+        output_dir=output_dir,
+        periode=(periode_start, periode_eind),
+        ontvanger=ontvanger,
+        rapport_id=rapport_id,
+        thema_config=thema_config,
+        tegel_url=tegel_url,
+    )
+    return Bcba.run(cfg)
+
+
+def export_national(gemeenten: list[str] | None, *, out: Path, threshold: int = 10) -> Path:
+    """Anonymised counts per theme per municipality/wijk from the latest runs (see docs/privacy.md)."""
+    from bcba.analysis import national_counts
+    from bcba.export import export_landelijk, write_export
+
+    counts = national_counts(gemeenten)
+    frame = export_landelijk(counts, threshold=threshold)
+    return write_export(frame, out)

@@ -53,7 +53,8 @@ def mask_names(texts, names, *, mask: str = MASK):
     pattern = None
     if folded_names:
         alternation = "|".join(
-            re.escape(n).replace(r"\ ", r"[\W_]+") for n in sorted(folded_names, key=len, reverse=True)
+            re.escape(n).replace(r"\ ", r"[\W_]+")
+            for n in sorted(folded_names, key=len, reverse=True)
         )
         pattern = re.compile(rf"(?<![\w])(?:{alternation})(?![\w])", re.IGNORECASE)
     for text in texts:
@@ -77,3 +78,275 @@ def mask_names(texts, names, *, mask: str = MASK):
         pieces.append(raw[last:])
         out.append("".join(pieces))
     return out
+
+
+# --------------------------------------------------------------------------- output columns
+
+#: Column names that hold a natural person's identity and never appear in any output.
+FORBIDDEN_COLUMNS: frozenset[str] = frozenset(
+    {
+        "naam",
+        "namen",
+        "voornaam",
+        "voornamen",
+        "voorletters",
+        "achternaam",
+        "tussenvoegsel",
+        "geslachtsnaam",
+        "volledige_naam",
+        "persoon_naam",
+        "functionaris_naam",
+        "naam_functionaris",
+        "geboortedatum",
+        "geboortedata",
+        "geboorteplaats",
+        "persoon_geboortedatum",
+        "bsn",
+        "burgerservicenummer",
+        "telefoonnummer",
+        "email",
+        "e_mail",
+        "emailadres",
+    }
+)
+#: Name columns that are allowed only for legal entities: column -> its type column.
+CONDITIONAL_NAME_COLUMNS: dict[str, str] = {
+    "koper_naam": "koper_type",
+    "verkoper_naam": "verkoper_type",
+}
+NATURAL_PERSON = "natuurlijk_persoon"
+
+
+def _fold_column(name: object) -> str:
+    """Column key without case, accents or separators: "Geboorte datum" -> "geboortedatum"."""
+    text = unicodedata.normalize("NFKD", str(name))
+    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
+    return re.sub(r"[^a-z0-9]+", "", text)
+
+
+_FORBIDDEN_KEYS = frozenset(_fold_column(c) for c in FORBIDDEN_COLUMNS)
+_CONDITIONAL_KEYS = {_fold_column(k): _fold_column(v) for k, v in CONDITIONAL_NAME_COLUMNS.items()}
+
+
+def is_natural_person_column(name: object) -> bool:
+    """True when a column name stands for a natural person's identifying data.
+
+    Recognises the forbidden names in :data:`FORBIDDEN_COLUMNS` regardless of case, accents
+    or separators (``"Geboorte datum"``, ``"NAAM"``), plus the conditional
+    ``koper_naam``/``verkoper_naam`` (which may hold a natural person's name).
+    """
+    folded = _fold_column(name)
+    return folded in _FORBIDDEN_KEYS or folded in _CONDITIONAL_KEYS
+
+
+def forbidden_output_columns(frame) -> list[str]:
+    """The columns of ``frame`` that may not be written to any output.
+
+    ``koper_naam``/``verkoper_naam`` are forbidden only when a row with a non-empty name has
+    type ``natuurlijk_persoon`` (or when the type column is missing).
+    """
+    bad: list[str] = []
+    folded = {_fold_column(c): c for c in frame.columns}
+    for col in frame.columns:
+        key = _fold_column(col)
+        if key in _FORBIDDEN_KEYS:
+            bad.append(str(col))
+        elif key in _CONDITIONAL_KEYS:
+            type_col = folded.get(_CONDITIONAL_KEYS[key])
+            names = frame[col]
+            filled = names.notna() & (names.astype("string").str.strip() != "")
+            if type_col is None:
+                if filled.any():
+                    bad.append(str(col))
+                continue
+            natural = frame[type_col].astype("string").str.strip().str.lower() == NATURAL_PERSON
+            if (filled & natural.fillna(False)).any():
+                bad.append(str(col))
+    return bad
+
+
+def check_output_columns(frame, *, context: str = "uitvoer") -> None:
+    """Raise :class:`~bcba.errors.PrivacyError` when ``frame`` carries personal columns."""
+    from bcba.errors import PrivacyError
+
+    bad = forbidden_output_columns(frame)
+    if bad:
+        raise PrivacyError(
+            f"{context} bevat persoonsgegevens in kolom(men) {', '.join(bad)}; "
+            "deze mogen niet worden weggeschreven. Gebruik persoon_id (pseudoniem)."
+        )
+
+
+# --------------------------------------------------------------------------- report ids
+
+_ID_ALPHABET = "0123456789ABCDEFGHJKMNPQRSTVWXYZ"  # Crockford base32: no I, L, O, U
+
+
+def new_report_id(gemeente: str, date=None) -> str:
+    """A unique report id such as ``GM0489-20261128-7F3K9Q`` (30 random bits).
+
+    Parameters
+    ----------
+    gemeente
+        Municipality code ``GMxxxx``.
+    date
+        ``datetime.date`` (or ISO string) of the report; default today.
+    """
+    import datetime as dt
+    import secrets
+
+    from bcba.errors import ConfigError
+
+    code = str(gemeente).strip().upper()
+    if not re.fullmatch(r"GM\d{4}", code):
+        raise ConfigError(f"gemeente moet de vorm GMxxxx hebben, niet {gemeente!r}")
+    if date is None:
+        date = dt.date.today()
+    elif isinstance(date, str):
+        date = dt.date.fromisoformat(date)
+    suffix = "".join(secrets.choice(_ID_ALPHABET) for _ in range(6))
+    return f"{code}-{date:%Y%m%d}-{suffix}"
+
+
+# --------------------------------------------------------------------------- re-identification
+
+HERLEID_COLUMNS = ["persoon_id", "naam", "geboortedatum", "bron_bestand", "bron_rij"]
+
+
+def herleid(pseudonyms, candidates_file, *, key: bytes, reason: str, audit_log=None):
+    """Re-identify pseudonyms against a raw file of names and birth dates.
+
+    The pseudonyms of every person in ``candidates_file`` (e.g. the raw
+    ``kvk_functionarissen`` extract: columns naam and geboortedatum, or a Kadaster extract
+    with koper_naam/verkoper_naam) are recomputed with ``key``; the rows whose pseudonym is
+    asked for are returned. An audit entry records the reason, the pseudonyms asked, the
+    number found and the file's sha256, never the names.
+
+    Parameters
+    ----------
+    pseudonyms
+        Iterable of ``P-…`` pseudonyms.
+    candidates_file
+        CSV or XLSX with at least a name column.
+    key
+        The key the pseudonyms were made with.
+    reason
+        Why re-identification is needed (required; recorded in the audit log).
+    audit_log
+        Audit log path; default :func:`bcba.audit.default_log_path`.
+
+    Returns
+    -------
+    pandas.DataFrame
+        Columns ``persoon_id, naam, geboortedatum, bron_bestand, bron_rij``; one row per
+        matching record (a person appearing in several rows appears several times).
+
+    Raises
+    ------
+    PrivacyError
+        Empty reason, no key, or unreadable/unsuitable file.
+    """
+    from pathlib import Path
+
+    import pandas as pd
+
+    from bcba import audit
+    from bcba.errors import InputValidationError, PrivacyError
+    from bcba.sources import _read
+
+    if not isinstance(reason, str) or not reason.strip():
+        raise PrivacyError(
+            "Herleiden mag alleen met een reden (bijvoorbeeld het zaaknummer of het verzoek "
+            "van de burgemeester); geef een reden op."
+        )
+    if not key:
+        raise PrivacyError(
+            "Herleiden kan niet zonder de sleutel waarmee de pseudoniemen zijn gemaakt."
+        )
+    wanted = {str(p).strip() for p in pseudonyms if str(p).strip()}
+    if not wanted:
+        raise PrivacyError("Geef ten minste één pseudoniem (P-…) op om te herleiden.")
+    path = Path(candidates_file)
+    problems = _read.Problems()
+    table = _read.read_table(path, problems=problems)
+    if table is None:
+        raise InputValidationError(problems.items)
+    frame, _ = _read.match_columns(
+        table.frame,
+        ["naam", "geboortedatum", "koper_naam", "koper_type", "verkoper_naam", "verkoper_type"],
+        file=path.name,
+        sheet=table.sheet,
+        problems=problems,
+    )
+    if problems.items:
+        raise InputValidationError(problems.items)
+
+    parts = []
+    if "naam" in frame.columns:
+        if "geboortedatum" in frame.columns:
+            dates, _bad = _read.parse_date(frame["geboortedatum"])
+            iso = dates.dt.strftime("%Y-%m-%d").astype("string").fillna("")
+        else:
+            iso = pd.Series("", index=frame.index, dtype="string")
+        parts.append(
+            pd.DataFrame(
+                {
+                    "naam": _read.as_text(frame["naam"]),
+                    "geboortedatum": iso,
+                    "bron_rij": frame["bron_rij"],
+                }
+            )
+        )
+    for role in ("koper", "verkoper"):
+        col = f"{role}_naam"
+        if col not in frame.columns:
+            continue
+        keep = pd.Series(True, index=frame.index)
+        if f"{role}_type" in frame.columns:
+            keep = _read.as_text(frame[f"{role}_type"]).str.lower() == NATURAL_PERSON
+        sub = frame[keep]
+        parts.append(
+            pd.DataFrame(
+                {"naam": _read.as_text(sub[col]), "geboortedatum": "", "bron_rij": sub["bron_rij"]}
+            )
+        )
+    if not parts:
+        raise PrivacyError(
+            f"{path.name} heeft geen kolom met namen (naam, koper_naam of verkoper_naam); "
+            "kies het ruwe bronbestand waaruit de pseudoniemen zijn gemaakt."
+        )
+    people = pd.concat(parts, ignore_index=True)
+    people = people[people["naam"] != ""]
+    names = people["naam"].tolist()
+    dates = people["geboortedatum"].tolist()
+    # a pseudonym may have been made with or without birth date: try both
+    with_date = [pseudonym(key, n, d or None) for n, d in zip(names, dates, strict=True)]
+    without = [pseudonym(key, n, None) for n in names]
+    people = people.assign(_p1=with_date, _p2=without)
+    hit1 = people[people["_p1"].isin(wanted)].assign(persoon_id=lambda d: d["_p1"])
+    hit2 = people[people["_p2"].isin(wanted) & (people["_p2"] != people["_p1"])].assign(
+        persoon_id=lambda d: d["_p2"]
+    )
+    result = (
+        pd.concat([hit1, hit2])
+        .assign(bron_bestand=path.name)
+        .sort_values(["persoon_id", "bron_rij"], kind="stable")
+        .reset_index(drop=True)[HERLEID_COLUMNS]
+    )
+    found = sorted(set(result["persoon_id"]))
+    from bcba.keys import key_fingerprint
+
+    audit.record(
+        "herleid",
+        parameters={
+            "reden": reason.strip(),
+            "pseudoniemen": sorted(wanted),
+            "gevonden": found,
+            "aantal_gevraagd": len(wanted),
+            "aantal_gevonden": len(found),
+            "sleutel_vingerafdruk": key_fingerprint(key),
+        },
+        inputs=[path],
+        path=audit_log,
+    )
+    return result

@@ -59,7 +59,7 @@ INDICATORS: tuple[str, ...] = (
     "kansstructuur_lq",
     "kansstructuur_dichtheid",
     "vlaggen_per_1000_adressen",
-    "partner_per_1000_inw",
+    "partner_per_1000_adressen",
     "enquete_vermeldingen",
     "kwetsbaarheid",
 )

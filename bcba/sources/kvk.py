@@ -19,8 +19,8 @@ from bcba.sources._read import (
     SourceResult,
     add_reason,
     address_columns,
-    flag_duplicates,
     finish_frame,
+    flag_duplicates,
     parse_code,
     parse_date,
     parse_digits,
@@ -59,12 +59,6 @@ VESTIGINGEN_SCHEMA = pa.DataFrameSchema(
             "Int64", pa.Check.ge(0, error="aantal werkzame personen mag niet negatief zijn"), nullable=True
         ),
     },
-    checks=[
-        pa.Check(
-            lambda d: ~(d["datum_uitschrijving"] < d["datum_inschrijving"]).fillna(False),
-            error="datum uitschrijving ligt voor datum inschrijving",
-        )
-    ],
 )
 
 FUNCTIONARISSEN_SCHEMA = pa.DataFrameSchema(
@@ -165,6 +159,8 @@ def read_kvk_vestigingen(path: str | Path, *, sheet: str | None = None) -> Sourc
     ]
     reasons = add_reason(reasons, flag_duplicates(result, key), "dubbel")
     reasons = add_reason(reasons, ~result["sbi_code"].isin(_sbi_codes()), "sbi_onbekend")
+    # real extracts contain these too; kept and flagged rather than rejected
+    reasons = add_reason(reasons, result["datum_uitschrijving"] < result["datum_inschrijving"], "datum_volgorde")
     result["dq_redenen"] = reasons
     result = finish_frame(result, file, VESTIGINGEN_COLUMNS)
     return SourceResult("kvk_vestigingen", result, [file], raw.n_rows_in, raw.empty_rows, extra)

@@ -1,0 +1,192 @@
+"""Kadaster red flags (``KAD_*``) on property transactions.
+
+Records use the common flag table of :mod:`bcba.indicators.kvk_flags`. Buyers appear only
+as ``koper_id`` (a pseudonym ``P-…`` for natural persons, ``K-<kvk>``/``R-…`` for legal
+entities); names are never written into the evidence. Thresholds are inclusive.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field
+
+from bcba.indicators.kvk_flags import (
+    _fmt_date,
+    _ts,
+    check_crs,
+    concat_flags,
+    empty_flags,
+    flag_frame,
+    location_key,
+)
+from bcba.themes import ThemeConfig
+
+log = logging.getLogger(__name__)
+
+
+class KadasterFlagConfig(BaseModel):
+    """Thresholds of the Kadaster flags (all inclusive)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    abc_dagen: int = Field(183, ge=1, description="doorverkoop binnen zoveel dagen")
+    prijs_woz_afwijking: float = Field(0.5, gt=0, description="|koopsom/WOZ - 1| vanaf deze waarde")
+    zonder_hypotheek_vanaf: float = Field(300_000, ge=0, description="koopsom in euro zonder hypotheek")
+    jonge_rechtspersoon_maanden: int = Field(12, ge=1)
+    veel_aankopen: int = Field(3, ge=2, description="aankopen door één koper in de periode")
+
+
+def _euro(values: pd.Series) -> pd.Series:
+    """Dutch money format: € 1.234.567."""
+    return values.round(0).astype("Int64").map(lambda v: f"€ {v:,.0f}".replace(",", "."), na_action="ignore").astype("string")
+
+
+def _in_period(kad: pd.DataFrame, periode: tuple) -> pd.Series:
+    d = pd.to_datetime(kad["datum"])
+    return (d >= _ts(periode[0])) & (d <= _ts(periode[1]))
+
+
+def flag_abc(kad: gpd.GeoDataFrame, *, themes: ThemeConfig | None = None, dagen: int = 183) -> gpd.GeoDataFrame:
+    """KAD_ABC: the same object sold again within ``dagen`` days; the resale is flagged."""
+    key = location_key(kad)
+    frame = kad.assign(_key=key, _d=pd.to_datetime(kad["datum"])).dropna(subset=["_key", "_d"])
+    frame = frame.sort_values(["_key", "_d"], kind="stable")
+    prev_d = frame.groupby("_key")["_d"].shift(1)
+    prev_t = frame.groupby("_key")["transactie_id"].shift(1)
+    gap = (frame["_d"] - prev_d).dt.days
+    hit = gap.notna() & (gap <= dagen)
+    base = frame.loc[hit].drop(columns=["_key", "_d"])
+    if base.empty:
+        return empty_flags()
+    bewijs = (
+        "Doorverkocht " + gap[hit].astype(int).astype(str) + " dagen na de vorige transactie ("
+        + prev_t[hit].astype("string") + " op " + _fmt_date(prev_d[hit]) + ")"
+    )
+    return flag_frame(base, "KAD_ABC", bron="kadaster", entiteit_type="transactie", entiteit_id=base["transactie_id"],
+                      bewijs=bewijs, themes=themes, datum=base["datum"])
+
+
+def flag_prijs_woz(kad: gpd.GeoDataFrame, *, themes: ThemeConfig | None = None, afwijking: float = 0.5) -> gpd.GeoDataFrame:
+    """KAD_PRIJS_WOZ: ``|koopsom / woz_waarde - 1| >= afwijking`` (missing or zero WOZ: skipped)."""
+    koop = pd.to_numeric(kad["koopsom"], errors="coerce")
+    woz = pd.to_numeric(kad["woz_waarde"], errors="coerce").where(lambda s: s > 0)
+    ratio = koop / woz
+    # round to avoid 0.49999999 at an exact edge such as 150000/100000
+    hit = ((ratio - 1).abs().round(9) >= afwijking).fillna(False)
+    base = kad.loc[hit]
+    if base.empty:
+        return empty_flags()
+    pct = ((ratio[hit] - 1) * 100).round(0).astype(int)
+    sign = np.where(pct >= 0, "+", "")
+    bewijs = (
+        "Koopsom " + _euro(koop[hit]) + " tegen WOZ " + _euro(woz[hit]) + " ("
+        + pd.Series(sign, index=base.index) + pct.astype(str) + "%)"
+    )
+    return flag_frame(base, "KAD_PRIJS_WOZ", bron="kadaster", entiteit_type="transactie", entiteit_id=base["transactie_id"],
+                      bewijs=bewijs, themes=themes, datum=base["datum"])
+
+
+def flag_zonder_hypotheek(kad: gpd.GeoDataFrame, *, themes: ThemeConfig | None = None, vanaf: float = 300_000) -> gpd.GeoDataFrame:
+    """KAD_ZONDER_HYPOTHEEK: no mortgage and ``koopsom >= vanaf`` (unknown mortgage: not flagged)."""
+    koop = pd.to_numeric(kad["koopsom"], errors="coerce")
+    hyp = kad["hypotheek"].astype("boolean")
+    hit = ((hyp == False) & (koop >= vanaf)).fillna(False)  # noqa: E712 (nullable boolean)
+    base = kad.loc[hit]
+    if base.empty:
+        return empty_flags()
+    bewijs = "Aankoop van " + _euro(koop[hit]) + " zonder hypotheek (drempel " + _euro(pd.Series([vanaf] * len(base), index=base.index)) + ")"
+    return flag_frame(base, "KAD_ZONDER_HYPOTHEEK", bron="kadaster", entiteit_type="transactie",
+                      entiteit_id=base["transactie_id"], bewijs=bewijs, themes=themes, datum=base["datum"])
+
+
+def flag_jonge_rechtspersoon(
+    kad: gpd.GeoDataFrame, vestigingen: pd.DataFrame | None, *, themes: ThemeConfig | None = None, maanden: int = 12
+) -> gpd.GeoDataFrame:
+    """KAD_JONGE_RECHTSPERSOON: buyer is a legal entity registered at most ``maanden`` before the
+    purchase (registration = earliest ``datum_inschrijving`` of its establishments)."""
+    if vestigingen is None or vestigingen.empty or "koper_kvk_nummer" not in kad:
+        return empty_flags()
+    founded = (
+        pd.DataFrame({"k": vestigingen["kvk_nummer"].astype("string"), "d": pd.to_datetime(vestigingen["datum_inschrijving"])})
+        .groupby("k")["d"].min()
+    )
+    is_rp = kad["koper_type"].astype("string").str.lower().eq("rechtspersoon").fillna(False)
+    buyer_kvk = kad["koper_kvk_nummer"].astype("string").str.replace(r"\D", "", regex=True).str.zfill(8)
+    since = buyer_kvk.map(founded)
+    d = pd.to_datetime(kad["datum"])
+    hit = (is_rp & since.notna() & (since <= d) & (d <= since + pd.DateOffset(months=maanden))).fillna(False)
+    base = kad.loc[hit]
+    if base.empty:
+        return empty_flags()
+    days = (d[hit] - since[hit]).dt.days
+    bewijs = (
+        "Koper " + base["koper_id"].astype("string") + " ingeschreven in KvK op " + _fmt_date(since[hit])
+        + ", aankoop " + days.astype(str) + " dagen later"
+    )
+    return flag_frame(base, "KAD_JONGE_RECHTSPERSOON", bron="kadaster", entiteit_type="transactie",
+                      entiteit_id=base["transactie_id"], bewijs=bewijs, themes=themes, datum=base["datum"])
+
+
+def flag_veel_aankopen(
+    kad: gpd.GeoDataFrame, *, periode: tuple, themes: ThemeConfig | None = None, minimum: int = 3
+) -> gpd.GeoDataFrame:
+    """KAD_VEEL_AANKOPEN: one ``koper_id`` acquires >= ``minimum`` objects in the period.
+
+    One record per purchase of that buyer, so every address is located."""
+    inp = _in_period(kad, periode) & kad["koper_id"].notna()
+    buyer = kad["koper_id"].astype("string")
+    key = location_key(kad).fillna(kad["transactie_id"].astype("string"))
+    n = pd.DataFrame({"b": buyer[inp], "k": key[inp]}).drop_duplicates().groupby("b").size()
+    many = n[n >= minimum]
+    hit = inp & buyer.isin(many.index)
+    base = kad.loc[hit]
+    if base.empty:
+        return empty_flags()
+    bewijs = "Koper " + buyer[hit] + " verwierf " + buyer[hit].map(many).astype(str) + " objecten in de periode"
+    return flag_frame(base.assign(persoon_id=buyer[hit].where(buyer[hit].str.startswith("P-"))), "KAD_VEEL_AANKOPEN",
+                      bron="kadaster", entiteit_type="koper", entiteit_id=buyer[hit], bewijs=bewijs, themes=themes,
+                      datum=base["datum"])
+
+
+def kadaster_flags(
+    kadaster: gpd.GeoDataFrame | None,
+    vestigingen: pd.DataFrame | None = None,
+    *,
+    periode: tuple[dt.date, dt.date],
+    themes: ThemeConfig,
+    config: KadasterFlagConfig | None = None,
+) -> gpd.GeoDataFrame:
+    """All Kadaster flags as one table (transactions in the period only).
+
+    ``persoon_id`` is filled with the buyer's pseudonym when the buyer is a natural person,
+    so person-level signals can link Kadaster and KvK flags.
+    """
+    cfg = config or KadasterFlagConfig()
+    if kadaster is None or kadaster.empty:
+        return empty_flags()
+    check_crs(kadaster, "kadaster")
+    kad = kadaster.copy()
+    buyer = kad["koper_id"].astype("string")
+    kad["persoon_id"] = buyer.where(buyer.str.startswith("P-").fillna(False))
+    in_period = kad.loc[_in_period(kad, periode)]
+    frames = [
+        # ABC looks at all transactions so a resale early in the period sees its predecessor,
+        # but only flags resales inside the period
+        flag_abc(kad, themes=themes, dagen=cfg.abc_dagen),
+        flag_prijs_woz(in_period, themes=themes, afwijking=cfg.prijs_woz_afwijking),
+        flag_zonder_hypotheek(in_period, themes=themes, vanaf=cfg.zonder_hypotheek_vanaf),
+        flag_jonge_rechtspersoon(in_period, vestigingen, themes=themes, maanden=cfg.jonge_rechtspersoon_maanden),
+        flag_veel_aankopen(kad, periode=periode, themes=themes, minimum=cfg.veel_aankopen),
+    ]
+    out = concat_flags(frames)
+    if len(out):
+        d = out["datum"]
+        keep = ~out["flag_id"].eq("KAD_ABC") | ((d >= _ts(periode[0])) & (d <= _ts(periode[1])))
+        out = out.loc[keep].reset_index(drop=True)
+    log.info("Kadastervlaggen: %s", out["flag_id"].value_counts().to_dict())
+    return out

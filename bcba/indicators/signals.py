@@ -1,0 +1,205 @@
+"""Risk locations and signals for follow-up.
+
+``risicolocaties``: one row per address with at least one flag (address-located flags only;
+person-level flags such as KVK_FUNCTIONARIS_VEEL are not pinned on an address).
+
+``signalen``: addresses and persons (pseudonyms) where several independent indications come
+together. An *indication* is a distinct flag id, a distinct partner (``bron``) with events at
+the address, or a survey signal at the address. Rules (documented in docs/method.md):
+
+- a signal needs at least 2 indications;
+- priority ``hoog``: >= 4 indications, or >= 3 from >= 2 different sources
+  (kvk, kadaster, partners, enquête); ``middel``: 3 indications, or 2 from 2 sources;
+  ``laag``: otherwise (2 indications from one source);
+- proposed owner ``RIEC-intake`` for person signals and for signals that involve property
+  transactions, officers/networks or events of partners other than the municipality;
+  otherwise ``gemeente`` (local instruments: APV, Bibob, permits, checks).
+
+No signal ever contains a person's name: persons appear as ``persoon_id`` pseudonyms.
+"""
+
+from __future__ import annotations
+
+import hashlib
+
+import geopandas as gpd
+import numpy as np
+import pandas as pd
+
+from bcba.config import CRS
+from bcba.indicators.kvk_flags import LOCATION_COLUMNS, location_key
+
+RISK_LOCATION_COLUMNS = [
+    "adres_id", "adres_sleutel", "buurtcode", "wijkcode", "cel_id", "flag_ids", "n_flags", "n_soorten",
+    "bewijs", "themas", "geometry",
+]
+
+SIGNAL_COLUMNS = [
+    "signaal_id", "soort", "entiteit_id", "adres_id", "adres_sleutel", "buurtcode", "wijkcode", "cel_id",
+    "prioriteit", "indicaties", "bronnen", "flag_ids", "bewijs", "themas", "eigenaar", "geometry",
+]
+
+#: Flags that point at persons, networks or property: follow-up belongs with the RIEC partners.
+RIEC_FLAGS = {"KVK_FUNCTIONARIS_VEEL", "KAD_ABC", "KAD_JONGE_RECHTSPERSOON", "KAD_VEEL_AANKOPEN",
+              "KAD_ZONDER_HYPOTHEEK", "KAD_PRIJS_WOZ"}
+GEMEENTE_BRONNEN = {"gemeente", "handhaving", "vergunningen", "boa", "bibob"}
+
+
+def _join_unique(values: pd.Series, sep: str = ";") -> str:
+    items = set()
+    for v in values.dropna().astype(str):
+        items.update(x for x in v.split(sep) if x)
+    return sep.join(sorted(items))
+
+
+def _empty(columns: list[str]) -> gpd.GeoDataFrame:
+    frame = pd.DataFrame({c: pd.Series(dtype="string") for c in columns if c != "geometry"})
+    return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=CRS), crs=CRS)[columns]
+
+
+def risk_locations(flags: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
+    """One row per flagged address: sorted ``flag_ids``, counts, joined evidence and themes."""
+    located = flags[flags["entiteit_type"] != "persoon"]
+    key = location_key(located)
+    located = located.assign(_key=key).dropna(subset=["_key"])
+    if located.empty:
+        return _empty(RISK_LOCATION_COLUMNS)
+    located = located.sort_values(["_key", "flag_id"], kind="stable")
+    g = located.groupby("_key", sort=True)
+    first = g.first()
+    out = pd.DataFrame({c: first[c] for c in LOCATION_COLUMNS}, index=first.index)
+    out["flag_ids"] = g["flag_id"].agg(_join_unique)
+    out["n_flags"] = g.size().astype(int)
+    out["n_soorten"] = g["flag_id"].nunique().astype(int)
+    out["bewijs"] = g.apply(lambda d: " | ".join(d["flag_id"] + ": " + d["bewijs"].fillna("")), include_groups=False)
+    out["themas"] = g["themas"].agg(_join_unique)
+    geom = g["geometry"].first()
+    res = gpd.GeoDataFrame(out.reset_index(drop=True), geometry=gpd.GeoSeries(geom.to_numpy(), crs=CRS), crs=CRS)
+    return res.sort_values(["n_soorten", "n_flags"], ascending=False, kind="stable").reset_index(drop=True)[RISK_LOCATION_COLUMNS]
+
+
+def _signal_id(kind: str, keys: pd.Series) -> pd.Series:
+    return keys.astype(str).map(lambda k: "SIG-" + hashlib.sha1(f"{kind}|{k}".encode()).hexdigest()[:10].upper())
+
+
+def _priority(indicaties: pd.Series, n_sources: pd.Series) -> pd.Series:
+    hoog = (indicaties >= 4) | ((indicaties >= 3) & (n_sources >= 2))
+    middel = (indicaties >= 3) | ((indicaties >= 2) & (n_sources >= 2))
+    return pd.Series(np.select([hoog, middel], ["hoog", "middel"], "laag"), index=indicaties.index)
+
+
+def build_signals(
+    flags: gpd.GeoDataFrame,
+    risicolocaties: gpd.GeoDataFrame,
+    *,
+    partner_events: pd.DataFrame | None = None,
+    survey_signals: pd.DataFrame | None = None,
+) -> gpd.GeoDataFrame:
+    """Combine flags, partner events and survey signals into prioritised signals.
+
+    Parameters
+    ----------
+    flags, risicolocaties
+        From the flag modules and :func:`risk_locations`.
+    partner_events
+        Partner events with location columns, ``bron`` and (optionally) ``thema_id``.
+    survey_signals
+        Survey signals (``enquete.signalen``) with location columns and ``thema``.
+
+    Returns
+    -------
+    GeoDataFrame with :data:`SIGNAL_COLUMNS`, highest priority first.
+    """
+    parts = []
+    # -- address signals ------------------------------------------------------------------------
+    if len(risicolocaties):
+        loc = risicolocaties.assign(_key=location_key(risicolocaties)).set_index("_key", drop=False)
+        n_partner_src = pd.Series(0, index=loc.index)
+        partner_txt = pd.Series("", index=loc.index, dtype="string")
+        partner_bronnen = pd.Series("", index=loc.index, dtype="string")
+        partner_themes = pd.Series("", index=loc.index, dtype="string")
+        if partner_events is not None and len(partner_events):
+            pe = partner_events.assign(_key=location_key(partner_events)).dropna(subset=["_key"])
+            pe = pe[pe["_key"].isin(loc.index)].drop_duplicates(subset=[c for c in ("_key", "bron", "datum", "soort") if c in pe])
+            if len(pe):
+                bron = pe["bron"].astype("string").fillna("onbekend").str.lower()
+                g = pe.assign(bron=bron).groupby("_key")
+                n_partner_src = g["bron"].nunique().reindex(loc.index, fill_value=0)
+                partner_bronnen = g["bron"].agg(_join_unique).reindex(loc.index, fill_value="")
+                counts = g.size().reindex(loc.index, fill_value=0)
+                partner_txt = ("partners: " + counts.astype(str) + " melding(en) van " + partner_bronnen.str.replace(";", ", ")).where(counts > 0, "")
+                if "thema_id" in pe:
+                    partner_themes = g["thema_id"].agg(_join_unique).reindex(loc.index, fill_value="")
+        n_survey = pd.Series(0, index=loc.index)
+        if survey_signals is not None and len(survey_signals):
+            ss = survey_signals.assign(_key=location_key(survey_signals)).dropna(subset=["_key"])
+            n_survey = ss.groupby("_key").size().reindex(loc.index, fill_value=0)
+        kvk_kad = loc["flag_ids"].str.split(";")
+        has_kvk = kvk_kad.map(lambda ids: any(i.startswith("KVK_") for i in ids))
+        has_kad = kvk_kad.map(lambda ids: any(i.startswith("KAD_") for i in ids))
+        n_sources = has_kvk.astype(int) + has_kad.astype(int) + (n_partner_src > 0).astype(int) + (n_survey > 0).astype(int)
+        indicaties = loc["n_soorten"].astype(int) + n_partner_src.astype(int) + (n_survey > 0).astype(int)
+        keep = indicaties >= 2
+        if keep.any():
+            sel = loc[keep]
+            riec = (
+                kvk_kad[keep].map(lambda ids: bool(RIEC_FLAGS.intersection(ids)))
+                | partner_bronnen[keep].map(lambda b: any(x and x not in GEMEENTE_BRONNEN for x in str(b).split(";")))
+            )
+            bronnen = (
+                np.where(has_kvk[keep], "kvk;", "") + np.where(has_kad[keep], "kadaster;", "")
+                + np.where(n_partner_src[keep] > 0, "partners;", "") + np.where(n_survey[keep] > 0, "enquete;", "")
+            )
+            survey_txt = np.where(n_survey[keep] > 0, " | enquête: " + n_survey[keep].astype(str) + " signaal/signalen op dit adres", "")
+            bewijs = sel["bewijs"] + np.where(partner_txt[keep] != "", " | " + partner_txt[keep], "") + survey_txt
+            themas = [
+                _join_unique(pd.Series([a, b])) for a, b in zip(sel["themas"], partner_themes[keep], strict=True)
+            ]
+            addr = pd.DataFrame({
+                "signaal_id": _signal_id("adres", sel.index.to_series()).to_numpy(),
+                "soort": "adres",
+                "entiteit_id": sel.index.to_numpy(),
+                **{c: sel[c].to_numpy() for c in LOCATION_COLUMNS},
+                "prioriteit": _priority(indicaties[keep], n_sources[keep]).to_numpy(),
+                "indicaties": indicaties[keep].to_numpy(),
+                "bronnen": pd.Series(bronnen).str.rstrip(";").to_numpy(),
+                "flag_ids": sel["flag_ids"].to_numpy(),
+                "bewijs": np.asarray(bewijs, dtype=object),
+                "themas": themas,
+                "eigenaar": np.where(riec, "RIEC-intake", "gemeente"),
+            })
+            parts.append(gpd.GeoDataFrame(addr, geometry=gpd.GeoSeries(sel.geometry.to_numpy(), crs=CRS), crs=CRS))
+    # -- person signals (pseudonyms only) -------------------------------------------------------
+    pf = flags.dropna(subset=["persoon_id"])
+    if len(pf):
+        g = pf.groupby("persoon_id")
+        n_ids = g["flag_id"].nunique()
+        hit = n_ids[n_ids >= 2].index
+        if len(hit):
+            sub = pf[pf["persoon_id"].isin(hit)].sort_values(["persoon_id", "flag_id"], kind="stable")
+            gg = sub.groupby("persoon_id")
+            ids = gg["flag_id"].agg(_join_unique)
+            srcs = gg["bron"].nunique()
+            bewijs = gg.apply(lambda d: " | ".join(d["flag_id"] + ": " + d["bewijs"].fillna("")), include_groups=False)
+            first = gg.first()
+            pers = pd.DataFrame({
+                "signaal_id": _signal_id("persoon", ids.index.to_series()).to_numpy(),
+                "soort": "persoon",
+                "entiteit_id": ids.index.to_numpy(),
+                **{c: first[c].to_numpy() for c in LOCATION_COLUMNS},
+                "prioriteit": _priority(n_ids[ids.index], srcs).to_numpy(),
+                "indicaties": n_ids[ids.index].to_numpy(),
+                "bronnen": gg["bron"].agg(_join_unique).to_numpy(),
+                "flag_ids": ids.to_numpy(),
+                "bewijs": bewijs.to_numpy(),
+                "themas": gg["themas"].agg(_join_unique).to_numpy(),
+                "eigenaar": "RIEC-intake",
+            })
+            parts.append(gpd.GeoDataFrame(pers, geometry=gpd.GeoSeries(gg["geometry"].first().to_numpy(), crs=CRS), crs=CRS))
+    if not parts:
+        return _empty(SIGNAL_COLUMNS)
+    out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=CRS)
+    order = out["prioriteit"].map({"hoog": 0, "middel": 1, "laag": 2})
+    out = out.assign(_o=order).sort_values(["_o", "indicaties", "signaal_id"], ascending=[True, False, True], kind="stable")
+    out["indicaties"] = out["indicaties"].astype(int)
+    return out.drop(columns="_o").reset_index(drop=True)[SIGNAL_COLUMNS]

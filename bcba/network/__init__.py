@@ -1,0 +1,196 @@
+"""Networks of companies, persons and addresses behind the cases.
+
+Entity resolution across KvK, Kadaster and partner extracts (:mod:`.resolution`), the
+entity graph (:mod:`.graph`), structural indicators and the ranking of networks
+(:mod:`.indicators`), diagrams (:mod:`.plot`) and GraphML / i2 Analyst's Notebook exports
+(:mod:`.export`). See docs/network.md.
+
+Example
+-------
+>>> results = analyse_networks(inputs, flags=flag_records)      # doctest: +SKIP
+>>> results.networks.head()                                      # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+
+import networkx as nx
+import pandas as pd
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+
+from bcba.network.graph import EntityTables, build_entity_tables, to_networkx
+from bcba.network.indicators import (
+    RISK_SBI_PREFIXES,
+    address_hubs,
+    carousels,
+    centralities,
+    empty_flags,
+    map_external_flags,
+    network_components,
+    rank_networks,
+    shared_officers,
+    straw_men,
+    weighted,
+    young_company_property,
+)
+
+log = logging.getLogger(__name__)
+
+__all__ = ["NetworkConfig", "NetworkResults", "analyse_networks", "build_graph"]
+
+
+class NetworkConfig(BaseModel):
+    """Settings of the network analysis (validated; defaults documented in docs/network.md)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    match_threshold: float = Field(0.85, gt=0, le=1, description="merge entities from this score")
+    fuzzy_min: float = Field(0.8, gt=0, le=1, description="minimum name similarity for 'mogelijk zelfde'")
+    hub_min_companies: int = Field(5, ge=2)
+    hub_min_owners: int = Field(3, ge=2)
+    straw_man_min_short: int = Field(3, ge=2)
+    short_role_days: int = Field(365, ge=1)
+    short_company_days: int = Field(730, ge=1)
+    carousel_min_companies: int = Field(2, ge=2)
+    carousel_min_addresses: int = Field(2, ge=2)
+    young_company_days: int = Field(365, ge=1)
+    risk_sbi: tuple[str, ...] = RISK_SBI_PREFIXES
+    shared_min_companies: int = Field(2, ge=2)
+    shared_min_risk: int = Field(1, ge=1)
+    betweenness_exact_max: int = Field(500, ge=3)
+    betweenness_k: int = Field(100, ge=1)
+    seed: int = 0
+    flag_weights: dict[str, float] = Field(
+        default_factory=lambda: {
+            "NET_STROMAN": 1.0,
+            "NET_ADRES_HUB": 1.0,
+            "NET_CARROUSEL": 1.0,
+            "NET_VASTGOED_JONGE_BV": 1.0,
+            "NET_GEDEELDE_FUNCTIONARIS": 1.0,
+        }
+    )
+
+    @model_validator(mode="after")
+    def _check(self) -> NetworkConfig:
+        if self.shared_min_risk > self.shared_min_companies:
+            raise ValueError(
+                f"shared_min_risk ({self.shared_min_risk}) mag niet groter zijn dan "
+                f"shared_min_companies ({self.shared_min_companies})"
+            )
+        bad = {k: v for k, v in self.flag_weights.items() if not v >= 0}
+        if bad:
+            raise ValueError(f"flag_weights moeten >= 0 zijn, niet {bad}")
+        return self
+
+
+@dataclass(frozen=True)
+class NetworkResults:
+    """Outcome of :func:`analyse_networks`.
+
+    Attributes
+    ----------
+    graph : networkx.MultiDiGraph
+        Entity graph; node attribute ``netwerk_id``; edge key = ``link_id``.
+    networks : DataFrame
+        netwerk_id, n_bedrijven, n_personen, n_adressen, n_vastgoed, n_meldingen, flags,
+        n_signaalsoorten, score, rang, centrale_knoop, beschrijving.
+    nodes : DataFrame
+        Node table plus netwerk_id, graad, betweenness, flags.
+    edges : DataFrame
+        Link table (bron, doel, soort, dates, koopsom, score, toelichting) plus netwerk_id.
+    flags : DataFrame
+        Flag records (network and mapped external) with netwerk_id.
+    config : NetworkConfig
+    """
+
+    graph: nx.MultiDiGraph
+    networks: pd.DataFrame
+    nodes: pd.DataFrame
+    edges: pd.DataFrame
+    flags: pd.DataFrame
+    config: NetworkConfig
+
+
+def build_graph(inputs, *, config: NetworkConfig | None = None) -> tuple[EntityTables, nx.MultiDiGraph]:
+    """Resolve entities of ``inputs`` and build the entity graph (tables and networkx)."""
+    config = config or NetworkConfig()
+    tables = build_entity_tables(
+        getattr(inputs, "kvk_vestigingen", None),
+        getattr(inputs, "kvk_functionarissen", None),
+        getattr(inputs, "kadaster", None),
+        getattr(inputs, "partners", None),
+        bag=getattr(inputs, "bag", None),
+        threshold=config.match_threshold,
+        fuzzy_min=config.fuzzy_min,
+    )
+    return tables, to_networkx(tables)
+
+
+def network_flags(tables: EntityTables, config: NetworkConfig) -> pd.DataFrame:
+    """All five network patterns as one flag table (configured weights applied)."""
+    parts = [
+        straw_men(tables, min_short=config.straw_man_min_short, short_role_days=config.short_role_days,
+                  short_company_days=config.short_company_days),
+        address_hubs(tables, min_companies=config.hub_min_companies, min_owners=config.hub_min_owners),
+        carousels(tables, min_companies=config.carousel_min_companies, min_addresses=config.carousel_min_addresses),
+        young_company_property(tables, max_days=config.young_company_days),
+        shared_officers(tables, risk_sbi=config.risk_sbi, min_companies=config.shared_min_companies,
+                        min_risk=config.shared_min_risk),
+    ]
+    parts = [p for p in parts if len(p)]
+    flags = pd.concat(parts, ignore_index=True) if parts else empty_flags()
+    return weighted(flags, config.flag_weights)
+
+
+def analyse_networks(
+    inputs,
+    *,
+    flags: pd.DataFrame | None = None,
+    config: NetworkConfig | None = None,
+) -> NetworkResults:
+    """Run the network analysis on the ``Inputs`` of a municipality.
+
+    Parameters
+    ----------
+    inputs : bcba.sources.Inputs
+        Any object with the attributes ``kvk_vestigingen``, ``kvk_functionarissen``,
+        ``kadaster``, ``partners`` (and optionally ``bag``); missing tables are skipped.
+    flags : DataFrame, optional
+        Flag records of the other indicators (``flag_id``, ``kvk_nummer`` / ``persoon_id`` /
+        ``adres_id``, ``weight``); they are mapped onto the nodes and count in the ranking.
+    config : NetworkConfig, optional
+
+    Returns
+    -------
+    NetworkResults
+    """
+    config = config or NetworkConfig()
+    tables, graph = build_graph(inputs, config=config)
+    component = network_components(graph)
+    central = centralities(graph, exact_max=config.betweenness_exact_max, k=config.betweenness_k, seed=config.seed)
+
+    nodes = tables.nodes.copy()
+    width = max(len(str(int(component.max()))) if len(component) else 1, 4)
+    netwerk = "N" + component.astype("int64").astype("string").str.zfill(width)
+    nodes["netwerk_id"] = nodes["node_id"].map(netwerk).astype("string")
+    nodes = nodes.join(central, on="node_id")
+    nodes["graad"] = nodes["graad"].fillna(0).astype("int64")
+    nodes["betweenness"] = nodes["betweenness"].fillna(0.0)
+
+    all_flags = pd.concat(
+        [f for f in (network_flags(tables, config), map_external_flags(flags, nodes)) if len(f)],
+        ignore_index=True,
+    ) if (flags is not None and len(flags)) else network_flags(tables, config)
+    if all_flags.empty:
+        all_flags = empty_flags()
+    all_flags = all_flags.assign(netwerk_id=all_flags["node_id"].map(nodes.set_index("node_id")["netwerk_id"]))
+    per_node = all_flags.groupby("node_id")["flag_id"].agg(lambda s: ";".join(sorted(set(s))))
+    nodes["flags"] = nodes["node_id"].map(per_node).astype("string").fillna("")
+
+    networks = rank_networks(nodes, all_flags)
+    edges = tables.edges.assign(netwerk_id=tables.edges["bron"].map(nodes.set_index("node_id")["netwerk_id"]))
+    nx.set_node_attributes(graph, nodes.set_index("node_id")["netwerk_id"].dropna().to_dict(), name="netwerk_id")
+    log.info("netwerkanalyse: %d netwerken, %d signalen", len(networks), len(all_flags))
+    return NetworkResults(graph=graph, networks=networks, nodes=nodes, edges=edges, flags=all_flags, config=config)

@@ -1,0 +1,497 @@
+"""Network indicators: structural patterns, centralities and the ranking of networks.
+
+Every pattern function takes the :class:`~bcba.network.graph.EntityTables` and returns flag
+records (:data:`FLAG_COLUMNS`): one row per flagged node per pattern instance. All work is
+done with grouped pandas operations on the edge table.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable, Mapping
+
+import networkx as nx
+import numpy as np
+import pandas as pd
+
+from bcba.network.graph import EntityTables
+from bcba.network.normalise import normalise_kvk
+from bcba.network.resolution import person_node_id
+
+log = logging.getLogger(__name__)
+
+__all__ = [
+    "FLAG_COLUMNS",
+    "FLAG_LABELS",
+    "RISK_SBI_PREFIXES",
+    "address_hubs",
+    "straw_men",
+    "carousels",
+    "young_company_property",
+    "shared_officers",
+    "network_components",
+    "centralities",
+    "map_external_flags",
+    "rank_networks",
+]
+
+#: Risk branches (SBI prefixes): shisha lounges, cafés/restaurants, car washes, massage and
+#: beauty salons, phone shops, car trade, storage and money transfer.
+RISK_SBI_PREFIXES: tuple[str, ...] = ("5630", "561", "45205", "96021", "96022", "4742", "4511", "5210", "6619")
+
+FLAG_COLUMNS = {
+    "flag_id": "string",
+    "node_id": "string",
+    "soort": "string",
+    "kvk_nummer": "string",
+    "persoon_id": "string",
+    "adres_id": "string",
+    "gewicht": "float64",
+    "patroon": "string",
+    "toelichting": "string",
+    "bron": "string",
+}
+
+FLAG_LABELS = {
+    "NET_STROMAN": "stroman (persoon met veel kortstondige functies)",
+    "NET_ADRES_HUB": "adres met veel bedrijven of eigenaren",
+    "NET_CARROUSEL": "bedrijvencarrousel tussen dezelfde adressen",
+    "NET_VASTGOED_JONGE_BV": "vastgoed gekocht door een pas opgerichte rechtspersoon",
+    "NET_GEDEELDE_FUNCTIONARIS": "gedeelde functionaris van risicobranchebedrijven",
+}
+
+
+def _edges(tables: EntityTables, kind: str) -> pd.DataFrame:
+    return tables.edges[tables.edges["soort"].eq(kind)]
+
+
+def _flags(
+    flag_id: str, node_ids: pd.Series, patroon: pd.Series, toelichting: pd.Series, tables: EntityTables,
+    *, gewicht: float = 1.0, bron: str = "netwerk",
+) -> pd.DataFrame:
+    out = pd.DataFrame(
+        {
+            "flag_id": flag_id,
+            "node_id": pd.Series(node_ids, copy=False).astype("string").to_numpy(dtype=object),
+            "gewicht": float(gewicht),
+            "patroon": pd.Series(patroon, copy=False).astype("string").to_numpy(dtype=object),
+            "toelichting": pd.Series(toelichting, copy=False).astype("string").to_numpy(dtype=object),
+            "bron": bron,
+        }
+    )
+    return _with_node_columns(out, tables.nodes)
+
+
+def _with_node_columns(flags: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
+    info = nodes.set_index("node_id")[["soort", "kvk_nummer", "persoon_id", "adres_id"]]
+    out = flags.drop(columns=[c for c in info.columns if c in flags.columns]).join(info, on="node_id")
+    out = out.drop_duplicates(subset=["flag_id", "node_id", "patroon"])
+    for name, dtype in FLAG_COLUMNS.items():
+        if name not in out:
+            out[name] = pd.Series(pd.NA, index=out.index, dtype=dtype)
+    return out[list(FLAG_COLUMNS)].astype(FLAG_COLUMNS).reset_index(drop=True)
+
+
+def empty_flags() -> pd.DataFrame:
+    """An empty flag table with the right columns and dtypes."""
+    return pd.DataFrame({c: pd.Series(dtype=d) for c, d in FLAG_COLUMNS.items()})
+
+
+# --------------------------------------------------------------------------- patterns
+
+
+def address_hubs(tables: EntityTables, *, min_companies: int = 5, min_owners: int = 3) -> pd.DataFrame:
+    """``NET_ADRES_HUB``: addresses where many companies were registered or many parties
+    bought over the whole extract (not only at one moment).
+
+    Parameters
+    ----------
+    min_companies : int, default 5
+        Distinct companies ever registered at the address from which it is a hub.
+    min_owners : int, default 3
+        Distinct buyers of the address from which it is a hub.
+    """
+    companies = _edges(tables, "gevestigd_op").groupby("doel")["bron"].nunique()
+    owners = _edges(tables, "koper_van").groupby("doel")["bron"].nunique()
+    counts = pd.DataFrame({"bedrijven": companies, "eigenaren": owners}).fillna(0).astype(int)
+    hubs = counts[(counts["bedrijven"] >= min_companies) | (counts["eigenaren"] >= min_owners)]
+    if hubs.empty:
+        return empty_flags()
+    text = (
+        hubs["bedrijven"].astype("string") + " bedrijven ingeschreven en "
+        + hubs["eigenaren"].astype("string") + " kopers op dit adres"
+    )
+    return _flags("NET_ADRES_HUB", hubs.index.to_series(), "NET_ADRES_HUB:" + hubs.index.to_series(), text, tables)
+
+
+def _officer_roles(tables: EntityTables) -> pd.DataFrame:
+    roles = _edges(tables, "functionaris_van")[["bron", "doel", "datum_van", "datum_tot"]]
+    info = tables.nodes.set_index("node_id")[["datum_inschrijving", "datum_uitschrijving", "sbi_code"]]
+    return roles.join(info, on="doel")
+
+
+def straw_men(
+    tables: EntityTables,
+    *,
+    min_short: int = 3,
+    short_role_days: int = 365,
+    short_company_days: int = 730,
+) -> pd.DataFrame:
+    """``NET_STROMAN``: a person with many short-lived directorships.
+
+    A directorship counts as short when the role ended within ``short_role_days`` of its
+    start, or the company itself was deregistered within ``short_company_days`` of its
+    registration. The person and those companies are flagged.
+    """
+    roles = _officer_roles(tables)
+    role_days = (roles["datum_tot"] - roles["datum_van"]).dt.days
+    company_days = (roles["datum_uitschrijving"] - roles["datum_inschrijving"]).dt.days
+    short = roles[(role_days <= short_role_days).fillna(False) | (company_days <= short_company_days).fillna(False)]
+    total = roles.groupby("bron")["doel"].nunique()
+    n_short = short.groupby("bron")["doel"].nunique()
+    persons = n_short[n_short >= min_short]
+    if persons.empty:
+        return empty_flags()
+    text_person = (
+        "functionaris van " + total.reindex(persons.index).astype("string") + " bedrijven, waarvan "
+        + persons.astype("string") + " kortstondig"
+    )
+    person_flags = pd.DataFrame({"node": persons.index, "patroon": "NET_STROMAN:" + persons.index.to_series(),
+                                 "text": text_person.to_numpy()})
+    comp = short[short["bron"].isin(persons.index)].drop_duplicates(["bron", "doel"])
+    comp_flags = pd.DataFrame(
+        {"node": comp["doel"], "patroon": "NET_STROMAN:" + comp["bron"],
+         "text": "kortstondig bedrijf van functionaris " + comp["bron"]}
+    )
+    both = pd.concat([person_flags, comp_flags], ignore_index=True)
+    return _flags("NET_STROMAN", both["node"], both["patroon"], both["text"], tables)
+
+
+def carousels(tables: EntityTables, *, min_companies: int = 2, min_addresses: int = 2) -> pd.DataFrame:
+    """``NET_CARROUSEL``: companies that move between the same set of addresses.
+
+    Two companies form a carousel pair when both were registered (at any time) at the same
+    ``min_addresses`` or more addresses; overlapping pairs form one carousel. A carousel of
+    at least ``min_companies`` companies flags its companies and the shared addresses.
+    """
+    located = _edges(tables, "gevestigd_op")[["bron", "doel"]].drop_duplicates()
+    n_addr = located.groupby("bron")["doel"].transform("nunique")
+    movers = located[n_addr >= min_addresses]
+    pairs = movers.merge(movers, on="doel", suffixes=("_a", "_b"))
+    pairs = pairs[pairs["bron_a"] < pairs["bron_b"]]
+    shared = pairs.groupby(["bron_a", "bron_b"])["doel"].transform("nunique")
+    pairs = pairs[shared >= min_addresses]
+    if pairs.empty:
+        return empty_flags()
+    pair_graph = nx.Graph()
+    pair_graph.add_edges_from(zip(pairs["bron_a"], pairs["bron_b"], strict=True))
+    group_of = {}
+    for i, members in enumerate(sorted(nx.connected_components(pair_graph), key=min), start=1):
+        group_of.update(dict.fromkeys(members, i))
+    pairs = pairs.assign(groep=pairs["bron_a"].map(group_of))
+    members = pd.concat(
+        [pairs[["groep", "bron_a"]].set_axis(["groep", "c"], axis=1), pairs[["groep", "bron_b"]].set_axis(["groep", "c"], axis=1)]
+    )
+    size = members.groupby("groep")["c"].nunique()
+    keep = size[size >= min_companies].index
+    pairs = pairs[pairs["groep"].isin(keep)]
+    if pairs.empty:
+        return empty_flags()
+    patroon = "NET_CARROUSEL:" + pairs["groep"].astype("string")
+    companies = pd.concat(
+        [pd.DataFrame({"node": pairs["bron_a"], "patroon": patroon}),
+         pd.DataFrame({"node": pairs["bron_b"], "patroon": patroon})]
+    )
+    addresses = pd.DataFrame({"node": pairs["doel"], "patroon": patroon})
+    n_comp = companies.groupby("patroon")["node"].nunique()
+    n_adr = addresses.groupby("patroon")["node"].nunique()
+    text = (n_comp.astype("string") + " bedrijven verhuizen tussen " + n_adr.astype("string") + " gedeelde adressen")
+    both = pd.concat([companies, addresses], ignore_index=True)
+    return _flags("NET_CARROUSEL", both["node"], both["patroon"], both["patroon"].map(text), tables)
+
+
+def young_company_property(tables: EntityTables, *, max_days: int = 365) -> pd.DataFrame:
+    """``NET_VASTGOED_JONGE_BV``: property bought by a company registered at KvK less than
+    ``max_days`` before the purchase. Flags the company and the property."""
+    buys = _edges(tables, "koper_van")
+    info = tables.nodes.set_index("node_id")[["soort", "datum_inschrijving"]].add_prefix("koper_")
+    buys = buys.join(info, on="bron")
+    age = (buys["datum"] - buys["koper_datum_inschrijving"]).dt.days
+    hit = buys[buys["koper_soort"].eq("bedrijf") & age.between(0, max_days - 1).fillna(False)]
+    if hit.empty:
+        return empty_flags()
+    age = age[hit.index]
+    without = hit["hypotheek"].eq(False).fillna(False)
+    sum_text = hit["koopsom"].map(lambda v: "onbekend" if pd.isna(v) else f"€ {v:,.0f}".replace(",", "."))
+    text = (
+        "aankoop " + hit["datum"].dt.strftime("%Y-%m-%d") + " (koopsom " + sum_text.astype("string")
+        + pd.Series(np.where(without, ", zonder hypotheek", ""), index=hit.index)
+        + ") door bedrijf ingeschreven " + age.astype("Int64").astype("string") + " dagen eerder"
+    )
+    patroon = "NET_VASTGOED_JONGE_BV:" + hit["transactie_id"].fillna(hit["link_id"])
+    both = pd.concat(
+        [pd.DataFrame({"node": hit["bron"], "patroon": patroon, "text": text}),
+         pd.DataFrame({"node": hit["doel"], "patroon": patroon, "text": text})],
+        ignore_index=True,
+    )
+    return _flags("NET_VASTGOED_JONGE_BV", both["node"], both["patroon"], both["text"], tables)
+
+
+def shared_officers(
+    tables: EntityTables,
+    *,
+    risk_sbi: Iterable[str] = RISK_SBI_PREFIXES,
+    min_companies: int = 2,
+    min_risk: int = 1,
+) -> pd.DataFrame:
+    """``NET_GEDEELDE_FUNCTIONARIS``: one person is officer of ``min_companies`` or more
+    companies, at least ``min_risk`` of them in a risk branch (SBI code starting with one
+    of ``risk_sbi``).
+
+    With the default ``min_risk=1`` the person links a risk-branch business (a shisha
+    lounge) to other companies (the BV that buys houses); ``min_risk=2`` only counts
+    officers shared between risk-branch businesses. The person and all their companies
+    are flagged.
+    """
+    prefixes = tuple(str(p) for p in risk_sbi)
+    roles = _officer_roles(tables).drop_duplicates(["bron", "doel"])
+    sbi = roles["sbi_code"].astype("string").str.replace(".", "", regex=False)
+    roles = roles.assign(risico=sbi.str.startswith(prefixes).fillna(False) if prefixes else False)
+    n_all = roles.groupby("bron")["doel"].nunique()
+    n_risk = roles[roles["risico"]].groupby("bron")["doel"].nunique().reindex(n_all.index, fill_value=0)
+    persons = n_all[(n_all >= min_companies) & (n_risk >= min_risk)]
+    if persons.empty:
+        return empty_flags()
+    comp = roles[roles["bron"].isin(persons.index)]
+    text_person = (
+        "functionaris van " + persons.astype("string") + " bedrijven, waarvan "
+        + n_risk.reindex(persons.index).astype("string") + " in een risicobranche"
+    )
+    both = pd.concat(
+        [
+            pd.DataFrame({"node": persons.index, "patroon": "NET_GEDEELDE_FUNCTIONARIS:" + persons.index.to_series(),
+                          "text": text_person.to_numpy()}),
+            pd.DataFrame({"node": comp["doel"], "patroon": "NET_GEDEELDE_FUNCTIONARIS:" + comp["bron"],
+                          "text": pd.Series(np.where(comp["risico"], "risicobranchebedrijf", "bedrijf"),
+                                            index=comp.index) + " met gedeelde functionaris " + comp["bron"]}),
+        ],
+        ignore_index=True,
+    )
+    return _flags("NET_GEDEELDE_FUNCTIONARIS", both["node"], both["patroon"], both["text"], tables)
+
+
+# --------------------------------------------------------------------------- structure
+
+
+def _undirected(graph: nx.MultiDiGraph, *, exclude: Iterable[str] = ("mogelijk_zelfde",)) -> nx.Graph:
+    skip = set(exclude)
+    simple = nx.Graph()
+    simple.add_nodes_from(graph.nodes)
+    simple.add_edges_from((u, v) for u, v, kind in graph.edges(data="soort") if kind not in skip)
+    return simple
+
+
+def network_components(
+    graph: nx.MultiDiGraph, *, exclude: Iterable[str] = ("mogelijk_zelfde",)
+) -> pd.Series:
+    """Connected components ("netwerken") ignoring link types in ``exclude``.
+
+    Doubtful ``mogelijk_zelfde`` links do not join networks: a doubtful match is shown, not
+    merged. Returns a Series node_id -> component number (1 = largest; ties by smallest id).
+    """
+    simple = _undirected(graph, exclude=exclude)
+    comps = sorted(nx.connected_components(simple), key=lambda c: (-len(c), min(c)))
+    sizes = np.fromiter((len(c) for c in comps), dtype=np.int64, count=len(comps))
+    nodes = [n for c in comps for n in c]
+    numbers = np.repeat(np.arange(1, len(comps) + 1), sizes)
+    return pd.Series(numbers, index=pd.Index(nodes, name="node_id"), name="component")
+
+
+def centralities(
+    graph: nx.MultiDiGraph,
+    *,
+    exact_max: int = 500,
+    k: int = 100,
+    seed: int = 0,
+    exclude: Iterable[str] = ("mogelijk_zelfde",),
+) -> pd.DataFrame:
+    """Degree and betweenness of every node, within its own network.
+
+    ``graad`` is the number of distinct neighbours. ``betweenness`` is normalised per
+    component (0-1). Components up to ``exact_max`` nodes are computed exactly in one pass
+    over their union (betweenness does not cross components); larger ones are approximated
+    from ``k`` seeded source samples.
+    """
+    simple = _undirected(graph, exclude=exclude)
+    comps = list(nx.connected_components(simple))
+    size_of = {n: len(c) for c in comps for n in c}
+    small = [n for c in comps if 3 <= len(c) <= exact_max for n in c]
+    raw: dict = dict.fromkeys(simple.nodes, 0.0)
+    if small:
+        raw.update(nx.betweenness_centrality(simple.subgraph(small), normalized=False))
+    for i, comp in enumerate(c for c in comps if len(c) > exact_max):
+        sub = simple.subgraph(comp)
+        raw.update(nx.betweenness_centrality(sub, k=min(k, len(comp)), normalized=False, seed=seed + i))
+    nodes = list(simple.nodes)
+    n = np.array([size_of[x] for x in nodes], dtype=float)
+    pairs = (n - 1) * (n - 2) / 2.0
+    values = np.array([raw[x] for x in nodes], dtype=float)
+    betweenness = np.divide(values, pairs, out=np.zeros_like(values), where=pairs > 0)
+    degree = np.array([simple.degree(x) for x in nodes], dtype=np.int64)
+    return pd.DataFrame(
+        {"graad": degree, "betweenness": np.round(betweenness, 6)}, index=pd.Index(nodes, name="node_id")
+    )
+
+
+def map_external_flags(flags: pd.DataFrame | None, nodes: pd.DataFrame) -> pd.DataFrame:
+    """Map flag records of other modules onto graph nodes.
+
+    ``flags`` needs ``flag_id`` and at least one of ``kvk_nummer`` (-> ``K-``),
+    ``persoon_id`` (-> ``P-``), ``adres_id`` (-> ``A-``) or ``adres_sleutel``; ``weight`` or
+    ``gewicht`` (default 1). Records that match no node are dropped (logged).
+    """
+    if flags is None or flags.empty:
+        return empty_flags()
+    index = flags.index
+    candidates = []
+    if "kvk_nummer" in flags:
+        candidates.append("K-" + normalise_kvk(flags["kvk_nummer"]))
+    if "persoon_id" in flags:
+        candidates.append(person_node_id(flags["persoon_id"]))
+    if "adres_id" in flags:
+        candidates.append("A-" + flags["adres_id"].astype("string"))
+    if "adres_sleutel" in flags:
+        from bcba.network.normalise import parse_adres_sleutel
+
+        candidates.append("A-" + parse_adres_sleutel(flags["adres_sleutel"])["adres_sleutel"])
+    known = set(nodes["node_id"])
+    rows = []
+    for cand in candidates:
+        cand = pd.Series(cand, index=index).astype("string")
+        ok = cand.isin(known).fillna(False)
+        rows.append(pd.DataFrame({"pos": np.flatnonzero(ok.to_numpy()), "node_id": cand[ok].to_numpy(dtype=object)}))
+    matched = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["pos", "node_id"])
+    weight_col = "weight" if "weight" in flags else ("gewicht" if "gewicht" in flags else None)
+    weights = (
+        pd.to_numeric(flags[weight_col], errors="coerce").fillna(1.0).to_numpy(dtype=float)
+        if weight_col else np.ones(len(flags))
+    )
+    pos = matched["pos"].to_numpy(dtype=np.int64)
+    flag_ids = flags["flag_id"].astype("string").to_numpy(dtype=object)
+    text = flags["toelichting"].astype("string").to_numpy(dtype=object) if "toelichting" in flags else None
+    out = pd.DataFrame(
+        {
+            "flag_id": flag_ids[pos],
+            "node_id": matched["node_id"].to_numpy(dtype=object),
+            "gewicht": weights[pos],
+            "patroon": (pd.Series(flag_ids[pos], dtype="string") + ":" + matched["node_id"].astype("string")).to_numpy(
+                dtype=object),
+            "toelichting": text[pos] if text is not None else "signaal uit andere analyse",
+            "bron": "extern",
+        }
+    )
+    dropped = len(flags) - out["flag_id"].size
+    if dropped > 0:
+        log.info("%d externe signalen vallen buiten de entiteitengraaf", dropped)
+    return _with_node_columns(out, nodes) if len(out) else empty_flags()
+
+
+def _network_score(flags: pd.DataFrame) -> pd.DataFrame:
+    """Per network: score = sum over flag ids of max weight x (1 + log2(flagged nodes))."""
+    per = flags.groupby(["netwerk_id", "flag_id"]).agg(w=("gewicht", "max"), n=("node_id", "nunique"))
+    per["s"] = per["w"] * (1.0 + np.log2(per["n"]))
+    score = per.groupby(level=0)["s"].sum()
+    kinds = per.reset_index().groupby("netwerk_id")["flag_id"].nunique()
+    text = (
+        per.reset_index()
+        .assign(t=lambda d: d["flag_id"] + " (" + d["n"].astype("string") + ")")
+        .groupby("netwerk_id")["t"]
+        .agg("; ".join)
+    )
+    return pd.DataFrame({"score": score, "n_signaalsoorten": kinds, "flags": text})
+
+
+def rank_networks(nodes: pd.DataFrame, flags: pd.DataFrame, *, min_parties: int = 1) -> pd.DataFrame:
+    """The networks table, ranked by the number and weight of the flags they hold.
+
+    Parameters
+    ----------
+    nodes : DataFrame
+        Node table with ``netwerk_id``, ``soort``, ``label``, ``vastgoed``, ``graad``,
+        ``betweenness``.
+    flags : DataFrame
+        Flag records with ``netwerk_id``, ``flag_id``, ``node_id``, ``gewicht``.
+    min_parties : int, default 1
+        Networks with fewer companies plus persons are left out (an address with only
+        events is not a network of parties).
+
+    Returns
+    -------
+    DataFrame
+        netwerk_id, n_bedrijven, n_personen, n_adressen, n_vastgoed, n_meldingen, flags,
+        n_signaalsoorten, score, rang, centrale_knoop, beschrijving (Dutch; persons only by
+        pseudonym).
+    """
+    counts = pd.crosstab(nodes["netwerk_id"], nodes["soort"]).reindex(
+        columns=["bedrijf", "persoon", "adres", "melding"], fill_value=0
+    )
+    table = pd.DataFrame(
+        {
+            "n_bedrijven": counts["bedrijf"],
+            "n_personen": counts["persoon"],
+            "n_adressen": counts["adres"],
+            "n_vastgoed": nodes[nodes["vastgoed"].fillna(False).astype(bool)].groupby("netwerk_id").size(),
+            "n_meldingen": counts["melding"],
+        }
+    ).fillna(0).astype("int64")
+    table = table[(table["n_bedrijven"] + table["n_personen"]) >= min_parties]
+    scored = _network_score(flags) if len(flags) else pd.DataFrame(columns=["score", "n_signaalsoorten", "flags"])
+    table = table.join(scored, how="left")
+    table["score"] = table["score"].astype(float).fillna(0.0).round(4)
+    table["n_signaalsoorten"] = table["n_signaalsoorten"].fillna(0).astype("int64")
+    table["flags"] = table["flags"].astype("string").fillna("")
+    table["grootte"] = table[["n_bedrijven", "n_personen", "n_adressen"]].sum(axis=1)
+    table = table.reset_index().sort_values(
+        ["score", "n_signaalsoorten", "grootte", "netwerk_id"], ascending=[False, False, False, True]
+    )
+    table["rang"] = np.arange(1, len(table) + 1)
+    parties = nodes[nodes["soort"].isin(["bedrijf", "persoon", "adres"])].sort_values(
+        ["betweenness", "graad", "node_id"], ascending=[False, False, True]
+    )
+    central = parties.drop_duplicates("netwerk_id").set_index("netwerk_id")["label"]
+    table["centrale_knoop"] = table["netwerk_id"].map(central).astype("string")
+    table["beschrijving"] = _describe(table)
+    columns = ["netwerk_id", "n_bedrijven", "n_personen", "n_adressen", "n_vastgoed", "n_meldingen", "flags",
+               "n_signaalsoorten", "score", "rang", "centrale_knoop", "beschrijving"]
+    return table[columns].reset_index(drop=True).astype({"netwerk_id": "string", "beschrijving": "string"})
+
+
+def _plural(n: pd.Series, one: str, many: str) -> pd.Series:
+    return n.astype("string") + " " + pd.Series(np.where(n.eq(1), one, many), index=n.index)
+
+
+def _describe(table: pd.DataFrame) -> pd.Series:
+    head = (
+        "Netwerk van " + _plural(table["n_bedrijven"], "bedrijf", "bedrijven") + ", "
+        + _plural(table["n_personen"], "persoon", "personen") + " en "
+        + _plural(table["n_adressen"], "adres", "adressen")
+    )
+    vastgoed = pd.Series(
+        np.where(table["n_vastgoed"].gt(0), " (waarvan " + table["n_vastgoed"].astype("string") + " vastgoed)", ""),
+        index=table.index,
+    )
+    signals = pd.Series(
+        np.where(table["flags"].ne(""), ". Signalen: " + table["flags"].astype(str), ". Geen signalen"),
+        index=table.index,
+    )
+    central = ". Centrale knoop: " + table["centrale_knoop"].fillna("onbekend") + "."
+    return (head + vastgoed + signals + central).astype("string")
+
+
+def weighted(flags: pd.DataFrame, weights: Mapping[str, float]) -> pd.DataFrame:
+    """Apply configured weights to network flags (external flags keep their own)."""
+    if flags.empty or not weights:
+        return flags
+    own = flags["bron"].eq("netwerk")
+    new = flags["flag_id"].map(dict(weights)).astype(float)
+    return flags.assign(gewicht=flags["gewicht"].where(~own | new.isna(), new))

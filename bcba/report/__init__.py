@@ -1,0 +1,1 @@
+"""Report rendering: nbconvert template, HTML helpers, PDF via headless Chromium."""

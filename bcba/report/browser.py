@@ -1,0 +1,219 @@
+"""Headless Chromium helpers: open a local page with the network off, print to PDF.
+
+Uses the system Chromium (``/usr/bin/chromium``) through Playwright; Playwright's own
+browser download is never used. Every request other than the page's own file is blocked
+and recorded, so a test can prove a report or map works offline and leaks nothing.
+
+Note: Playwright's sync API cannot run inside a running asyncio loop (a Jupyter kernel);
+call these helpers from scripts, tests or the pipeline, not from a notebook cell.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import shutil
+import tempfile
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bcba.errors import BcbaError, MissingInputError
+
+log = logging.getLogger(__name__)
+
+CHROMIUM = Path(os.environ.get("BCBA_CHROMIUM", "/usr/bin/chromium"))
+CHROMIUM_ARGS: tuple[str, ...] = (
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--disable-default-apps",
+    "--disable-extensions",
+    "--disable-domain-reliability",
+    "--metrics-recording-only",
+)
+
+
+class BrowserMissingError(BcbaError, FileNotFoundError):
+    """Headless Chromium (or Playwright) is not installed."""
+
+
+def chromium_path() -> Path:
+    """The Chromium executable; raise a Dutch installation hint when it is absent."""
+    found = CHROMIUM if CHROMIUM.exists() else None
+    if found is None:
+        which = shutil.which("chromium") or shutil.which("chromium-browser")
+        found = Path(which) if which else None
+    if found is None:
+        raise BrowserMissingError(
+            f"Chromium is niet gevonden ({CHROMIUM}). Nodig voor PDF en browsertests. "
+            "Installeer het als beheerder met: apt-get install -y chromium "
+            "(of zet BCBA_CHROMIUM op het pad van een Chromium-browser)."
+        )
+    return found
+
+
+@contextlib.contextmanager
+def launch() -> Iterator[object]:
+    """A headless Chromium (Playwright ``Browser``) with a fresh, throw-away profile."""
+    executable = chromium_path()
+    try:
+        from playwright.sync_api import sync_playwright
+    except ImportError as exc:  # pragma: no cover - dependency is in the dev extras
+        raise BrowserMissingError(
+            "Het Python-pakket 'playwright' ontbreekt; installeer het met pip install playwright "
+            "(de browser zelf komt van apt-get install -y chromium)."
+        ) from exc
+    with tempfile.TemporaryDirectory(prefix="bcba-chromium-") as profile, sync_playwright() as pw:
+        context = pw.chromium.launch_persistent_context(
+            profile,
+            executable_path=str(executable),
+            headless=True,
+            args=list(CHROMIUM_ARGS),
+            viewport={"width": 1280, "height": 900},
+            offline=False,  # requests are blocked by route(), so they are seen and recorded
+            service_workers="block",
+        )
+        try:
+            yield context
+        finally:
+            context.close()
+
+
+@dataclass
+class PageCheck:
+    """What happened when a page was opened with the network off."""
+
+    url: str
+    requests: list[str] = field(default_factory=list)  # every URL besides the page itself
+    console_errors: list[str] = field(default_factory=list)
+    page_errors: list[str] = field(default_factory=list)
+    counts: dict[str, int] = field(default_factory=dict)  # selector -> elements (all frames)
+    screenshot: Path | None = None
+
+    @property
+    def ok(self) -> bool:
+        """No outside request and no JavaScript error."""
+        return not (self.requests or self.console_errors or self.page_errors)
+
+
+def _block_all_but(page_url: str, seen: list[str]):
+    def handler(route) -> None:
+        url = route.request.url
+        if url == page_url:
+            route.continue_()
+        else:
+            seen.append(url)
+            route.abort("blockedbyclient")
+
+    return handler
+
+
+def open_offline(
+    html_path: str | os.PathLike,
+    *,
+    screenshot: str | os.PathLike | None = None,
+    selectors: Sequence[str] = (".leaflet-pane", ".leaflet-overlay-pane path"),
+    full_page: bool = False,
+    settle_ms: int = 500,
+    print_media: bool = False,
+) -> PageCheck:
+    """Open a local HTML file in headless Chromium with every other request blocked.
+
+    Parameters
+    ----------
+    html_path
+        The page to open.
+    screenshot
+        Where to write a PNG screenshot (none when omitted).
+    selectors
+        CSS selectors to count, summed over the page and all its frames (map iframes).
+    full_page
+        Screenshot the whole page instead of the viewport.
+    settle_ms
+        Time to let scripts draw after the load event.
+    print_media
+        Emulate print media (to see the print stylesheet).
+
+    Returns
+    -------
+    PageCheck
+        Requests made (blocked), console and page errors, selector counts, screenshot path.
+    """
+    path = Path(html_path).resolve()
+    if not path.is_file():
+        raise MissingInputError(f"Pagina niet gevonden: {path}")
+    url = path.as_uri()
+    check = PageCheck(url=url)
+    with launch() as context:
+        page = context.new_page()
+        context.route("**/*", _block_all_but(url, check.requests))
+        page.on(
+            "request",
+            lambda r: None
+            if r.url == url or r.url.startswith(("data:", "about:", "blob:")) or r.url in check.requests
+            else check.requests.append(r.url),
+        )
+        page.on(
+            "console",
+            lambda msg: check.console_errors.append(msg.text) if msg.type == "error" else None,
+        )
+        page.on("pageerror", lambda exc: check.page_errors.append(str(exc)))
+        if print_media:
+            page.emulate_media(media="print")
+        page.goto(url, wait_until="load")
+        page.wait_for_timeout(settle_ms)
+        for selector in selectors:
+            check.counts[selector] = sum(frame.locator(selector).count() for frame in page.frames)
+        if screenshot is not None:
+            shot = Path(screenshot)
+            shot.parent.mkdir(parents=True, exist_ok=True)
+            page.screenshot(path=str(shot), full_page=full_page)
+            check.screenshot = shot
+    log.info("opened %s offline: %d blocked requests", path.name, len(check.requests))
+    return check
+
+
+def print_pdf(
+    html_path: str | os.PathLike,
+    pdf_path: str | os.PathLike,
+    *,
+    header_template: str,
+    footer_template: str,
+    paper: str = "A4",
+    landscape: bool = False,
+    margin: dict[str, str] | None = None,
+    settle_ms: int = 800,
+) -> PageCheck:
+    """Print a local page to PDF with Chromium (network off), header and footer on every page.
+
+    ``header_template``/``footer_template`` follow Chromium's rules: inline styles only,
+    and ``<span class="pageNumber">``/``<span class="totalPages">`` for page numbers.
+    """
+    path = Path(html_path).resolve()
+    if not path.is_file():
+        raise MissingInputError(f"Pagina niet gevonden: {path}")
+    url = path.as_uri()
+    check = PageCheck(url=url)
+    with launch() as context:
+        page = context.new_page()
+        context.route("**/*", _block_all_but(url, check.requests))
+        page.on("pageerror", lambda exc: check.page_errors.append(str(exc)))
+        page.goto(url, wait_until="load")
+        page.wait_for_timeout(settle_ms)
+        page.emulate_media(media="print")
+        page.pdf(
+            path=str(pdf_path),
+            format=paper,
+            landscape=landscape,
+            print_background=True,
+            display_header_footer=True,
+            header_template=header_template,
+            footer_template=footer_template,
+            margin=margin or {"top": "22mm", "bottom": "20mm", "left": "18mm", "right": "18mm"},
+        )
+    return check

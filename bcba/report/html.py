@@ -1,0 +1,207 @@
+"""Small HTML building blocks for the report notebook (marking, title page, tables, maps).
+
+Each public function returns an :class:`IPython.display.HTML` object, so a report cell is one
+call whose output nbconvert keeps; ``.data`` holds the HTML string. All text is escaped and
+numbers are formatted the Dutch way (``1.234,5``). The CSS classes used here are styled by
+the nbconvert template in ``templates/bcba``.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import html
+from collections.abc import Mapping, Sequence
+
+import pandas as pd
+from IPython.display import HTML
+
+from bcba.errors import ConfigError
+from bcba.maps.palette import MARKING, format_number_nl
+
+_MONTHS = (
+    "januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
+    "september", "oktober", "november", "december",
+)
+
+
+def nl_getal(value: float | int | None, decimalen: int = 0) -> str:
+    """A number in Dutch notation: ``12.345,6``; missing values give ``–``."""
+    return format_number_nl(value, decimalen)
+
+
+def nl_percentage(value: float | None, decimalen: int = 0) -> str:
+    """A fraction (0.123) as a Dutch percentage: ``12 %`` / ``12,3 %``."""
+    if value is None or pd.isna(value):
+        return "–"
+    return f"{format_number_nl(float(value) * 100, decimalen)}%"
+
+
+def nl_datum(value: dt.date | str) -> str:
+    """A date in words: ``3 maart 2025``."""
+    day = dt.date.fromisoformat(value) if isinstance(value, str) else value
+    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+
+
+def markering_html() -> str:
+    """The marking banner as an HTML string."""
+    return f'<div class="bcba-marking" role="note">{MARKING}</div>'
+
+
+def markering() -> HTML:
+    """The marking banner ``STRIKT VERTROUWELIJK`` for the top of a section."""
+    return HTML(markering_html())
+
+
+def titelpagina(
+    *,
+    gemeentenaam: str,
+    gemeente: str,
+    datum: dt.date | str,
+    rapport_id: str,
+    ontvanger: str,
+    titel: str = "Bestuurlijke criminaliteitsbeeldanalyse",
+    periode: tuple[dt.date, dt.date] | None = None,
+) -> HTML:
+    """The title page: marking, title, municipality, recipient, date, report id, period."""
+    rows = [
+        ("Gemeente", f"{gemeentenaam} ({gemeente})"),
+        ("Ontvanger", ontvanger),
+        ("Datum", nl_datum(datum)),
+        ("Rapportnummer", rapport_id),
+    ]
+    if periode is not None:
+        rows.append(("Onderzoeksperiode", f"{nl_datum(periode[0])} t/m {nl_datum(periode[1])}"))
+    body = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+    )
+    return HTML(
+        '<section class="bcba-titlepage">'
+        + markering_html()
+        + f"<h1 class=\"bcba-title\">{html.escape(titel)}</h1>"
+        + f'<p class="bcba-subtitle">{html.escape(gemeentenaam)}</p>'
+        + f'<table class="bcba-meta">{body}</table>'
+        + '<p class="bcba-handling">Dit document bevat strikt vertrouwelijke informatie. '
+        "Niet verspreiden, kopiëren of doorsturen zonder toestemming van de ontvanger.</p>"
+        + "</section>"
+    )
+
+
+def _cell(value: object, decimals: int) -> tuple[str, bool]:
+    if value is None or (not isinstance(value, str) and pd.isna(value)):
+        return "–", False
+    if isinstance(value, bool):
+        return ("ja" if value else "nee"), False
+    if isinstance(value, int):
+        return format_number_nl(int(value), 0), True
+    if isinstance(value, float):
+        return format_number_nl(value, decimals), True
+    if isinstance(value, dt.date):
+        return value.strftime("%d-%m-%Y"), False
+    return html.escape(str(value)), False
+
+
+def tabel_html(
+    frame: pd.DataFrame,
+    *,
+    kolommen: Mapping[str, str] | Sequence[str] | None = None,
+    decimalen: int | Mapping[str, int] = 1,
+    bijschrift: str | None = None,
+    max_rijen: int | None = None,
+) -> str:
+    """A DataFrame as a sober HTML table string (Dutch numbers, escaped, no index)."""
+    if kolommen is None:
+        mapping = {c: str(c) for c in frame.columns}
+    elif isinstance(kolommen, Mapping):
+        mapping = dict(kolommen)
+    else:
+        mapping = {c: str(c) for c in kolommen}
+    missing = [c for c in mapping if c not in frame.columns]
+    if missing:
+        raise ConfigError(f"Kolommen niet gevonden: {missing!r}; beschikbaar: {list(frame.columns)!r}")
+    shown = frame.loc[:, list(mapping)]
+    extra = 0
+    if max_rijen is not None and len(shown) > max_rijen:
+        extra = len(shown) - max_rijen
+        shown = shown.head(max_rijen)
+    head = "".join(f"<th>{html.escape(label)}</th>" for label in mapping.values())
+    rows = []
+    for record in shown.itertuples(index=False, name=None):
+        cells = []
+        for column, value in zip(mapping, record, strict=True):
+            decimals = decimalen.get(column, 1) if isinstance(decimalen, Mapping) else decimalen
+            text, numeric = _cell(value.item() if hasattr(value, "item") else value, decimals)
+            cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
+        rows.append("<tr>" + "".join(cells) + "</tr>")
+    caption = f"<caption>{html.escape(bijschrift)}</caption>" if bijschrift else ""
+    foot = (
+        f'<tfoot><tr><td colspan="{len(mapping)}">… en nog {format_number_nl(extra)} rijen</td></tr></tfoot>'
+        if extra
+        else ""
+    )
+    return (
+        f'<table class="bcba-table">{caption}<thead><tr>{head}</tr></thead>'
+        f"<tbody>{''.join(rows)}</tbody>{foot}</table>"
+    )
+
+
+def tabel(frame: pd.DataFrame, **kwargs) -> HTML:
+    """:func:`tabel_html` as a display object for a report cell."""
+    return HTML(tabel_html(frame, **kwargs))
+
+
+def kaart_html(
+    m,
+    *,
+    statisch=None,
+    hoogte: int = 540,
+    bijschrift: str | None = None,
+    dpi: int = 150,
+) -> str:
+    """An interactive offline map (iframe) with its static PNG twin for print.
+
+    Parameters
+    ----------
+    m
+        A folium map from :mod:`bcba.maps.interactive`.
+    statisch
+        Its static twin: a matplotlib Figure or PNG bytes. Shown instead of the
+        interactive map when printing (the template hides one or the other).
+    hoogte
+        Height of the interactive map in pixels.
+    bijschrift
+        Caption under the map.
+    """
+    from bcba.maps.offline import to_offline_html
+    from bcba.maps.static import figure_to_base64
+
+    page = to_offline_html(m)
+    parts = [
+        '<figure class="bcba-map">',
+        f'<div class="bcba-interactive-map"><iframe class="bcba-map-frame" title="Interactieve kaart" '
+        f'sandbox="allow-scripts" style="width:100%;height:{int(hoogte)}px;border:0" '
+        f'srcdoc="{html.escape(page, quote=True)}"></iframe></div>',
+    ]
+    if statisch is not None:
+        if isinstance(statisch, bytes | bytearray):
+            import base64
+
+            data = base64.b64encode(bytes(statisch)).decode("ascii")
+        else:
+            data = figure_to_base64(statisch, dpi=dpi)
+        parts.append(
+            f'<img class="bcba-static-map" alt="Kaart (afdrukversie)" src="data:image/png;base64,{data}">'
+        )
+    if bijschrift:
+        parts.append(f"<figcaption>{html.escape(bijschrift)}</figcaption>")
+    parts.append("</figure>")
+    return "".join(parts)
+
+
+def kaart(m, **kwargs) -> HTML:
+    """:func:`kaart_html` as a display object for a report cell."""
+    return HTML(kaart_html(m, **kwargs))
+
+
+def inhoudsopgave() -> HTML:
+    """A placeholder where :func:`bcba.report.render.render_html` puts the table of contents."""
+    return HTML('<div class="bcba-toc-slot"></div>')

@@ -1,0 +1,245 @@
+"""Render an executed report notebook to offline HTML (nbconvert) and to PDF (Chromium).
+
+The HTML uses the ``templates/bcba`` nbconvert template: no code, no prompts, a table of
+contents, the marking on every section, and nothing loaded from the internet (checked after
+rendering). The PDF is printed by headless Chromium with the network off, with a header and
+footer (marking, municipality, date, report id, page numbers) on every page.
+"""
+
+from __future__ import annotations
+
+import html
+import logging
+import re
+import time
+from collections.abc import Mapping
+from pathlib import Path
+
+import nbformat
+
+from bcba.config import PACKAGE_DIR, templates_dir
+from bcba.errors import ConfigError, MissingInputError
+from bcba.io import atomic_path, write_text
+from bcba.maps.offline import RemoteAssetError, find_remote_resources
+from bcba.maps.palette import MARKING
+
+log = logging.getLogger(__name__)
+
+#: Keys of ``notebook.metadata["bcba"]`` the template shows in header and footer.
+REQUIRED_METADATA = ("gemeente", "gemeentenaam", "datum", "rapport_id", "ontvanger")
+TOC_PLACEHOLDER = "<!--BCBA_TOC-->"
+TOC_SLOT = '<div class="bcba-toc-slot"></div>'
+
+_HEADING = re.compile(r"<h([12])\b([^>]*)>(.*?)</h\1>", re.S | re.I)
+_ID = re.compile(r"\bid\s*=\s*\"([^\"]+)\"")
+_TAGS = re.compile(r"<[^>]+>")
+
+
+def default_template_dir() -> Path:
+    """``templates/bcba`` of the project (falls back to the source checkout)."""
+    for candidate in (templates_dir() / "bcba", PACKAGE_DIR.parent / "templates" / "bcba"):
+        if (candidate / "index.html.j2").exists():
+            return candidate
+    raise MissingInputError(
+        "Het rapportsjabloon templates/bcba ontbreekt (index.html.j2 en conf.json)."
+    )
+
+
+def _exporter(template_dir: Path):
+    from nbconvert import HTMLExporter
+
+    exporter = HTMLExporter(
+        template_name=template_dir.name,
+        extra_template_basedirs=[str(template_dir.parent)],
+    )
+    exporter.exclude_input = True
+    exporter.exclude_input_prompt = True
+    exporter.exclude_output_prompt = True
+    exporter.embed_images = True
+    exporter.sanitize_html = False  # outputs are our own (escaped) HTML and offline maps
+    return exporter
+
+
+def _heading_text(inner: str) -> str:
+    text = _TAGS.sub("", inner).replace("¶", "")
+    return html.unescape(text).strip()
+
+
+def add_toc_and_markings(page: str) -> str:
+    """Insert the table of contents and a marking before every level-1 heading.
+
+    Headings with an ``id`` (every markdown heading nbconvert renders) enter the table of
+    contents; the title page heading (class ``bcba-title``) does not. The contents go into
+    a ``bcba-toc-slot`` div if the notebook has one, else after the title page, else at the
+    top.
+    """
+    entries: list[tuple[int, str, str]] = []
+
+    def _visit(match: re.Match) -> str:
+        level, attrs, inner = int(match.group(1)), match.group(2), match.group(3)
+        found = _ID.search(attrs)
+        if "bcba-title" in attrs or found is None:
+            return match.group(0)
+        entries.append((level, found.group(1), _heading_text(inner)))
+        if level == 1:
+            return (
+                f'<div class="bcba-marking bcba-section-marking">{MARKING}</div>' + match.group(0)
+            )
+        return match.group(0)
+
+    page = _HEADING.sub(_visit, page)
+    items = "".join(
+        f'<li class="bcba-toc-{lvl}"><a href="#{html.escape(anchor, quote=True)}">'
+        f"{html.escape(text)}</a></li>"
+        for lvl, anchor, text in entries
+    )
+    toc = f'<nav class="bcba-toc" aria-label="Inhoudsopgave"><h2>Inhoud</h2><ol>{items}</ol></nav>'
+    if not entries:
+        return page.replace(TOC_PLACEHOLDER, "")
+    if TOC_SLOT in page:
+        return page.replace(TOC_PLACEHOLDER, "").replace(TOC_SLOT, toc, 1)
+    end_title = page.find("</section>", page.find('class="bcba-titlepage"'))
+    if 'class="bcba-titlepage"' in page and end_title > 0:
+        cut = end_title + len("</section>")
+        return page[:cut].replace(TOC_PLACEHOLDER, "") + toc + page[cut:]
+    return page.replace(TOC_PLACEHOLDER, toc, 1)
+
+
+def check_offline_html(page: str) -> None:
+    """Raise unless the page is marked and loads nothing remote (also inside map iframes).
+
+    Raises
+    ------
+    RemoteAssetError
+        With the offending snippets; a map shown directly (``m`` instead of
+        ``bcba.report.html.kaart(m)``) is the usual cause.
+    ConfigError
+        When the marking is missing.
+    """
+    hits = find_remote_resources(page) + find_remote_resources(html.unescape(page))
+    if "bcba-asset:" in page:
+        hits.append("bcba-asset: (kaartbestand niet ingevoegd)")
+    if hits:
+        raise RemoteAssetError(
+            "Het rapport laadt iets van internet (niet toegestaan). Toon kaarten met "
+            "bcba.report.html.kaart(m), niet met 'm' zelf. Gevonden: " + " | ".join(hits[:3])
+        )
+    if MARKING not in page:
+        raise ConfigError(f"Het rapport mist de markering {MARKING!r}.")
+
+
+def render_html(
+    executed_notebook_path: str | Path,
+    out_html_path: str | Path,
+    *,
+    template_dir: str | Path | None = None,
+    metadata: Mapping[str, str] | None = None,
+) -> Path:
+    """Render an executed notebook to one offline HTML file with the B-CBA template.
+
+    Parameters
+    ----------
+    executed_notebook_path
+        The notebook papermill executed.
+    out_html_path
+        Target HTML (written atomically, owner-only).
+    template_dir
+        The nbconvert template folder (default ``templates/bcba``).
+    metadata
+        Overrides/additions for ``notebook.metadata["bcba"]`` (gemeente, gemeentenaam,
+        datum, rapport_id, ontvanger).
+
+    Raises
+    ------
+    MissingInputError
+        When the notebook or template is missing.
+    ConfigError
+        When report metadata are missing.
+    RemoteAssetError
+        When the result would load anything from the internet.
+    """
+    source = Path(executed_notebook_path)
+    if not source.is_file():
+        raise MissingInputError(f"Notebook niet gevonden: {source}")
+    folder = Path(template_dir) if template_dir is not None else default_template_dir()
+    notebook = nbformat.read(source, as_version=4)
+    meta = dict(notebook.metadata.get("bcba", {}))
+    meta.update({k: str(v) for k, v in (metadata or {}).items()})
+    missing = [k for k in REQUIRED_METADATA if not str(meta.get(k, "")).strip()]
+    if missing:
+        raise ConfigError(
+            f"Rapportgegevens ontbreken in de notebook-metadata 'bcba': {', '.join(missing)}. "
+            "Geef ze mee via render_html(..., metadata={...})."
+        )
+    notebook.metadata["bcba"] = meta
+    started = time.perf_counter()
+    body, _resources = _exporter(folder).from_notebook_node(notebook)
+    body = add_toc_and_markings(body)
+    check_offline_html(body)
+    target = write_text(out_html_path, body)
+    log.info(
+        "rendered %s (%.0f kB) in %.1f s", target.name, len(body) / 1024,
+        time.perf_counter() - started,
+    )
+    return target
+
+
+def _meta_tags(page: str) -> dict[str, str]:
+    """The ``<meta name="bcba-...">`` values of a rendered report (attribute order free)."""
+    found = {}
+    for tag in re.findall(r"<meta\b[^>]*>", page, re.I):
+        name = re.search(r'\bname="bcba-([a-z-]+)"', tag)
+        content = re.search(r'\bcontent="([^"]*)"', tag)
+        if name and content:
+            found[name.group(1)] = html.unescape(content.group(1))
+    return found
+
+
+def pdf_header_footer(meta: Mapping[str, str]) -> tuple[str, str]:
+    """Chromium header and footer templates: marking, municipality, date, id, page numbers."""
+    esc = {k: html.escape(str(v)) for k, v in meta.items()}
+    style = (
+        "font-family:Arial,'DejaVu Sans',sans-serif;font-size:8pt;width:100%;margin:0 18mm;"
+        "display:flex;justify-content:space-between;color:#444;"
+    )
+    mark = f'<span style="color:#b00020;font-weight:bold;letter-spacing:1px">{MARKING}</span>'
+    header = (
+        f'<div style="{style}"><span>B-CBA {esc.get("gemeentenaam", "")} '
+        f'({esc.get("gemeente", "")})</span>{mark}<span>{esc.get("datum", "")}</span></div>'
+    )
+    footer = (
+        f'<div style="{style}"><span>Rapport {esc.get("rapport-id", "")} · '
+        f'Ontvanger: {esc.get("ontvanger", "")}</span>{mark}<span>Pagina '
+        '<span class="pageNumber"></span> van <span class="totalPages"></span></span></div>'
+    )
+    return header, footer
+
+
+def render_pdf(html_path: str | Path, pdf_path: str | Path, *, paper: str = "A4") -> Path:
+    """Print a rendered report to PDF with headless Chromium (network off).
+
+    Header and footer on every page carry the marking, municipality, date, report id and
+    page numbers; interactive maps are replaced by their static twins (print stylesheet).
+
+    Raises
+    ------
+    bcba.report.browser.BrowserMissingError
+        With the Dutch install hint (``apt-get install -y chromium``).
+    RemoteAssetError
+        When the page tried to load anything outside its own file.
+    """
+    from bcba.report.browser import print_pdf
+
+    source = Path(html_path)
+    if not source.is_file():
+        raise MissingInputError(f"HTML-rapport niet gevonden: {source}")
+    header, footer = pdf_header_footer(_meta_tags(source.read_text(encoding="utf-8")))
+    started = time.perf_counter()
+    with atomic_path(pdf_path) as tmp:
+        check = print_pdf(source, tmp, header_template=header, footer_template=footer, paper=paper)
+        if check.requests:
+            raise RemoteAssetError(
+                "Het rapport probeerde bij het afdrukken iets te laden: " + ", ".join(check.requests[:5])
+            )
+    log.info("printed %s in %.1f s", Path(pdf_path).name, time.perf_counter() - started)
+    return Path(pdf_path)

@@ -1,0 +1,258 @@
+"""Maps: offline HTML, Dutch legends, privacy of popups, static print twins, one palette."""
+
+from __future__ import annotations
+
+import re
+
+import folium
+import geopandas as gpd
+import numpy as np
+import pytest
+import shapely
+from folium.plugins import Fullscreen
+
+from bcba import reference
+from bcba.config import CRS
+from bcba.errors import ConfigError, CRSMismatchError, PrivacyError
+from bcba.maps import interactive, palette, static
+from bcba.maps.offline import (
+    RemoteAssetError,
+    find_remote_resources,
+    offline_map,
+    to_offline_html,
+)
+
+BASE = {"gemeente": "GM0489"}
+FIXED = [2.0, 4.0, 6.0, 8.0, 10.0]
+FIXED_LABELS = ["t/m 2,0", "2,0 – 4,0", "4,0 – 6,0", "6,0 – 8,0", "8,0 – 10,0"]
+
+
+@pytest.fixture(scope="module")
+def buurten() -> gpd.GeoDataFrame:
+    frame = reference.buurten("GM0489").head(12)[["buurtcode", "buurtnaam", "geometry"]]
+    return frame.assign(
+        score=np.linspace(0.5, 9.5, len(frame)),
+        reden="Veel KvK-inschrijvingen & <b>ABC</b>-transacties",
+        naam="Jan Jansen",  # personal data that must never reach the page
+    )
+
+
+@pytest.fixture(scope="module")
+def cellen() -> gpd.GeoDataFrame:
+    x0, y0 = 95000, 429000
+    boxes = [shapely.box(x0 + i * 100, y0, x0 + (i + 1) * 100, y0 + 100) for i in range(5)]
+    return gpd.GeoDataFrame(
+        {
+            "cel_id": [f"E0{950 + i}N4290" for i in range(5)],
+            "relatief_risico": [0.5, 1.0, 1.2, 2.5, 6.0],
+            "reden": ["nabij opslag"] * 5,
+        },
+        geometry=boxes,
+        crs=CRS,
+    )
+
+
+@pytest.fixture(scope="module")
+def locaties() -> gpd.GeoDataFrame:
+    pts = shapely.points([95100, 95600, 96100], [429100, 429500, 430000])
+    return gpd.GeoDataFrame(
+        {
+            "flag": ["KVK_VEEL_INSCHRIJVINGEN", "KAD_ABC;KAD_PRIJS_WOZ", "NET_STROMAN"],
+            "reden": ["14 inschrijvingen op één adres", "3 verkopen in 5 maanden", "stroman"],
+            "koper_naam": ["A. de Vries", None, None],
+        },
+        geometry=pts,
+        crs=CRS,
+    )
+
+
+@pytest.fixture(scope="module")
+def choropleth_page(buurten) -> str:
+    m = interactive.buurt_choropleth(
+        buurten, "score", titel="Drugs per buurt", legend_title="Score drugs",
+        basemap=BASE, method="fixed", breaks=FIXED,
+    )
+    return to_offline_html(m)
+
+
+def _geojson_layers(m: folium.Map) -> list[folium.GeoJson]:
+    found = []
+    stack = list(m._children.values())
+    while stack:
+        child = stack.pop()
+        if isinstance(child, folium.GeoJson):
+            found.append(child)
+        stack.extend(getattr(child, "_children", {}).values())
+    return found
+
+
+def test_offline_html_has_no_remote_url_and_inlines_leaflet(choropleth_page):
+    assert find_remote_resources(choropleth_page) == []
+    assert not re.search(r"<script[^>]+src=", choropleth_page)
+    assert not re.search(r"<link[^>]+href=", choropleth_page)
+    assert "leaflet/leaflet.js (bcba/assets)" in choropleth_page
+    assert "L.version" not in choropleth_page or "1.9.4" in choropleth_page
+    assert '"1.9.4"' in choropleth_page  # Leaflet's own version string, inlined
+    for dropped in ("jquery", "bootstrap", "fontawesome", "awesome-markers"):
+        assert dropped not in choropleth_page.lower()
+    # CSS images are data URIs, so even the layer control icon needs no file
+    assert "images/layers.png" not in choropleth_page
+
+
+def test_legend_is_dutch_and_marking_present(choropleth_page):
+    for label in FIXED_LABELS:
+        assert label in choropleth_page
+    assert "Score drugs" in choropleth_page
+    assert palette.MARKING in choropleth_page
+    assert "Bron: CBS, Wijk- en buurtkaart 2024" in choropleth_page
+
+
+def test_popup_has_reason_escaped_and_no_personal_data(choropleth_page):
+    # HTML-escaped by bcba (popups use innerHTML), then JSON-escaped by folium
+    escaped = "Veel KvK-inschrijvingen &amp; &lt;b&gt;ABC&lt;/b&gt;-transacties"
+    assert escaped.replace("&", "\\u0026") in choropleth_page
+    assert "<b>ABC" not in choropleth_page
+    assert '"Waarom"' in choropleth_page
+    assert "Jan Jansen" not in choropleth_page
+    assert '"naam"' not in choropleth_page
+
+
+@pytest.mark.parametrize(
+    "column", ["naam", "geboortedatum", "koper_naam", "verkoper_naam", "persoon_id", "handelsnaam"]
+)
+def test_personal_popup_column_is_refused(buurten, column):
+    frame = buurten.assign(**{column: "x"})
+    with pytest.raises(PrivacyError, match=column):
+        interactive.buurt_choropleth(
+            frame, "score", titel="t", basemap=BASE, popup_columns=("buurtnaam", column)
+        )
+
+
+def test_area_name_columns_are_allowed():
+    interactive.check_safe_columns(["buurtnaam", "wijknaam", "gemeentenaam", "reden"])
+
+
+def test_unknown_remote_plugin_is_refused():
+    m = offline_map(gemeente="GM0489")
+    Fullscreen().add_to(m)
+    with pytest.raises(RemoteAssetError, match="Fullscreen|fullscreen"):
+        to_offline_html(m)
+
+
+def test_wrong_crs_is_an_error(buurten):
+    with pytest.raises(CRSMismatchError):
+        interactive.buurt_choropleth(buurten.to_crs(4326), "score", titel="t", basemap=BASE)
+    with pytest.raises(CRSMismatchError):
+        static.buurt_choropleth_figure(buurten.to_crs(4326), "score", titel="t", basemap=BASE)
+
+
+def test_internal_tile_server_only_when_asked():
+    plain = to_offline_html(offline_map(gemeente="GM0489"))
+    assert "L.tileLayer" not in plain
+    tiled = offline_map(gemeente="GM0489", tegel_url="https://kaart.intern.local/{z}/{x}/{y}.png")
+    assert "kaart.intern.local" in to_offline_html(tiled)
+    with pytest.raises(ConfigError, match="tegel_url"):
+        offline_map(gemeente="GM0489", tegel_url="https://tile.openstreetmap.org/")
+
+
+def test_risk_surface_draws_only_risk_above_one(cellen):
+    m = interactive.risk_surface_map(cellen, titel="Risicoterrein", basemap=BASE)
+    layer = next(g for g in _geojson_layers(m) if g.layer_name == "Risicoterrein")
+    classes = [f["properties"]["_klasse"] for f in layer.data["features"]]
+    assert classes == ["1 – 1,5× gemiddeld", "2 – 3× gemiddeld", "meer dan 5× gemiddeld"]
+    page = to_offline_html(m)
+    assert "Relatief risico" in page
+    assert find_remote_resources(page) == []
+
+
+def test_gistar_labels_exact():
+    labels = palette.gistar_label(
+        [3.0, 2.0, 1.7, 0.5, -2.0, -3.0, np.nan], [0.001, 0.03, 0.08, 0.5, 0.04, 0.005, 0.01]
+    )
+    assert list(labels) == [
+        "Hot spot 99%", "Hot spot 95%", "Hot spot 90%", "Niet significant",
+        "Cold spot 95%", "Cold spot 99%", None,
+    ]
+
+
+def test_hotspot_map_from_z_and_p(buurten):
+    frame = buurten.assign(
+        gi_z=np.linspace(-3, 3, len(buurten)), gi_p=np.full(len(buurten), 0.005)
+    )
+    m = interactive.hotspot_map(frame, titel="Hot spots drugs", basemap=BASE, klasse_column=None)
+    page = to_offline_html(m)
+    assert "Hot spot 99%" in page and "Cold spot 99%" in page and "Niet significant" in page
+
+
+def test_risk_locations_are_clustered_and_coloured_by_flag(locaties):
+    m = interactive.risk_locations_map(locaties, titel="Risicolocaties", basemap=BASE)
+    page = to_offline_html(m)
+    assert "markerClusterGroup" in page
+    assert "leaflet.markercluster/leaflet.markercluster.js (bcba/assets)" in page
+    assert find_remote_resources(page) == []
+    assert "Snelle doorverkoop (ABC); Koopsom wijkt af van WOZ" in page
+    assert "14 inschrijvingen op" in page  # (non-ASCII is JSON-escaped)
+    assert "A. de Vries" not in page
+    layer = next(g for g in _geojson_layers(m) if g.layer_name == "Risicolocaties")
+    colours = [f["properties"]["_kleur"] for f in layer.data["features"]]
+    assert colours == [
+        palette.FLAGS["KVK_VEEL_INSCHRIJVINGEN"][1],
+        palette.FLAGS["KAD_ABC"][1],
+        palette.FLAGS["NET_STROMAN"][1],
+    ]
+
+
+def test_save_map_is_owner_only_and_marked(buurten, tmp_path):
+    m = interactive.buurt_choropleth(buurten, "score", titel="t", basemap=BASE)
+    path = interactive.save_map(m, tmp_path / "kaart.html")
+    assert path.stat().st_mode & 0o777 == 0o600
+    text = path.read_text(encoding="utf-8")
+    assert 'class="bcba-page-marking"' in text and palette.MARKING in text
+
+
+def test_score_classes_quantile_exact():
+    classes = palette.score_classes(np.arange(1, 11), k=5)
+    assert classes.breaks == pytest.approx((2.8, 4.6, 6.4, 8.2, 10.0))
+    assert list(classes.assign([1, 2.8, 2.9, 10, np.nan, 11])) == [
+        classes.labels[0], classes.labels[0], classes.labels[1], classes.labels[4], None, None,
+    ]
+    assert classes.labels[0] == "1,0 – 2,8"
+    with pytest.raises(ConfigError, match="method"):
+        palette.score_classes([1, 2], method="jenks")
+
+
+def test_format_number_nl():
+    assert palette.format_number_nl(1234567.891, 2) == "1.234.567,89"
+    assert palette.format_number_nl(-0.5, 1) == "-0,5"
+    assert palette.format_number_nl(None) == "–"
+    assert palette.format_number_nl(float("nan")) == "–"
+
+
+def test_static_figure_has_scalebar_north_arrow_attribution_and_marking(buurten):
+    fig = static.buurt_choropleth_figure(buurten, "score", titel="Drugs", basemap=BASE)
+    for gid in (static.GID_SCALEBAR, static.GID_NORTH, static.GID_ATTRIBUTION, static.GID_MARKING):
+        assert fig.findobj(lambda a, g=gid: a.get_gid() == g), gid
+    texts = {t.get_text() for t in fig.findobj(lambda a: hasattr(a, "get_text"))}
+    assert "Bron: CBS, Wijk- en buurtkaart 2024" in texts
+    assert palette.MARKING in texts
+    assert "1 km" in texts  # the 12 buurten span a few km: a 1 km bar
+    png = static.figure_to_png_bytes(fig, dpi=40)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_palette_is_shared_by_static_and_interactive(buurten):
+    fig = static.buurt_choropleth_figure(
+        buurten, "score", titel="t", basemap=BASE, method="fixed", breaks=FIXED
+    )
+    legend = fig.axes[0].get_legend()
+    static_entries = [
+        (t.get_text(), "#%02x%02x%02x" % tuple(int(round(c * 255)) for c in h.get_facecolor()[:3]))
+        for t, h in zip(legend.get_texts(), legend.legend_handles, strict=True)
+    ]
+    m = interactive.buurt_choropleth(
+        buurten, "score", titel="t", basemap=BASE, method="fixed", breaks=FIXED
+    )
+    legend_el = next(c for c in m._children.values() if isinstance(c, interactive.Legend))
+    web_entries = re.findall(r"background:(#[0-9a-f]{6});[^>]*></span>([^<]+)</div>", legend_el.html)
+    assert [(label, colour) for colour, label in web_entries] == static_entries
+    assert [c for _l, c in static_entries] == list(palette.SCORE_COLOURS[5])

@@ -1,0 +1,329 @@
+"""Pseudonyms, name masking, forbidden output columns, report ids, re-identification and
+the leak scanner (bcba.leakcheck)."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import re
+
+import geopandas as gpd
+import matplotlib
+import pandas as pd
+import pytest
+from shapely.geometry import Point
+
+from bcba import audit, leakcheck, privacy
+from bcba.errors import ConfigError, PrivacyError
+
+matplotlib.use("Agg")
+
+KEY_A = b"\x01" * 32
+KEY_B = b"\x02" * 32
+
+
+@pytest.fixture(autouse=True)
+def isolated(tmp_path, monkeypatch):
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    monkeypatch.setenv("BCBA_AUDITLOG", str(tmp_path / "audit" / "audit.jsonl"))
+    return tmp_path
+
+
+def test_pseudonym_exact_value_and_format():
+    # HMAC-SHA256(key, "jan de vries|1980-01-31") truncated to 12 hex digits
+    import hashlib
+    import hmac
+
+    expected = hmac.new(KEY_A, b"jan de vries|1980-01-31", hashlib.sha256).hexdigest()[:12]
+    assert privacy.pseudonym(KEY_A, "Jan de Vries", "1980-01-31") == f"P-{expected}"
+    assert re.fullmatch(r"P-[0-9a-f]{12}", privacy.pseudonym(KEY_A, "x", None))
+
+
+def test_pseudonym_stable_per_key_and_different_across_keys():
+    p1 = privacy.pseudonym(KEY_A, "Jan de Vries", "1980-01-31")
+    assert p1 == privacy.pseudonym(KEY_A, "Jan de Vries", "1980-01-31")
+    assert p1 != privacy.pseudonym(KEY_B, "Jan de Vries", "1980-01-31")
+    assert p1 != privacy.pseudonym(KEY_A, "Jan de Vries", "1980-01-30")
+    assert p1 != privacy.pseudonym(KEY_A, "Jan de Vries", None)
+
+
+@pytest.mark.parametrize(
+    "variant",
+    ["JAN DE VRIES", "  jan   de  vries ", "Ján de Vriës", "Jan de-Vries", "jan\tde vries"],
+)
+def test_normalisation_gives_same_pseudonym(variant):
+    assert privacy.pseudonym(KEY_A, variant, "1980-01-31") == privacy.pseudonym(
+        KEY_A, "Jan de Vries", "1980-01-31"
+    )
+
+
+def test_mask_names_masks_full_name_and_surname_and_keeps_rest():
+    texts = ["Gesprek met Jan de Vriës en meneer VRIES over Bakkerij Noord.", None, "niets"]
+    out = privacy.mask_names(texts, ["Jan de Vries"])
+    assert out == ["Gesprek met [persoon] en meneer [persoon] over Bakkerij Noord.", None, "niets"]
+
+
+@pytest.mark.parametrize(
+    ("column", "expected"),
+    [
+        ("naam", True),
+        ("Geboorte datum", True),
+        ("GEBOORTEDATUM", True),
+        ("koper_naam", True),
+        ("bsn", True),
+        ("persoon_id", False),
+        ("handelsnaam", False),
+        ("koper_type", False),
+    ],
+)
+def test_is_natural_person_column(column, expected):
+    assert privacy.is_natural_person_column(column) is expected
+
+
+def test_forbidden_output_columns_conditional_on_koper_type():
+    legal = pd.DataFrame(
+        {"koper_naam": ["Holding BV", None], "koper_type": ["rechtspersoon", "natuurlijk_persoon"]}
+    )
+    assert privacy.forbidden_output_columns(legal) == []
+    natural = pd.DataFrame(
+        {
+            "koper_naam": ["Holding BV", "Piet Jansen"],
+            "koper_type": ["rechtspersoon", "natuurlijk_persoon"],
+        }
+    )
+    assert privacy.forbidden_output_columns(natural) == ["koper_naam"]
+    untyped = pd.DataFrame({"verkoper_naam": ["X"], "naam": ["Y"]})
+    assert privacy.forbidden_output_columns(untyped) == ["verkoper_naam", "naam"]
+    with pytest.raises(PrivacyError, match="koper_naam"):
+        privacy.check_output_columns(natural)
+
+
+def test_new_report_id_format_and_uniqueness():
+    ids = {privacy.new_report_id("GM0489", dt.date(2026, 11, 28)) for _ in range(200)}
+    assert len(ids) == 200
+    assert all(re.fullmatch(r"GM0489-20261128-[0-9A-HJKMNP-TV-Z]{6}", i) for i in ids)
+    assert privacy.new_report_id("gm0489", "2026-01-02").startswith("GM0489-20260102-")
+    with pytest.raises(ConfigError, match="GMxxxx"):
+        privacy.new_report_id("0489", dt.date(2026, 1, 1))
+
+
+@pytest.fixture
+def functionarissen(tmp_path):
+    path = tmp_path / "kvk_functionarissen.csv"
+    path.write_text(
+        "kvk_nummer;naam;geboortedatum;functie\n"
+        "12345678;Jan de Vries;31-01-1980;bestuurder\n"
+        "87654321;Ágnes Öztürk;1975-03-05;eigenaar\n"
+        "11223344;Jan de Vries;31-01-1980;gevolmachtigde\n"
+        "55667788;Piet Jansen;02-02-1990;bestuurder\n",
+        encoding="utf-8",
+    )
+    return path
+
+
+def test_herleid_returns_matches_and_audits_without_names(functionarissen, isolated):
+    target = privacy.pseudonym(KEY_A, "Jan de Vries", "1980-01-31")
+    other = privacy.pseudonym(KEY_A, "Agnes Ozturk", "1975-03-05")
+    unknown = "P-000000000000"
+    result = privacy.herleid(
+        [target, other, unknown], functionarissen, key=KEY_A, reason="zaak 2026-17"
+    )
+    assert list(result.columns) == privacy.HERLEID_COLUMNS
+    assert result["persoon_id"].tolist() == sorted([target, target, other])
+    by_id = result.drop_duplicates("persoon_id").set_index("persoon_id")
+    assert by_id.loc[target, "naam"] == "Jan de Vries"
+    assert by_id.loc[other, "geboortedatum"] == "1975-03-05"
+    assert sorted(result.loc[result["persoon_id"] == target, "bron_rij"].tolist()) == [2, 4]
+
+    entries = audit.read_entries()
+    assert len(entries) == 1
+    entry = entries[0]
+    assert entry["command"] == "herleid"
+    assert entry["parameters"]["reden"] == "zaak 2026-17"
+    assert entry["parameters"]["aantal_gevonden"] == 2
+    assert entry["inputs"][0]["sha256"] == audit.sha256_file(functionarissen)
+    raw = (isolated / "audit" / "audit.jsonl").read_text(encoding="utf-8")
+    for leak in ("Vries", "vries", "Öztürk", "Ozturk", "31-01-1980", "1980-01-31", "1975"):
+        assert leak not in raw
+    assert audit.verify().ok
+
+
+def test_herleid_with_other_key_finds_nothing(functionarissen):
+    target = privacy.pseudonym(KEY_A, "Jan de Vries", "1980-01-31")
+    result = privacy.herleid([target], functionarissen, key=KEY_B, reason="controle")
+    assert result.empty
+
+
+@pytest.mark.parametrize("reason", ["", "   ", None])
+def test_herleid_requires_reason(functionarissen, reason):
+    with pytest.raises(PrivacyError, match="reden"):
+        privacy.herleid(["P-123"], functionarissen, key=KEY_A, reason=reason)
+    assert audit.read_entries() == []
+
+
+def test_herleid_kadaster_natural_persons_only(tmp_path):
+    path = tmp_path / "kadaster.csv"
+    path.write_text(
+        "transactie_id,koper_naam,koper_type\nT1,Piet Jansen,natuurlijk_persoon\nT2,Jansen Holding BV,rechtspersoon\n",
+        encoding="utf-8",
+    )
+    wanted = [
+        privacy.pseudonym(KEY_A, "Piet Jansen"),
+        privacy.pseudonym(KEY_A, "Jansen Holding BV"),
+    ]
+    result = privacy.herleid(wanted, path, key=KEY_A, reason="verzoek burgemeester")
+    assert result["naam"].tolist() == ["Piet Jansen"]
+    assert json.dumps(audit.read_entries()[0]).count("Piet") == 0
+
+
+# --------------------------------------------------------------------------- leak scanner
+
+NAMES = ["Jan Pieter de Vriës", "Agnes Öztürk"]
+DATES = ["1980-01-31", "1975-03-05"]
+
+
+def _pdf(path, text):
+    import matplotlib.pyplot as plt
+
+    with matplotlib.rc_context({"pdf.fonttype": 42}):
+        fig = plt.figure(figsize=(4, 2))
+        fig.text(0.05, 0.5, text)
+        fig.savefig(path)
+        plt.close(fig)
+
+
+def _gpkg(path, text):
+    frame = gpd.GeoDataFrame(
+        {"omschrijving": ["rustig", text], "aantal": [1, 2]},
+        geometry=[Point(92000, 430000), Point(92100, 430100)],
+        crs="EPSG:28992",
+    )
+    frame.to_file(path, layer="signalen")
+
+
+def _parquet(path, text):
+    frame = gpd.GeoDataFrame(
+        {"toelichting": ["rustig", text], "thema": pd.Categorical(["drugs", "omg"])},
+        geometry=[Point(92000, 430000), Point(92100, 430100)],
+        crs="EPSG:28992",
+    )
+    frame.to_parquet(path)
+
+
+def _html(path, text):
+    path.write_text(f"<html><body><p>Signaal:</p><td>{text}</td></body></html>", encoding="utf-8")
+
+
+def _csv(path, text):
+    pd.DataFrame({"id": [1, 2], "tekst": ["rustig", text]}).to_csv(path, index=False)
+
+
+def _json(path, text):
+    path.write_text(
+        json.dumps({"features": [{"properties": {"label": text}}]}), encoding="utf-8"
+    )  # \u escapes
+
+
+def _ipynb(path, text):
+    nb = {
+        "cells": [
+            {
+                "cell_type": "code",
+                "source": ["x = 1"],
+                "outputs": [{"output_type": "stream", "text": [text]}],
+            }
+        ]
+    }
+    path.write_text(json.dumps(nb), encoding="utf-8")
+
+
+def _log(path, text):
+    path.write_text(f"2026-01-01 INFO start\n2026-01-01 INFO {text}\n", encoding="utf-8")
+
+
+def _xlsx(path, text):
+    pd.DataFrame({"tekst": [text]}).to_excel(path, index=False)
+
+
+WRITERS = {
+    "rapport.html": _html,
+    "kaart.pdf": _pdf,
+    "tabel.csv": _csv,
+    "lagen.gpkg": _gpkg,
+    "cellen.parquet": _parquet,
+    "data.json": _json,
+    "verkenning.ipynb": _ipynb,
+    "run.log": _log,
+    "bijlage.xlsx": _xlsx,
+}
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+@pytest.mark.parametrize(
+    ("planted", "soort", "index"),
+    [
+        ("gesprek met jan de vries over de loods", "naam", 0),  # first + surname, no accent
+        ("AGNES ÖZTÜRK", "naam", 1),
+        ("geboren 31-01-1980", "geboortedatum", 0),
+        ("geb. 5-3-1975", "geboortedatum", 1),
+    ],
+)
+def test_finds_planted_values_in_each_file_type(tmp_path, name, planted, soort, index):
+    path = tmp_path / name
+    WRITERS[name](path, planted)
+    hits = leakcheck.scan_outputs([tmp_path], NAMES, DATES)
+    assert [(h.pad, h.soort, h.index) for h in hits] == [(path, soort, index)]
+    assert hits[0].waarde not in str(hits[0])  # the message masks the value
+
+
+@pytest.mark.parametrize("name", sorted(WRITERS))
+def test_clean_files_give_no_hits(tmp_path, name):
+    # near misses: surname alone, other first name, other dates, numbers around a date
+    WRITERS[name](
+        tmp_path / name, "De Vries Bouw BV, Piet de Vries, 31-01-1981, 1980-01-311, Öztürk"
+    )
+    assert leakcheck.scan_outputs(tmp_path, NAMES, DATES) == []
+
+
+def test_html_markup_and_entities_do_not_hide_a_name(tmp_path):
+    path = tmp_path / "r.html"
+    path.write_text("<p>Jan\n<b>de</b>&nbsp;Vri&euml;s</p>", encoding="utf-8")
+    hits = leakcheck.scan_outputs([path], NAMES, [])
+    assert {h.index for h in hits} == {0}
+
+
+def test_locations(tmp_path):
+    (tmp_path / "a.log").write_text("x\ny\nAgnes Ozturk\n", encoding="utf-8")
+    _gpkg(tmp_path / "b.gpkg", "Agnes Ozturk")
+    _pdf(tmp_path / "c.pdf", "Agnes Ozturk")
+    locations = sorted(h.locatie for h in leakcheck.scan_outputs(tmp_path, NAMES, []))
+    assert locations == ["pagina 1", "regel 3", "tabel signalen kolom omschrijving"]
+
+
+def test_name_variants():
+    assert leakcheck.name_variants("Jan Pieter van der Berg") == {
+        "jan pieter van der berg",
+        "jan van der berg",
+        "jan berg",
+    }
+    assert leakcheck.name_variants("Jansen") == set()  # a lone surname is not searched
+
+
+def test_check_outputs_blocks_and_missing_path(tmp_path):
+    _csv(tmp_path / "t.csv", "Agnes Ozturk")
+    with pytest.raises(PrivacyError, match="1 vermelding"):
+        leakcheck.check_outputs(tmp_path, NAMES, DATES)
+    with pytest.raises(FileNotFoundError):
+        leakcheck.scan_outputs(tmp_path / "bestaat_niet", NAMES, DATES)
+
+
+def test_persons_from_planted(tmp_path):
+    planted = {
+        "personen": [{"naam": "A B", "geboortedatum": "1990-01-01"}],
+        "netwerken": [{"persoon_naam": "C D", "persoon_geboortedatum": "1970-02-02"}],
+    }
+    (tmp_path / "planted.json").write_text(json.dumps(planted), encoding="utf-8")
+    assert leakcheck.persons_from_planted(tmp_path / "planted.json") == (
+        ["A B", "C D"],
+        ["1990-01-01", "1970-02-02"],
+    )

@@ -160,11 +160,12 @@ def cmd_audit(args: argparse.Namespace) -> int:
 
     if args.audit_command == "verify":
         result = audit.verify()
-        _print(result.message)
+        _print(result.melding)
         return 0 if result.ok else 2
     if args.audit_command == "toon":
-        for line in audit.tail(20):
-            _print(line)
+        for entry in audit.read_entries()[-20:]:
+            _print(f"{entry.get('seq')}  {entry.get('tijdstip', entry.get('timestamp'))}  "
+                   f"{entry.get('gebruiker', entry.get('user'))}  {entry.get('command')}")
         return 0
     raise ConfigError("Gebruik: bcba audit verify | bcba audit toon")
 

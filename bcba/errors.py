@@ -79,7 +79,7 @@ class InputValidationError(BcbaError, ValueError):
 
     def __str__(self) -> str:
         n = len(self.problems)
-        head = f"Invoer afgekeurd: {n} probleem{'en' if n != 1 else ''} gevonden."
+        head = f"Invoer afgekeurd: {n} {'probleem' if n == 1 else 'problemen'} gevonden."
         lines = [head] + ["  - " + p.to_dutch() for p in self.problems[: self.max_listed]]
         if n > self.max_listed:
             lines.append(f"  ... en nog {n - self.max_listed} meer (zie het validatierapport).")

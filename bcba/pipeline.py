@@ -180,18 +180,24 @@ def run_report(
         result.bundle = encrypt_bundle(out, encrypt_for, out.with_suffix(".tar.age"))
     bar.close()
 
-    outputs = [p for p in out.rglob("*") if p.is_file()]
+    outputs = sorted(p for p in out.rglob("*") if p.is_file())
+    if result.bundle is not None:
+        outputs.append(result.bundle)
     inputs = sorted(p for p in Path(cfg.data_dir).rglob("*") if p.is_file() and p.name != "planted.json")
-    audit.append(
-        {
-            "command": "run",
-            "parameters": {k: v for k, v in notebook_parameters(cfg).items() if k != "data_dir"}
-            | {"data_dir": str(cfg.data_dir), "pdf": pdf},
-            "inputs": [audit.file_record(p) for p in inputs],
-            "outputs": [audit.file_record(p) for p in outputs],
-        }
+    audit.record(
+        "run",
+        parameters=notebook_parameters(cfg) | {"pdf": pdf, "sleutel_vingerafdruk": _key_fingerprint()},
+        inputs=inputs,
+        outputs=outputs,
     )
     return result
+
+
+def _key_fingerprint() -> str:
+    from bcba.keys import key_fingerprint, load_key
+
+    key = load_key(required=False)
+    return key_fingerprint(key) if key else ""
 
 
 class _progress:

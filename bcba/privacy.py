@@ -34,47 +34,70 @@ def pseudonym(key: bytes, name: str, birth_date: str | None = None, *, prefix: s
 MASK = "[persoon]"
 
 
-def mask_names(texts, names, *, mask: str = MASK):
-    """Replace every known person name in free texts by ``[persoon]``.
-
-    Matching ignores case and accents and also masks the surname alone when it is at least
-    four letters long, because staff often write "meneer Jansen". Returns a list of str.
-    """
-    folded_names = set()
+def _name_forms(names) -> tuple[frozenset[str], int]:
+    """Normalised full names (and surnames of >= 4 letters) to mask, and the longest in words."""
+    forms = set()
     for name in names:
         norm = normalise_person_name(name)
         if not norm:
             continue
-        folded_names.add(norm)
+        forms.add(norm)
         parts = norm.split()
         if len(parts) > 1 and len(parts[-1]) >= 4:
-            folded_names.add(parts[-1])
+            forms.add(parts[-1])
+    longest = max((len(f.split()) for f in forms), default=0)
+    return frozenset(forms), longest
+
+
+_WORD = re.compile(r"[a-z0-9]+")
+
+
+def _fold_same_length(text: str) -> str:
+    """Lower-case, accent-free copy of ``text`` with the same length (for span mapping)."""
     out = []
-    pattern = None
-    if folded_names:
-        alternation = "|".join(
-            re.escape(n).replace(r"\ ", r"[\W_]+")
-            for n in sorted(folded_names, key=len, reverse=True)
-        )
-        pattern = re.compile(rf"(?<![\w])(?:{alternation})(?![\w])", re.IGNORECASE)
+    for c in text:
+        base = unicodedata.normalize("NFKD", c)[:1] or c
+        out.append(base.lower() if len(base.lower()) == 1 else c)
+    return "".join(out)
+
+
+def mask_names(texts, names, *, mask: str = MASK):
+    """Replace every known person name in free texts by ``[persoon]``.
+
+    Matching ignores case, accents and punctuation between the words of a name, and also
+    masks the surname alone when it is at least four letters long, because staff often write
+    "meneer Jansen". Word n-grams are looked up in a set, so the cost grows with the length of
+    the texts, not with the number of names. Returns a list (None/NaN are passed through).
+    """
+    forms, longest = _name_forms(names)
+    out = []
     for text in texts:
         if text is None or (isinstance(text, float) and text != text):
             out.append(text)
             continue
         raw = str(text)
-        if pattern is None:
+        if not forms:
             out.append(raw)
             continue
-        # match on an accent-folded copy of equal length, then cut the same spans from the original
-        folded = "".join(
-            (unicodedata.normalize("NFKD", c)[0] if unicodedata.normalize("NFKD", c) else c)
-            for c in raw
-        )
+        words = list(_WORD.finditer(_fold_same_length(raw)))
+        spans = []
+        i = 0
+        while i < len(words):
+            hit = 0
+            for n in range(min(longest, len(words) - i), 0, -1):
+                if " ".join(w.group() for w in words[i : i + n]) in forms:
+                    hit = n
+                    break
+            if hit:
+                spans.append((words[i].start(), words[i + hit - 1].end()))
+                i += hit
+            else:
+                i += 1
         pieces, last = [], 0
-        for m in pattern.finditer(folded):
-            pieces.append(raw[last : m.start()])
+        for begin, finish in spans:
+            pieces.append(raw[last:begin])
             pieces.append(mask)
-            last = m.end()
+            last = finish
         pieces.append(raw[last:])
         out.append("".join(pieces))
     return out

@@ -55,9 +55,10 @@ def _key(frame: pd.DataFrame) -> pd.Series:
 def barendrecht(tmp_path_factory) -> tuple[Path, dict, float]:
     out = tmp_path_factory.mktemp("GM0489")
     reference.buurten("GM0489")  # warm the shipped-geography cache: time the generator only
-    t0 = time.perf_counter()
+    # CPU time of this process: wall time varies with other jobs on the shared machine
+    t0 = time.process_time()
     manifest = generate("GM0489", out, seed=7, periode=PERIODE)
-    seconds = time.perf_counter() - t0
+    seconds = time.process_time() - t0
     log.warning("generate(Barendrecht) took %.2f s", seconds)
     return out, manifest, seconds
 
@@ -448,9 +449,9 @@ def test_default_period_is_two_full_years(tmp_path):
 
 @pytest.mark.slow
 def test_rotterdam_is_fast_enough(tmp_path):
-    t0 = time.perf_counter()
+    t0 = time.process_time()
     m = generate("GM0599", tmp_path, seed=1, periode=PERIODE)
-    seconds = time.perf_counter() - t0
+    seconds = time.process_time() - t0
     log.warning("generate(Rotterdam) took %.1f s", seconds)
     assert seconds < 60
     assert m["hotspot"]["buurtcode"].startswith("BU0599")

@@ -85,7 +85,7 @@ def mentions_per_buurt(mentions: pd.DataFrame, buurten: pd.DataFrame) -> pd.Data
     direct = mentions[niveau == "buurt"].rename(columns={"gebiedcode": "buurtcode"})[["buurtcode", "thema", "vermeldingen"]]
     wijk = mentions[niveau == "wijk"].rename(columns={"gebiedcode": "wijkcode"})
     wijk = wijk.merge(b, on="wijkcode")
-    wijk = wijk.assign(vermeldingen=wijk["vermeldingen"] / wijk["wijkcode"].map(n_in_wijk))[["buurtcode", "thema", "vermeldingen"]]
+    wijk = wijk.assign(vermeldingen=wijk["vermeldingen"].astype(float) / wijk["wijkcode"].map(n_in_wijk).astype(float))[["buurtcode", "thema", "vermeldingen"]]
     both = pd.concat([direct, wijk], ignore_index=True)
     both["buurtcode"] = both["buurtcode"].astype("string")
     return both.groupby(["buurtcode", "thema"], as_index=False)["vermeldingen"].sum().astype({"vermeldingen": float})[cols]

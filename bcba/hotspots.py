@@ -19,6 +19,7 @@ z-scores instead (as ArcGIS Hot Spot Analysis does); no permutation floor then a
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import math
 import warnings
@@ -49,9 +50,6 @@ MORAN_LABELS = {
 }
 ADJUSTMENTS = ("eb", "overschot", "geen")
 
-# esda's conditional randomisation warns that its default alternative hypothesis will
-# change; G_Local/Moran_Local offer no argument to set it, and we convert the (directed)
-# pseudo p-value to a two-sided one ourselves.
 _ESDA_ALTERNATIVE_WARNING = "The alternative hypothesis for conditional randomization"
 
 
@@ -110,22 +108,40 @@ def adjusted_values(
     return y - expected
 
 
+@contextlib.contextmanager
+def _quiet_esda():
+    """Silence known, expected third-party warnings (and only those).
+
+    * esda's conditional randomisation warns that its default alternative hypothesis will
+      change; G_Local/Moran_Local offer no argument to set it, and we make the (directed)
+      pseudo p-value two-sided ourselves;
+    * libpysal's W warns about islands and disconnected parts (cells across water), which
+      are expected, even with ``silence_warnings=True`` when esda rebuilds the weights.
+    """
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=_ESDA_ALTERNATIVE_WARNING, category=DeprecationWarning)
+        warnings.filterwarnings("ignore", message=".*disconnected components", category=UserWarning)
+        warnings.filterwarnings("ignore", message=".*islands", category=UserWarning)
+        yield
+
+
 def _weights(units: gpd.GeoDataFrame, weights: str, distance: float | None):
     from libpysal import weights as lw
 
-    if weights == "queen":
-        w = lw.Queen.from_dataframe(units, use_index=False, silence_warnings=True)
-    elif weights == "distance":
-        if distance is None or not distance > 0:
-            raise ConfigError(
-                f"Bij weights='distance' is een positieve 'distance' (m) nodig, kreeg {distance!r}."
-            )
-        w = lw.DistanceBand.from_dataframe(
-            units.set_geometry(units.geometry.centroid), threshold=float(distance),
-            binary=True, silence_warnings=True, use_index=False,
-        )
-    else:
+    if weights not in ("queen", "distance"):
         raise ConfigError(f"weights moet 'queen' of 'distance' zijn, kreeg {weights!r}.")
+    if weights == "distance" and (distance is None or not distance > 0):
+        raise ConfigError(
+            f"Bij weights='distance' is een positieve 'distance' (m) nodig, kreeg {distance!r}."
+        )
+    with _quiet_esda():
+        if weights == "queen":
+            w = lw.Queen.from_dataframe(units, use_index=False, silence_warnings=True)
+        else:
+            w = lw.DistanceBand.from_dataframe(
+                units.set_geometry(units.geometry.centroid), threshold=float(distance),
+                binary=True, silence_warnings=True, use_index=False,
+            )
     w.transform = "B"
     return w
 
@@ -252,8 +268,7 @@ def hotspots(
         import esda
 
         w = _weights(units, weights, distance)
-        with warnings.catch_warnings():
-            warnings.filterwarnings("ignore", message=_ESDA_ALTERNATIVE_WARNING, category=DeprecationWarning)
+        with _quiet_esda():
             g = esda.G_Local(
                 y, w, transform="B", star=True,
                 permutations=permutations if inference == "permutatie" else 0,
@@ -337,8 +352,7 @@ def local_moran(
     import esda
 
     w = _weights(units, weights, distance)
-    with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_ESDA_ALTERNATIVE_WARNING, category=DeprecationWarning)
+    with _quiet_esda():
         m = esda.Moran_Local(
             y, w, transformation="r",
             permutations=permutations if inference == "permutatie" else 0,

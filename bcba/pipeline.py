@@ -153,6 +153,7 @@ def run_report(
             cwd=str(out),
             log_output=False,
         )
+        _stamp_metadata(tmp, cfg)
     timings["analyse_en_notebook"] = time.perf_counter() - started
     bar.update("Notebook uitgevoerd")
 
@@ -198,6 +199,22 @@ def _key_fingerprint() -> str:
 
     key = load_key(required=False)
     return key_fingerprint(key) if key else ""
+
+
+def _stamp_metadata(path: Path, cfg: RunConfig) -> None:
+    """Record municipality, date, report id and recipient in the notebook for the template."""
+    import nbformat
+
+    nb = nbformat.read(path, as_version=4)
+    nb.metadata["bcba"] = {
+        "gemeente": cfg.gemeente,
+        "gemeentenaam": resolve_gemeente(cfg.gemeente).naam,
+        "datum": dt.date.today().isoformat(),
+        "rapport_id": cfg.rapport_id,
+        "ontvanger": cfg.ontvanger,
+        "periode": f"{cfg.periode_start.isoformat()}/{cfg.periode_eind.isoformat()}",
+    }
+    nbformat.write(nb, path)
 
 
 class _progress:

@@ -58,7 +58,7 @@ FLAG_IDS: tuple[str, ...] = (
 INDICATORS: tuple[str, ...] = (
     "kansstructuur_lq",
     "kansstructuur_dichtheid",
-    "vlaggen_per_1000_adressen",
+    "vlaggen_index",
     "partner_per_1000_adressen",
     "enquete_vermeldingen",
     "kwetsbaarheid",

@@ -40,7 +40,9 @@ def _pixel_spread(png_path) -> tuple[float, int]:
 
 
 def test_standalone_map_offline(buurten, tmp_path):
-    m = interactive.buurt_choropleth(buurten, "score", titel="Drugs", basemap={"gemeente": "GM0489"})
+    m = interactive.buurt_choropleth(
+        buurten, "score", titel="Drugs", basemap={"gemeente": "GM0489"}
+    )
     path = interactive.save_map(m, tmp_path / "kaart.html")
     check = open_offline(path, screenshot=tmp_path / "kaart.png")
     assert check.requests == []
@@ -48,6 +50,7 @@ def test_standalone_map_offline(buurten, tmp_path):
     assert check.counts[".leaflet-pane"] > 0
     # 15 buurten + outline + wijk borders are drawn as SVG paths
     assert check.counts[".leaflet-overlay-pane path"] >= 15
+    assert len(check.map_zooms) == 1 and check.map_zooms[0] >= 11
     spread, n_colours = _pixel_spread(check.screenshot)
     assert spread > 0.05 and n_colours > 20
 
@@ -55,21 +58,29 @@ def test_standalone_map_offline(buurten, tmp_path):
 def test_report_offline_with_map_in_iframe(buurten, tmp_path):
     base = {"gemeente": "GM0489"}
     m = interactive.buurt_choropleth(buurten, "score", titel="Drugs", basemap=base)
-    fig = static.buurt_choropleth_figure(buurten, "score", titel="Drugs", basemap=base,
-                                         figsize=(6, 4))
+    fig = static.buurt_choropleth_figure(
+        buurten, "score", titel="Drugs", basemap=base, figsize=(6, 4)
+    )
     table = rhtml.tabel(buurten.drop(columns="geometry").head(3), kolommen={"buurtnaam": "Buurt"})
     cells = [
         new_markdown_cell("# Drugs\n\nTekst."),
         *(
-            new_code_cell("x", execution_count=i, outputs=[new_output(
-                "display_data", data={"text/html": obj.data, "text/plain": ""})])
+            new_code_cell(
+                "x",
+                execution_count=i,
+                outputs=[
+                    new_output("display_data", data={"text/html": obj.data, "text/plain": ""})
+                ],
+            )
             for i, obj in enumerate((rhtml.kaart(m, statisch=fig), table), start=1)
         ),
     ]
     nbformat.write(new_notebook(cells=cells, metadata={"bcba": META}), tmp_path / "r.ipynb")
     page = render_html(tmp_path / "r.ipynb", tmp_path / "r.html")
     check = open_offline(
-        page, screenshot=tmp_path / "r.png", full_page=True,
+        page,
+        screenshot=tmp_path / "r.png",
+        full_page=True,
         selectors=(".leaflet-pane", ".leaflet-overlay-pane path", ".bcba-static-map", "h1"),
     )
     assert check.requests == []
@@ -77,9 +88,15 @@ def test_report_offline_with_map_in_iframe(buurten, tmp_path):
     assert check.counts[".leaflet-pane"] > 0
     assert check.counts[".leaflet-overlay-pane path"] >= 15
     assert check.counts["h1"] == 1
+    assert len(check.map_zooms) == 1 and check.map_zooms[0] >= 11  # fitted to the municipality
     spread, n_colours = _pixel_spread(check.screenshot)
     assert spread > 0.05 and n_colours > 20
     # in print the static twin replaces the interactive map
-    printed = open_offline(page, print_media=True, screenshot=tmp_path / "p.png", full_page=True,
-                           selectors=(".bcba-static-map:visible", "iframe:visible"))
+    printed = open_offline(
+        page,
+        print_media=True,
+        screenshot=tmp_path / "p.png",
+        full_page=True,
+        selectors=(".bcba-static-map:visible", "iframe:visible"),
+    )
     assert printed.counts == {".bcba-static-map:visible": 1, "iframe:visible": 0}

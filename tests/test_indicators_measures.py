@@ -115,12 +115,13 @@ def test_robust_z_exact_and_fallback():
 def test_composite_score_decomposition_sums_exactly(themes):
     codes = ["B1", "B2", "B3", "B4", "B5"]
     rows = []
-    values = {"kansstructuur_lq": [1.0, 2.0, 3.0, 4.0, 10.0], "vlaggen_per_1000_adressen": [0.0, 0.0, 0.0, 5.0, 1.0],
+    values = {"kansstructuur_lq": [1.0, 2.0, 3.0, 4.0, 10.0], "vlaggen_index": [0.0, 0.0, 0.0, 5.0, 1.0],
               "kwetsbaarheid": [np.nan, 0.1, 0.2, -0.5, 0.3]}
     for tid in themes.themas:
         for ind, vals in values.items():
             rows.append(pd.DataFrame({"buurtcode": codes, "thema": tid, "indicator": ind, "waarde": vals}))
-    sc, contrib = scores.composite_scores(pd.concat(rows, ignore_index=True), themes, clip=3.0)
+    table = pd.concat(rows, ignore_index=True)
+    sc, contrib = scores.composite_scores(table, themes, clip=3.0, transforms={})
     summed = contrib.groupby(["buurtcode", "thema"])["bijdrage"].sum()
     assert (sc.set_index(["buurtcode", "thema"])["score"] == summed.reindex(sc.set_index(["buurtcode", "thema"]).index)).all()
     # by hand for B4, drugs: w_lq * z_lq + w_flags * z_flags + w_kw * z_kw
@@ -129,7 +130,7 @@ def test_composite_score_decomposition_sums_exactly(themes):
     z_fl = min(5 / (1.2533 * 6 / 5), 3.0)  # MAD 0 -> mean abs dev 1.2
     kw = pd.Series([0.1, 0.2, -0.5, 0.3])  # NaN left out; median 0.15, MAD 0.1
     z_kw = max((-0.5 - kw.median()) / (1.4826 * (kw - kw.median()).abs().median()), -3.0)
-    expected = w["kansstructuur_lq"] * z_lq + w["vlaggen_per_1000_adressen"] * z_fl + w["kwetsbaarheid"] * z_kw
+    expected = w["kansstructuur_lq"] * z_lq + w["vlaggen_index"] * z_fl + w["kwetsbaarheid"] * z_kw
     got = sc[(sc["buurtcode"] == "B4") & (sc["thema"] == "drugs")]["score"].iloc[0]
     assert got == pytest.approx(expected, abs=1e-12)
     # missing value -> z 0, bijdrage 0
@@ -139,6 +140,16 @@ def test_composite_score_decomposition_sums_exactly(themes):
     tot = sc[sc["thema"] == "totaal"].set_index("buurtcode")["score"]
     mean_themes = sc[sc["thema"] != "totaal"].groupby("buurtcode")["score"].mean()
     assert np.allclose(tot.sort_index(), mean_themes.sort_index(), atol=1e-12)
+    # the default transforms standardise log(LQ): B4's LQ 4 against median 3
+    _, logged = scores.composite_scores(table, themes, clip=3.0)
+    lq = logged[(logged["buurtcode"] == "B4") & (logged["thema"] == "drugs") & (logged["indicator"] == "kansstructuur_lq")]
+    logs = np.log([1.0, 2.0, 3.0, 4.0, 10.0])
+    mad = np.median(np.abs(logs - np.log(3.0)))
+    assert lq["z"].iloc[0] == pytest.approx((np.log(4.0) - np.log(3.0)) / (1.4826 * mad))
+    assert lq["waarde"].iloc[0] == 4.0  # the raw value is reported
+    s2 = logged.groupby(["buurtcode", "thema"])["bijdrage"].sum()
+    sc2 = scores.composite_scores(table, themes, clip=3.0)[0].set_index(["buurtcode", "thema"])["score"]
+    assert (sc2 == s2.reindex(sc2.index)).all()
     drugs = sc[sc["thema"] == "drugs"].set_index("buurtcode")
     order = drugs["score"].sort_values(ascending=False).index.tolist()
     assert drugs.loc[order, "rang"].tolist() == [1, 2, 3, 4, 5]
@@ -148,15 +159,15 @@ def test_composite_score_decomposition_sums_exactly(themes):
 def test_explain_in_dutch(themes):
     ind = pd.DataFrame({
         "buurtcode": ["B1", "B2", "B3"] * 2, "thema": "drugs",
-        "indicator": ["vlaggen_per_1000_adressen"] * 3 + ["partner_per_1000_adressen"] * 3,
-        "waarde": [1.0, 2.0, 6.4, 3.0, 3.0, 1.0], "referentie": [2.0] * 3 + [2.5] * 3,
+        "indicator": ["vlaggen_index"] * 3 + ["partner_per_1000_adressen"] * 3,
+        "waarde": [1.0, 1.2, 3.2, 3.0, 3.0, 1.0], "referentie": [1.0] * 3 + [2.5] * 3,
         "detail": ["", "", "vooral: recent ingeschreven in een risicobranche", "", "", ""],
     })
     _, contrib = scores.composite_scores(ind, themes)
     sentences = scores.explain_contributions(contrib, "B3", "drugs", top=3)
     assert sentences == [
         "Veel risicosignalen uit KvK/Kadaster (vooral: recent ingeschreven in een risicobranche) "
-        "(6,4 per 1.000 adressen; 3,2× regio)"
+        "(gemiddeld 3,2× regio per 1.000 adressen)"
     ]
 
 

@@ -6,6 +6,7 @@ import re
 
 import folium
 import geopandas as gpd
+import matplotlib.colors
 import numpy as np
 import pytest
 import shapely
@@ -69,8 +70,13 @@ def locaties() -> gpd.GeoDataFrame:
 @pytest.fixture(scope="module")
 def choropleth_page(buurten) -> str:
     m = interactive.buurt_choropleth(
-        buurten, "score", titel="Drugs per buurt", legend_title="Score drugs",
-        basemap=BASE, method="fixed", breaks=FIXED,
+        buurten,
+        "score",
+        titel="Drugs per buurt",
+        legend_title="Score drugs",
+        basemap=BASE,
+        method="fixed",
+        breaks=FIXED,
     )
     return to_offline_html(m)
 
@@ -170,15 +176,18 @@ def test_gistar_labels_exact():
         [3.0, 2.0, 1.7, 0.5, -2.0, -3.0, np.nan], [0.001, 0.03, 0.08, 0.5, 0.04, 0.005, 0.01]
     )
     assert list(labels) == [
-        "Hot spot 99%", "Hot spot 95%", "Hot spot 90%", "Niet significant",
-        "Cold spot 95%", "Cold spot 99%", None,
+        "Hot spot 99%",
+        "Hot spot 95%",
+        "Hot spot 90%",
+        "Niet significant",
+        "Cold spot 95%",
+        "Cold spot 99%",
+        None,
     ]
 
 
 def test_hotspot_map_from_z_and_p(buurten):
-    frame = buurten.assign(
-        gi_z=np.linspace(-3, 3, len(buurten)), gi_p=np.full(len(buurten), 0.005)
-    )
+    frame = buurten.assign(gi_z=np.linspace(-3, 3, len(buurten)), gi_p=np.full(len(buurten), 0.005))
     m = interactive.hotspot_map(frame, titel="Hot spots drugs", basemap=BASE, klasse_column=None)
     page = to_offline_html(m)
     assert "Hot spot 99%" in page and "Cold spot 99%" in page and "Niet significant" in page
@@ -214,7 +223,12 @@ def test_score_classes_quantile_exact():
     classes = palette.score_classes(np.arange(1, 11), k=5)
     assert classes.breaks == pytest.approx((2.8, 4.6, 6.4, 8.2, 10.0))
     assert list(classes.assign([1, 2.8, 2.9, 10, np.nan, 11])) == [
-        classes.labels[0], classes.labels[0], classes.labels[1], classes.labels[4], None, None,
+        classes.labels[0],
+        classes.labels[0],
+        classes.labels[1],
+        classes.labels[4],
+        None,
+        None,
     ]
     assert classes.labels[0] == "1,0 – 2,8"
     with pytest.raises(ConfigError, match="method"):
@@ -246,13 +260,15 @@ def test_palette_is_shared_by_static_and_interactive(buurten):
     )
     legend = fig.axes[0].get_legend()
     static_entries = [
-        (t.get_text(), "#%02x%02x%02x" % tuple(int(round(c * 255)) for c in h.get_facecolor()[:3]))
+        (t.get_text(), matplotlib.colors.to_hex(h.get_facecolor()))
         for t, h in zip(legend.get_texts(), legend.legend_handles, strict=True)
     ]
     m = interactive.buurt_choropleth(
         buurten, "score", titel="t", basemap=BASE, method="fixed", breaks=FIXED
     )
     legend_el = next(c for c in m._children.values() if isinstance(c, interactive.Legend))
-    web_entries = re.findall(r"background:(#[0-9a-f]{6});[^>]*></span>([^<]+)</div>", legend_el.html)
+    web_entries = re.findall(
+        r"background:(#[0-9a-f]{6});[^>]*></span>([^<]+)</div>", legend_el.html
+    )
     assert [(label, colour) for colour, label in web_entries] == static_entries
     assert [c for _l, c in static_entries] == list(palette.SCORE_COLOURS[5])

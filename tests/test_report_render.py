@@ -54,9 +54,17 @@ def tiny_notebook(path, *, map_html: str | None = None):
         new_markdown_cell("# Drugs\n\n## Scores per buurt"),
         _display(rhtml.kaart(m, statisch=fig, hoogte=400, bijschrift="Score per buurt"))
         if map_html is None
-        else new_code_cell("m", execution_count=2, outputs=[new_output(
-            "execute_result", data={"text/html": map_html, "text/plain": "<Map>"}, execution_count=2
-        )]),
+        else new_code_cell(
+            "m",
+            execution_count=2,
+            outputs=[
+                new_output(
+                    "execute_result",
+                    data={"text/html": map_html, "text/plain": "<Map>"},
+                    execution_count=2,
+                )
+            ],
+        ),
         _display(rhtml.tabel(table, kolommen={"buurt": "Buurt", "score": "Score", "n": "Aantal"})),
     ]
     nb = new_notebook(cells=cells, metadata={"bcba": dict(META)})
@@ -151,13 +159,21 @@ def test_pdf_has_marking_on_every_page(rendered, tmp_path):
 def test_mapbook_one_page_per_map_with_marking(tmp_path):
     buurten = reference.buurten("GM0489").head(6)[["geometry"]].assign(score=np.arange(6.0))
     figs = [
-        (static.buurt_choropleth_figure(buurten, "score", titel=t, basemap={"gemeente": "GM0489"},
-                                        figsize=(6, 4)), t)
+        (
+            static.buurt_choropleth_figure(
+                buurten, "score", titel=t, basemap={"gemeente": "GM0489"}, figsize=(6, 4)
+            ),
+            t,
+        )
         for t in ("Drugs", "Vastgoed")
     ]
     out = mapbook.write_mapbook(
-        figs, tmp_path / "kaartenboek.pdf", gemeente="Barendrecht", rapport_id="R-1",
-        ontvanger="Burgemeester", dpi=60,
+        figs,
+        tmp_path / "kaartenboek.pdf",
+        gemeente="Barendrecht",
+        rapport_id="R-1",
+        ontvanger="Burgemeester",
+        dpi=60,
     )
     assert out.stat().st_mode & 0o777 == 0o600
     reader = PdfReader(out)
@@ -170,5 +186,6 @@ def test_mapbook_one_page_per_map_with_marking(tmp_path):
         assert width > height  # landscape
         assert width == pytest.approx(11.69 * 72, abs=1)
     with pytest.raises(ConfigError):
-        mapbook.write_mapbook([], tmp_path / "leeg.pdf", gemeente="x", rapport_id="x",
-                              ontvanger="x")
+        mapbook.write_mapbook(
+            [], tmp_path / "leeg.pdf", gemeente="x", rapport_id="x", ontvanger="x"
+        )

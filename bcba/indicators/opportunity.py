@@ -160,7 +160,7 @@ def opportunity_table(
     tot = long["groep"].map(totals_cat).astype(float)
     long["lq"] = np.nan
     long["lq_gekrompen"] = np.nan
-    for grp, idx in long.groupby("groep").groups.items():
+    for idx in long.groupby("groep").groups.values():
         sub = long.loc[idx]
         long.loc[idx, "lq"] = location_quotient(sub["n"], sub["n_alle"], tot[idx].iloc[0], total_all)
         long.loc[idx, "lq_gekrompen"] = shrunk_location_quotient(

@@ -31,7 +31,8 @@ class IndicatorConfig(BaseModel):
     enquete_min_n: int = Field(5, ge=1, description="kleinere cellen worden onderdrukt")
     z_clip: float = Field(5.0, gt=0, description="robuuste z-scores afgekapt op ±z_clip")
     prior_vestigingen: float = Field(10.0, ge=0, description="krimp van het locatiequotiënt")
-    prior_adressen: float = Field(100.0, ge=0, description="krimp van vlaggen per 1.000 adressen")
+    prior_adressen: float = Field(100.0, ge=0, description="krimp van partnermeldingen per 1.000 adressen")
+    prior_vlaggen: float = Field(2.0, gt=0, description="krimp van de vlaggenindex (pseudo-aantal vlaggen)")
     klein_gebied_inwoners: int = Field(50, ge=0)
     klein_gebied_adressen: int = Field(25, ge=0)
 
@@ -65,6 +66,11 @@ class IndicatorResults:
         return scores.explain_contributions(self.bijdragen, buurtcode, thema, top=top)
 
 
+def _lower_first(text: str) -> str:
+    """Lower-case the first letter only, keeping abbreviations such as ABC."""
+    return text[:1].lower() + text[1:]
+
+
 def _count_by(frame: pd.DataFrame | None, key: str) -> pd.Series:
     if frame is None or key not in frame:
         return pd.Series(dtype=int)
@@ -94,7 +100,7 @@ def build_indicators(
         # the category with most establishments in the buurt, for the explanation
         oc = opp_cat[opp_cat["groep"].isin(theme.categorieen) & (opp_cat["n"] > 0)]
         top_cat = oc.sort_values(["gebied", "n", "groep"], ascending=[True, False, True]).drop_duplicates("gebied")
-        cat_detail = ("vooral " + top_cat["groep"].map(lambda c: themes.categorieen[c].label.lower())).set_axis(top_cat["gebied"].to_numpy())
+        cat_detail = ("vooral " + top_cat["groep"].map(lambda c: _lower_first(themes.categorieen[c].label))).set_axis(top_cat["gebied"].to_numpy())
         cat_detail = cat_detail.reindex(codes).fillna("")
         area_total = ot["oppervlakte_km2"].sum()
         rows.append(pd.DataFrame({"buurtcode": codes, "thema": tid, "indicator": "kansstructuur_lq",
@@ -103,21 +109,29 @@ def build_indicators(
                                   "waarde": ot["dichtheid_km2"].to_numpy(),
                                   "referentie": ot["n"].sum() / area_total if area_total > 0 else np.nan,
                                   "detail": cat_detail.to_numpy()}))
-        # flags of this theme per 1,000 addresses (shrunk)
+        # flag index: per flag type of the theme the shrunk rate per 1,000 addresses relative to
+        # the municipal rate, averaged over the flag types that occur in the municipality. Each
+        # type weighs equally, so a common, noisy flag cannot drown a rare, specific one.
         tf = flags[flags["themas"].fillna("").str.split(";").map(lambda ts, t=tid: t in ts)] if len(flags) else flags
-        n_flags = _count_by(tf, "buurtcode").reindex(codes, fill_value=0).astype(float)
-        rate = partners.shrunk_rate(n_flags, adressen, prior=config.prior_adressen)
-        ref = n_flags.sum() / adressen.sum() * 1000 if adressen.sum() > 0 else np.nan
-        if len(tf):
-            top_flag = (tf.assign(buurtcode=tf["buurtcode"].astype("string")).groupby(["buurtcode", "omschrijving"]).size()
-                        .rename("n").reset_index().sort_values(["buurtcode", "n", "omschrijving"], ascending=[True, False, True])
-                        .drop_duplicates("buurtcode").set_index("buurtcode")["omschrijving"])
-            flag_detail = ("vooral: " + top_flag.str.lower()).reindex(codes).fillna("")
+        ratios = []
+        for fid in theme.vlaggen:
+            n_f = _count_by(tf[tf["flag_id"] == fid] if len(tf) else None, "buurtcode").reindex(codes, fill_value=0).astype(float)
+            if n_f.sum() == 0 or adressen.sum() == 0:
+                continue
+            expected = adressen * (n_f.sum() / adressen.sum())
+            # Poisson-gamma smoothing: a rare flag seen once in a big buurt is not a big ratio
+            rr = (n_f + config.prior_vlaggen) / (expected + config.prior_vlaggen)
+            ratios.append(rr.rename(fid))
+        if ratios:
+            rr_all = pd.concat(ratios, axis=1)
+            index = rr_all.mean(axis=1)
+            top = rr_all.idxmax(axis=1)
+            flag_detail = ("vooral: " + top.map(lambda f: _lower_first(kvk_mod.OMSCHRIJVING.get(f, f)))).where(rr_all.max(axis=1) > 1.5, "")
         else:
+            index = pd.Series(1.0, index=codes)
             flag_detail = pd.Series("", index=codes)
-        rows.append(pd.DataFrame({"buurtcode": codes, "thema": tid, "indicator": "vlaggen_per_1000_adressen",
-                                  "waarde": rate, "referentie": ref,
-                                  "detail": flag_detail.to_numpy()}))
+        rows.append(pd.DataFrame({"buurtcode": codes, "thema": tid, "indicator": "vlaggen_index",
+                                  "waarde": index.to_numpy(), "referentie": 1.0, "detail": flag_detail.fillna("").to_numpy()}))
         # partner events per 1,000 addresses (shrunk). Addresses, not inhabitants: business
         # parks have (almost) no inhabitants, so a per-inhabitant rate explodes there
         pb = partner_buurt[partner_buurt["thema"] == tid].set_index("gebied").reindex(codes)

@@ -39,7 +39,7 @@ TOTAAL = "totaal"
 TRANSFORMS = {
     "kansstructuur_lq": "log",
     "kansstructuur_dichtheid": "log1p",
-    "vlaggen_per_1000_adressen": "log1p",
+    "vlaggen_index": "log",
     "partner_per_1000_adressen": "log1p",
     "enquete_vermeldingen": "log1p",
 }
@@ -50,7 +50,7 @@ CONTRIBUTION_COLUMNS = ["buurtcode", "thema", "indicator", "waarde", "referentie
 SENTENCES = {
     "kansstructuur_lq": "Oververtegenwoordiging van gelegenheidsstructuren{detail} (locatiequotiënt {waarde})",
     "kansstructuur_dichtheid": "Hoge dichtheid van gelegenheidsstructuren{detail} ({waarde} per km²; {ratio}× regio)",
-    "vlaggen_per_1000_adressen": "Veel risicosignalen uit KvK/Kadaster{detail} ({waarde} per 1.000 adressen; {ratio}× regio)",
+    "vlaggen_index": "Veel risicosignalen uit KvK/Kadaster{detail} (gemiddeld {ratio}× regio per 1.000 adressen)",
     "partner_per_1000_adressen": "Veel partnermeldingen{detail} ({waarde} per 1.000 adressen; {ratio}× regio)",
     "enquete_vermeldingen": "Vaak genoemd in de enquête onder medewerkers ({ratio}× het gemiddelde per buurt)",
     "kwetsbaarheid": "Sociaal-economisch kwetsbare buurt (kwetsbaarheidsindex {waarde})",

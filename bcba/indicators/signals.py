@@ -45,11 +45,13 @@ RIEC_FLAGS = {"KVK_FUNCTIONARIS_VEEL", "KAD_ABC", "KAD_JONGE_RECHTSPERSOON", "KA
 GEMEENTE_BRONNEN = {"gemeente", "handhaving", "vergunningen", "boa", "bibob"}
 
 
-def _join_unique(values: pd.Series, sep: str = ";") -> str:
-    items = set()
-    for v in values.dropna().astype(str):
-        items.update(x for x in v.split(sep) if x)
-    return sep.join(sorted(items))
+def _join_groups(keys: pd.Series, values: pd.Series, sep: str = ";") -> pd.Series:
+    """Per key: the sorted unique items of ``sep``-joined values, joined again (vectorised)."""
+    frame = pd.DataFrame({"k": keys.to_numpy(), "v": values.fillna("").astype(str).str.split(sep).to_numpy()})
+    frame = frame.explode("v")
+    frame = frame[frame["v"].notna() & (frame["v"] != "")].drop_duplicates().sort_values(["k", "v"])
+    joined = frame.groupby("k")["v"].agg(sep.join)
+    return joined.reindex(pd.unique(keys.to_numpy()), fill_value="")
 
 
 def _empty(columns: list[str]) -> gpd.GeoDataFrame:
@@ -68,11 +70,12 @@ def risk_locations(flags: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     g = located.groupby("_key", sort=True)
     first = g.first()
     out = pd.DataFrame({c: first[c] for c in LOCATION_COLUMNS}, index=first.index)
-    out["flag_ids"] = g["flag_id"].agg(_join_unique)
+    out["flag_ids"] = _join_groups(located["_key"], located["flag_id"]).reindex(out.index)
     out["n_flags"] = g.size().astype(int)
     out["n_soorten"] = g["flag_id"].nunique().astype(int)
-    out["bewijs"] = g.apply(lambda d: " | ".join(d["flag_id"] + ": " + d["bewijs"].fillna("")), include_groups=False)
-    out["themas"] = g["themas"].agg(_join_unique)
+    text = (located["flag_id"] + ": " + located["bewijs"].fillna("")).astype(str)
+    out["bewijs"] = text.groupby(located["_key"].to_numpy()).agg(" | ".join).reindex(out.index)
+    out["themas"] = _join_groups(located["_key"], located["themas"]).reindex(out.index)
     geom = g["geometry"].first()
     res = gpd.GeoDataFrame(out.reset_index(drop=True), geometry=gpd.GeoSeries(geom.to_numpy(), crs=CRS), crs=CRS)
     return res.sort_values(["n_soorten", "n_flags"], ascending=False, kind="stable").reset_index(drop=True)[RISK_LOCATION_COLUMNS]
@@ -125,25 +128,24 @@ def build_signals(
                 bron = pe["bron"].astype("string").fillna("onbekend").str.lower()
                 g = pe.assign(bron=bron).groupby("_key")
                 n_partner_src = g["bron"].nunique().reindex(loc.index, fill_value=0)
-                partner_bronnen = g["bron"].agg(_join_unique).reindex(loc.index, fill_value="")
+                partner_bronnen = _join_groups(pe["_key"], bron).reindex(loc.index, fill_value="")
                 counts = g.size().reindex(loc.index, fill_value=0)
                 partner_txt = ("partners: " + counts.astype(str) + " melding(en) van " + partner_bronnen.str.replace(";", ", ")).where(counts > 0, "")
                 if "thema_id" in pe:
-                    partner_themes = g["thema_id"].agg(_join_unique).reindex(loc.index, fill_value="")
+                    partner_themes = _join_groups(pe["_key"], pe["thema_id"]).reindex(loc.index, fill_value="")
         n_survey = pd.Series(0, index=loc.index)
         if survey_signals is not None and len(survey_signals):
             ss = survey_signals.assign(_key=location_key(survey_signals)).dropna(subset=["_key"])
             n_survey = ss.groupby("_key").size().reindex(loc.index, fill_value=0)
-        kvk_kad = loc["flag_ids"].str.split(";")
-        has_kvk = kvk_kad.map(lambda ids: any(i.startswith("KVK_") for i in ids))
-        has_kad = kvk_kad.map(lambda ids: any(i.startswith("KAD_") for i in ids))
+        has_kvk = loc["flag_ids"].str.contains("KVK_", regex=False)
+        has_kad = loc["flag_ids"].str.contains("KAD_", regex=False)
         n_sources = has_kvk.astype(int) + has_kad.astype(int) + (n_partner_src > 0).astype(int) + (n_survey > 0).astype(int)
         indicaties = loc["n_soorten"].astype(int) + n_partner_src.astype(int) + (n_survey > 0).astype(int)
         keep = indicaties >= 2
         if keep.any():
             sel = loc[keep]
             riec = (
-                kvk_kad[keep].map(lambda ids: bool(RIEC_FLAGS.intersection(ids)))
+                loc["flag_ids"][keep].str.contains("|".join(sorted(RIEC_FLAGS)), regex=True)
                 | partner_bronnen[keep].map(lambda b: any(x and x not in GEMEENTE_BRONNEN for x in str(b).split(";")))
             )
             bronnen = (
@@ -152,9 +154,8 @@ def build_signals(
             )
             survey_txt = np.where(n_survey[keep] > 0, " | enquête: " + n_survey[keep].astype(str) + " signaal/signalen op dit adres", "")
             bewijs = sel["bewijs"] + np.where(partner_txt[keep] != "", " | " + partner_txt[keep], "") + survey_txt
-            themas = [
-                _join_unique(pd.Series([a, b])) for a, b in zip(sel["themas"], partner_themes[keep], strict=True)
-            ]
+            themas = _join_groups(pd.Series(list(sel.index) * 2), pd.concat([sel["themas"], partner_themes[keep]]))
+            themas = themas.reindex(sel.index).to_numpy()
             addr = pd.DataFrame({
                 "signaal_id": _signal_id("adres", sel.index.to_series()).to_numpy(),
                 "soort": "adres",
@@ -178,9 +179,10 @@ def build_signals(
         if len(hit):
             sub = pf[pf["persoon_id"].isin(hit)].sort_values(["persoon_id", "flag_id"], kind="stable")
             gg = sub.groupby("persoon_id")
-            ids = gg["flag_id"].agg(_join_unique)
-            srcs = gg["bron"].nunique()
-            bewijs = gg.apply(lambda d: " | ".join(d["flag_id"] + ": " + d["bewijs"].fillna("")), include_groups=False)
+            ids = _join_groups(sub["persoon_id"], sub["flag_id"])
+            srcs = gg["bron"].nunique().reindex(ids.index)
+            text = (sub["flag_id"] + ": " + sub["bewijs"].fillna("")).astype(str)
+            bewijs = text.groupby(sub["persoon_id"].to_numpy()).agg(" | ".join).reindex(ids.index)
             first = gg.first()
             pers = pd.DataFrame({
                 "signaal_id": _signal_id("persoon", ids.index.to_series()).to_numpy(),
@@ -189,10 +191,10 @@ def build_signals(
                 **{c: first[c].to_numpy() for c in LOCATION_COLUMNS},
                 "prioriteit": _priority(n_ids[ids.index], srcs).to_numpy(),
                 "indicaties": n_ids[ids.index].to_numpy(),
-                "bronnen": gg["bron"].agg(_join_unique).to_numpy(),
+                "bronnen": _join_groups(sub["persoon_id"], sub["bron"]).reindex(ids.index).to_numpy(),
                 "flag_ids": ids.to_numpy(),
                 "bewijs": bewijs.to_numpy(),
-                "themas": gg["themas"].agg(_join_unique).to_numpy(),
+                "themas": _join_groups(sub["persoon_id"], sub["themas"]).reindex(ids.index).to_numpy(),
                 "eigenaar": "RIEC-intake",
             })
             parts.append(gpd.GeoDataFrame(pers, geometry=gpd.GeoSeries(gg["geometry"].first().to_numpy(), crs=CRS), crs=CRS))

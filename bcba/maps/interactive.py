@@ -146,7 +146,11 @@ class Legend(MacroElement):
             f'border:1px solid #777;border-radius:{radius}"></span>{html.escape(label)}</div>'
             for label, colour in entries
         )
-        head = f"<div style=\"font-weight:bold;margin-bottom:3px\">{html.escape(title)}</div>" if title else ""
+        head = (
+            f'<div style="font-weight:bold;margin-bottom:3px">{html.escape(title)}</div>'
+            if title
+            else ""
+        )
         self.html = head + rows
         self.html_js = js_string(self.html)
 
@@ -180,7 +184,9 @@ def _layer_frame(
         )
     data = {c: [_format_cell(v, decimals) for v in frame[c].tolist()] for c in popup_columns}
     data["_kleur"] = list(colours)
-    data["_klasse"] = [html.escape(str(c)) if c is not None else palette.NO_DATA_LABEL for c in classes]
+    data["_klasse"] = [
+        html.escape(str(c)) if c is not None else palette.NO_DATA_LABEL for c in classes
+    ]
     out = gpd.GeoDataFrame(data, geometry=frame.geometry.values, crs=frame.crs)
     return to_web(out)
 
@@ -237,9 +243,17 @@ def add_polygons(
     return geo
 
 
-def _finish(m: folium.Map, classes: palette.Classes, *, title: str, marker: bool = False,
-            include_no_data: bool = False) -> folium.Map:
-    Legend(classes.legend_entries(include_no_data=include_no_data), title=title, marker=marker).add_to(m)
+def _finish(
+    m: folium.Map,
+    classes: palette.Classes,
+    *,
+    title: str,
+    marker: bool = False,
+    include_no_data: bool = False,
+) -> folium.Map:
+    Legend(
+        classes.legend_entries(include_no_data=include_no_data), title=title, marker=marker
+    ).add_to(m)
     folium.LayerControl(collapsed=False, position="topright").add_to(m)
     use_vendored_assets(m)
     return m
@@ -296,15 +310,24 @@ def buurt_choropleth(
     """
     _check(buurten, column)
     classes = palette.score_classes(
-        buurten[column], method=method, k=k, breaks=breaks, decimals=decimals,
+        buurten[column],
+        method=method,
+        k=k,
+        breaks=breaks,
+        decimals=decimals,
         title=legend_title or column,
     )
     labels = classes.assign(buurten[column])
     m = _base(basemap, titel, tegel_url)
     shown = list(dict.fromkeys([*popup_columns[:1], column, *popup_columns[1:]]))
     add_polygons(
-        m, buurten, classes=classes, labels=labels, name=legend_title or titel,
-        popup_columns=shown, aliases={column: legend_title or column, **(aliases or {})},
+        m,
+        buurten,
+        classes=classes,
+        labels=labels,
+        name=legend_title or titel,
+        popup_columns=shown,
+        aliases={column: legend_title or column, **(aliases or {})},
         decimals=decimals,
     )
     has_missing = any(lab is None for lab in labels)
@@ -330,10 +353,19 @@ def risk_surface_map(
     above = cellen[pd.to_numeric(cellen[column], errors="coerce") > 1.0]
     log.debug("risk surface: %d of %d squares above 1", len(above), len(cellen))
     m = _base(basemap, titel, tegel_url)
-    shown = list(dict.fromkeys([c for c in ("cel_id",) if c in above.columns] + [column, *popup_columns]))
+    shown = list(
+        dict.fromkeys([c for c in ("cel_id",) if c in above.columns] + [column, *popup_columns])
+    )
     add_polygons(
-        m, above, classes=classes, labels=classes.assign(above[column]), name=titel,
-        popup_columns=shown, aliases=aliases, decimals=1, fill_opacity=0.8,
+        m,
+        above,
+        classes=classes,
+        labels=classes.assign(above[column]),
+        name=titel,
+        popup_columns=shown,
+        aliases=aliases,
+        decimals=1,
+        fill_opacity=0.8,
     )
     return _finish(m, classes, title=classes.title)
 
@@ -370,8 +402,14 @@ def hotspot_map(
     keep = np.ones(len(frame), dtype=bool) if show_not_significant else labels != "Niet significant"
     m = _base(basemap, titel, tegel_url)
     add_polygons(
-        m, frame[keep], classes=classes, labels=labels[keep], name=titel,
-        popup_columns=list(popup_columns), aliases=aliases, fill_opacity=0.8,
+        m,
+        frame[keep],
+        classes=classes,
+        labels=labels[keep],
+        name=titel,
+        popup_columns=list(popup_columns),
+        aliases=aliases,
+        fill_opacity=0.8,
     )
     return _finish(m, classes, title=classes.title)
 
@@ -411,16 +449,18 @@ def risk_locations_map(
     m = _base(basemap, titel, tegel_url)
     parent: folium.Map | MarkerCluster = m
     if cluster:
-        parent = MarkerCluster(name=titel, options={"showCoverageOnHover": False, "maxClusterRadius": 40})
+        parent = MarkerCluster(
+            name=titel, options={"showCoverageOnHover": False, "maxClusterRadius": 40}
+        )
         parent.add_to(m)
     folium.GeoJson(
         layer.to_json(drop_id=True),
         name=titel,
-        marker=folium.CircleMarker(radius=7, fill=True, fill_opacity=0.95, weight=1.5, color="#ffffff"),
-        style_function=lambda f: {"fillColor": f["properties"]["_kleur"], "color": "#333333"},
-        popup=folium.GeoJsonPopup(
-            fields=[*shown], aliases=_aliases(shown, aliases), labels=True
+        marker=folium.CircleMarker(
+            radius=7, fill=True, fill_opacity=0.95, weight=1.5, color="#ffffff"
         ),
+        style_function=lambda f: {"fillColor": f["properties"]["_kleur"], "color": "#333333"},
+        popup=folium.GeoJsonPopup(fields=[*shown], aliases=_aliases(shown, aliases), labels=True),
         control=not cluster,
     ).add_to(parent)
     return _finish(m, classes, title=classes.title, marker=True)
@@ -439,7 +479,5 @@ def save_map(m: folium.Map, path: str | Path) -> Path:
         f'font:bold 12px sans-serif;letter-spacing:.1em;padding:2px">{palette.MARKING}</div>'
     )
     page = page.replace("<body>", "<body>\n" + marking, 1)
-    page = page.replace(
-        "</head>", "<style>.leaflet-bottom{bottom:20px}</style>\n</head>", 1
-    )
+    page = page.replace("</head>", "<style>.leaflet-bottom{bottom:20px}</style>\n</head>", 1)
     return write_text(path, page)

@@ -66,11 +66,17 @@ def write_mapbook(
     datum = datum or dt.date.today()
     size = PAPER[paper]
     total = len(figures_with_titles)
-    with atomic_path(path) as tmp, PdfPages(tmp, metadata={
-        "Title": f"Kaartenboek B-CBA {gemeente} ({palette.MARKING})",
-        "Subject": palette.MARKING,
-        "Creator": "bcba",
-    }) as pdf:
+    with (
+        atomic_path(path) as tmp,
+        PdfPages(
+            tmp,
+            metadata={
+                "Title": f"Kaartenboek B-CBA {gemeente} ({palette.MARKING})",
+                "Subject": palette.MARKING,
+                "Creator": "bcba",
+            },
+        ) as pdf,
+    ):
         for number, (figure, title) in enumerate(figures_with_titles, start=1):
             buffer = io.BytesIO()
             figure.savefig(buffer, format="png", dpi=dpi, facecolor="white")
@@ -78,20 +84,43 @@ def write_mapbook(
             image = mpimg.imread(buffer, format="png")
             page = Figure(figsize=size)
             red = palette.MARKING_COLOUR
-            page.text(0.5, 0.975, palette.MARKING, ha="center", va="top", fontsize=12,
-                      fontweight="bold", color=red)
+            page.text(
+                0.5,
+                0.975,
+                palette.MARKING,
+                ha="center",
+                va="top",
+                fontsize=12,
+                fontweight="bold",
+                color=red,
+            )
             page.text(0.03, 0.975, f"B-CBA {gemeente}", ha="left", va="top", fontsize=9)
             page.text(0.97, 0.975, f"Rapport {rapport_id}", ha="right", va="top", fontsize=9)
             page.text(0.03, 0.935, title, ha="left", va="top", fontsize=13, fontweight="bold")
             ax = page.add_axes((0.03, 0.07, 0.94, 0.84))
             ax.imshow(image, interpolation="antialiased")
             ax.set_axis_off()
-            page.text(0.03, 0.025, f"Ontvanger: {ontvanger} · {datum:%d-%m-%Y}", ha="left",
-                      va="bottom", fontsize=8)
-            page.text(0.5, 0.025, palette.MARKING, ha="center", va="bottom", fontsize=9,
-                      fontweight="bold", color=red)
-            page.text(0.97, 0.025, f"Pagina {number} van {total}", ha="right", va="bottom",
-                      fontsize=8)
+            page.text(
+                0.03,
+                0.025,
+                f"Ontvanger: {ontvanger} · {datum:%d-%m-%Y}",
+                ha="left",
+                va="bottom",
+                fontsize=8,
+            )
+            page.text(
+                0.5,
+                0.025,
+                palette.MARKING,
+                ha="center",
+                va="bottom",
+                fontsize=9,
+                fontweight="bold",
+                color=red,
+            )
+            page.text(
+                0.97, 0.025, f"Pagina {number} van {total}", ha="right", va="bottom", fontsize=8
+            )
             pdf.savefig(page)
     log.info("map book written: %s (%d pages)", path, total)
     return Path(path)

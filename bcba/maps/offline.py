@@ -94,8 +94,16 @@ def _vendored_for(url: str) -> str | None:
 
 #: folium.Map's default extras that bcba's maps do not use (removed, not vendored).
 _UNUSED_MAP_DEFAULTS = frozenset(
-    {"jquery", "bootstrap", "awesome_markers", "bootstrap_css", "glyphicons_css",
-     "awesome_markers_font_css", "awesome_markers_css", "awesome_rotate_css"}
+    {
+        "jquery",
+        "bootstrap",
+        "awesome_markers",
+        "bootstrap_css",
+        "glyphicons_css",
+        "awesome_markers_font_css",
+        "awesome_markers_css",
+        "awesome_rotate_css",
+    }
 )
 
 
@@ -229,6 +237,24 @@ class _MapChrome(MacroElement):
         (function(map) {
             map.attributionControl.setPrefix(false);
             L.control.scale({imperial: false, position: 'bottomleft'}).addTo(map);
+            var bounds = {{ this.bounds_js }};
+            if (bounds) {
+                // In an iframe the map may be built before it has a size: fit again once it has.
+                var fitted = false;
+                var fit = function() {
+                    var c = map.getContainer();
+                    if (c.clientWidth > 0 && c.clientHeight > 0) {
+                        map.invalidateSize();
+                        map.fitBounds(bounds);
+                        fitted = true;
+                    }
+                };
+                window.addEventListener('load', fit);
+                if (window.ResizeObserver) {
+                    new ResizeObserver(function() { if (!fitted) { fit(); } })
+                        .observe(map.getContainer());
+                }
+            }
             map.attributionControl.addAttribution({{ this.attribution_js }});
             var mark = L.DomUtil.create('div', 'bcba-map-marking', map.getContainer());
             mark.textContent = {{ this.marking_js }};
@@ -252,7 +278,13 @@ class _MapChrome(MacroElement):
         """
     )
 
-    def __init__(self, *, title: str = "", attribution: str = ATTRIBUTION) -> None:
+    def __init__(
+        self,
+        *,
+        title: str = "",
+        attribution: str = ATTRIBUTION,
+        bounds: list[list[float]] | None = None,
+    ) -> None:
         super().__init__()
         self._name = "BcbaMapChrome"
         self.title = title
@@ -261,11 +293,12 @@ class _MapChrome(MacroElement):
         self.attribution_js = js_string(attribution)
         self.marking_js = js_string(palette.MARKING)
         self.title_js = js_string(title)
+        self.bounds_js = json.dumps(bounds)
         self.colour = palette.MARKING_COLOUR
 
 
-def to_web(frame: gpd.GeoDataFrame, *, grid_size: float = 1e-6) -> gpd.GeoDataFrame:
-    """Reproject an EPSG:28992 frame to WGS84 for folium, rounding coordinates (~0.1 m).
+def to_web(frame: gpd.GeoDataFrame, *, grid_size: float = 1e-5) -> gpd.GeoDataFrame:
+    """Reproject an EPSG:28992 frame to WGS84 for folium, rounding coordinates (1e-5 degree, about 1 m).
 
     Raises
     ------
@@ -307,8 +340,12 @@ def basemap_layers(
         is_water = wijken["water"].astype(str).eq("JA")
         if is_water.any():
             extra = wijken.loc[is_water, [wijken.geometry.name]]
-            water = extra if water is None else gpd.GeoDataFrame(
-                geometry=list(water.geometry.values) + list(extra.geometry.values), crs=CRS
+            water = (
+                extra
+                if water is None
+                else gpd.GeoDataFrame(
+                    geometry=list(water.geometry.values) + list(extra.geometry.values), crs=CRS
+                )
             )
             wijken = wijken.loc[~is_water]
     return {"outline": outline, "wijken": wijken, "water": water}
@@ -391,15 +428,19 @@ def offline_map(
     background = "#ffffff"
     m.get_root().header.add_child(
         folium.Element(
-            "<style>.leaflet-container{background:%s !important;"
-            "font-family:system-ui,sans-serif}</style>" % background
+            f"<style>.leaflet-container{{background:{background} !important;"
+            "font-family:system-ui,sans-serif}</style>"
         ),
         name="bcba_map_css",
     )
     if tegel_url:
         folium.TileLayer(
-            tiles=tegel_url, attr=html.escape(tegel_attributie), name="Achtergrondkaart", overlay=False
+            tiles=tegel_url,
+            attr=html.escape(tegel_attributie),
+            name="Achtergrondkaart",
+            overlay=False,
         ).add_to(m)
+    bounds = None
     if outline is not None:
         land = to_web(outline[[outline.geometry.name]])
         folium.GeoJson(
@@ -414,8 +455,9 @@ def offline_map(
             interactive=False,
             control=True,
         ).add_to(m)
-        xmin, ymin, xmax, ymax = land.total_bounds
-        m.fit_bounds([[ymin, xmin], [ymax, xmax]])
+        xmin, ymin, xmax, ymax = (float(v) for v in land.total_bounds)
+        bounds = [[ymin, xmin], [ymax, xmax]]
+        m.fit_bounds(bounds)
     if water is not None and len(water):
         wat = to_web(water[[water.geometry.name]])
         folium.GeoJson(
@@ -443,7 +485,7 @@ def offline_map(
             },
             interactive=False,
         ).add_to(m)
-    _MapChrome(title=title).add_to(m)
+    _MapChrome(title=title, bounds=bounds).add_to(m)
     return m
 
 

@@ -214,7 +214,9 @@ def score_classes(
     palette = SCORE_COLOURS.get(max(n, 3))
     colours = palette[-n:] if n < 3 else palette
     labels = _range_labels(lower, uppers, decimals)
-    return Classes(labels=labels, colours=tuple(colours), breaks=tuple(uppers), lower=lower, title=title)
+    return Classes(
+        labels=labels, colours=tuple(colours), breaks=tuple(uppers), lower=lower, title=title
+    )
 
 
 def risk_classes() -> Classes:

@@ -66,8 +66,13 @@ def add_scalebar(ax: Axes, *, fraction: float = 0.2) -> float:
     for i, colour in enumerate(("#000000", "#ffffff")):
         ax.add_patch(
             Rectangle(
-                (bx + i * length / 2, by), length / 2, bh,
-                facecolor=colour, edgecolor="#000000", linewidth=0.8, zorder=20,
+                (bx + i * length / 2, by),
+                length / 2,
+                bh,
+                facecolor=colour,
+                edgecolor="#000000",
+                linewidth=0.8,
+                zorder=20,
                 gid=GID_SCALEBAR,
             )
         )
@@ -76,18 +81,34 @@ def add_scalebar(ax: Axes, *, fraction: float = 0.2) -> float:
         if length >= 1000
         else f"{palette.format_number_nl(length, 0)} m"
     )
-    ax.text(bx + length / 2, by + bh * 1.6, label, ha="center", va="bottom", fontsize=8,
-            zorder=20, gid=GID_SCALEBAR)
+    ax.text(
+        bx + length / 2,
+        by + bh * 1.6,
+        label,
+        ha="center",
+        va="bottom",
+        fontsize=8,
+        zorder=20,
+        gid=GID_SCALEBAR,
+    )
     return length
 
 
 def add_north_arrow(ax: Axes) -> None:
     """Draw a north arrow at the upper right (RD grid north ≈ true north here)."""
     ax.annotate(
-        "N", xy=(0.96, 0.95), xytext=(0.96, 0.85), xycoords="axes fraction",
-        textcoords="axes fraction", ha="center", va="center", fontsize=11, fontweight="bold",
+        "N",
+        xy=(0.96, 0.95),
+        xytext=(0.96, 0.85),
+        xycoords="axes fraction",
+        textcoords="axes fraction",
+        ha="center",
+        va="center",
+        fontsize=11,
+        fontweight="bold",
         arrowprops={"facecolor": "black", "width": 3, "headwidth": 10, "headlength": 10},
-        zorder=20, gid=GID_NORTH,
+        zorder=20,
+        gid=GID_NORTH,
     )
 
 
@@ -95,16 +116,35 @@ def _figure(titel: str, *, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     fig = Figure(figsize=figsize, layout=None)
     ax = fig.add_axes((0.02, 0.06, 0.96, 0.84))
     ax.set_axis_off()
-    fig.text(0.5, 0.975, palette.MARKING, ha="center", va="top", fontsize=11,
-             fontweight="bold", color=palette.MARKING_COLOUR, gid=GID_MARKING)
+    fig.text(
+        0.5,
+        0.975,
+        palette.MARKING,
+        ha="center",
+        va="top",
+        fontsize=11,
+        fontweight="bold",
+        color=palette.MARKING_COLOUR,
+        gid=GID_MARKING,
+    )
     fig.text(0.02, 0.925, titel, ha="left", va="bottom", fontsize=14, fontweight="bold")
-    fig.text(0.02, 0.015, ATTRIBUTION, ha="left", va="bottom", fontsize=7, color="#444444",
-             gid=GID_ATTRIBUTION)
+    fig.text(
+        0.02,
+        0.015,
+        ATTRIBUTION,
+        ha="left",
+        va="bottom",
+        fontsize=7,
+        color="#444444",
+        gid=GID_ATTRIBUTION,
+    )
     return fig, ax
 
 
-def _draw_base(ax: Axes, layers: Mapping[str, gpd.GeoDataFrame | None], data: gpd.GeoDataFrame) -> None:
-    outline, wijken, water = layers["outline"], layers["wijken"], layers["water"]
+def _draw_base(
+    ax: Axes, layers: Mapping[str, gpd.GeoDataFrame | None], data: gpd.GeoDataFrame
+) -> None:
+    outline, water = layers["outline"], layers["water"]
     if outline is not None:
         outline.plot(ax=ax, color=palette.LAND_COLOUR, edgecolor="none", zorder=1)
     if water is not None and len(water):
@@ -121,21 +161,42 @@ def _draw_base(ax: Axes, layers: Mapping[str, gpd.GeoDataFrame | None], data: gp
 
 def _draw_top(ax: Axes, layers: Mapping[str, gpd.GeoDataFrame | None]) -> None:
     if layers["wijken"] is not None:
-        layers["wijken"].boundary.plot(ax=ax, color=palette.WIJK_BORDER_COLOUR, linewidth=0.6,
-                                       linestyle=(0, (4, 3)), zorder=8)
+        layers["wijken"].boundary.plot(
+            ax=ax, color=palette.WIJK_BORDER_COLOUR, linewidth=0.6, linestyle=(0, (4, 3)), zorder=8
+        )
     if layers["outline"] is not None:
-        layers["outline"].boundary.plot(ax=ax, color=palette.OUTLINE_COLOUR, linewidth=1.4, zorder=9)
+        layers["outline"].boundary.plot(
+            ax=ax, color=palette.OUTLINE_COLOUR, linewidth=1.4, zorder=9
+        )
 
 
-def _finish(fig: Figure, ax: Axes, entries: Sequence[tuple[str, str]], *, title: str,
-            marker: bool = False) -> Figure:
+def _finish(
+    fig: Figure, ax: Axes, entries: Sequence[tuple[str, str]], *, title: str, marker: bool = False
+) -> Figure:
     if marker:
-        handles = [Line2D([], [], marker="o", linestyle="none", markersize=8, markerfacecolor=c,
-                          markeredgecolor="#333333", label=lab) for lab, c in entries]
+        handles = [
+            Line2D(
+                [],
+                [],
+                marker="o",
+                linestyle="none",
+                markersize=8,
+                markerfacecolor=c,
+                markeredgecolor="#333333",
+                label=lab,
+            )
+            for lab, c in entries
+        ]
     else:
         handles = [Patch(facecolor=c, edgecolor="#777777", label=lab) for lab, c in entries]
-    ax.legend(handles=handles, title=title, loc="lower right", fontsize=8, title_fontsize=9,
-              framealpha=0.92)
+    ax.legend(
+        handles=handles,
+        title=title,
+        loc="lower right",
+        fontsize=8,
+        title_fontsize=9,
+        framealpha=0.92,
+    )
     add_scalebar(ax)
     add_north_arrow(ax)
     return fig
@@ -143,8 +204,9 @@ def _finish(fig: Figure, ax: Axes, entries: Sequence[tuple[str, str]], *, title:
 
 def _polygons(ax: Axes, frame: gpd.GeoDataFrame, colours: np.ndarray, alpha: float) -> None:
     if len(frame):
-        frame.plot(ax=ax, color=list(colours), edgecolor="#555555", linewidth=0.3, alpha=alpha,
-                   zorder=5)
+        frame.plot(
+            ax=ax, color=list(colours), edgecolor="#555555", linewidth=0.3, alpha=alpha, zorder=5
+        )
 
 
 def buurt_choropleth_figure(
@@ -162,8 +224,9 @@ def buurt_choropleth_figure(
 ) -> Figure:
     """Print twin of :func:`bcba.maps.interactive.buurt_choropleth` (same classes/colours)."""
     _check(buurten, column)
-    classes = palette.score_classes(buurten[column], method=method, k=k, breaks=breaks,
-                                    decimals=decimals)
+    classes = palette.score_classes(
+        buurten[column], method=method, k=k, breaks=breaks, decimals=decimals
+    )
     labels = classes.assign(buurten[column])
     layers = basemap_layers(**dict(basemap or {}))
     fig, ax = _figure(titel, figsize=figsize)
@@ -171,8 +234,9 @@ def buurt_choropleth_figure(
     _polygons(ax, buurten, classes.colour_of(labels), 0.85)
     _draw_top(ax, layers)
     has_missing = any(lab is None for lab in labels)
-    return _finish(fig, ax, classes.legend_entries(include_no_data=has_missing),
-                   title=legend_title or column)
+    return _finish(
+        fig, ax, classes.legend_entries(include_no_data=has_missing), title=legend_title or column
+    )
 
 
 def risk_surface_figure(
@@ -245,8 +309,15 @@ def risk_locations_figure(
     _draw_base(ax, layers, locaties)
     _draw_top(ax, layers)
     if len(locaties):
-        ax.scatter(locaties.geometry.x, locaties.geometry.y, s=36, c=list(colours),
-                   edgecolors="#333333", linewidths=0.6, zorder=12)
+        ax.scatter(
+            locaties.geometry.x,
+            locaties.geometry.y,
+            s=36,
+            c=list(colours),
+            edgecolors="#333333",
+            linewidths=0.6,
+            zorder=12,
+        )
     return _finish(fig, ax, classes.legend_entries(), title=classes.title, marker=True)
 
 

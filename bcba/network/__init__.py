@@ -22,6 +22,7 @@ from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from bcba.network.graph import EntityTables, build_entity_tables, to_networkx
 from bcba.network.indicators import (
+    LINKED_SBI_PREFIXES,
     RISK_SBI_PREFIXES,
     address_hubs,
     carousels,
@@ -48,7 +49,7 @@ class NetworkConfig(BaseModel):
 
     match_threshold: float = Field(0.85, gt=0, le=1, description="merge entities from this score")
     fuzzy_min: float = Field(0.8, gt=0, le=1, description="minimum name similarity for 'mogelijk zelfde'")
-    hub_min_companies: int = Field(5, ge=2)
+    hub_min_companies: int = Field(10, ge=2)
     hub_min_owners: int = Field(3, ge=2)
     straw_man_min_short: int = Field(3, ge=2)
     short_role_days: int = Field(365, ge=1)
@@ -57,10 +58,12 @@ class NetworkConfig(BaseModel):
     carousel_min_addresses: int = Field(2, ge=2)
     young_company_days: int = Field(365, ge=1)
     risk_sbi: tuple[str, ...] = RISK_SBI_PREFIXES
+    linked_sbi: tuple[str, ...] = LINKED_SBI_PREFIXES
     shared_min_companies: int = Field(2, ge=2)
     shared_min_risk: int = Field(1, ge=1)
     betweenness_exact_max: int = Field(500, ge=3)
     betweenness_k: int = Field(100, ge=1)
+    max_network_size: int | None = Field(150, ge=10, description="larger components are split (Louvain)")
     seed: int = 0
     flag_weights: dict[str, float] = Field(
         default_factory=lambda: {
@@ -136,8 +139,8 @@ def network_flags(tables: EntityTables, config: NetworkConfig) -> pd.DataFrame:
         address_hubs(tables, min_companies=config.hub_min_companies, min_owners=config.hub_min_owners),
         carousels(tables, min_companies=config.carousel_min_companies, min_addresses=config.carousel_min_addresses),
         young_company_property(tables, max_days=config.young_company_days),
-        shared_officers(tables, risk_sbi=config.risk_sbi, min_companies=config.shared_min_companies,
-                        min_risk=config.shared_min_risk),
+        shared_officers(tables, risk_sbi=config.risk_sbi, linked_sbi=config.linked_sbi,
+                        min_companies=config.shared_min_companies, min_risk=config.shared_min_risk),
     ]
     parts = [p for p in parts if len(p)]
     flags = pd.concat(parts, ignore_index=True) if parts else empty_flags()
@@ -168,7 +171,7 @@ def analyse_networks(
     """
     config = config or NetworkConfig()
     tables, graph = build_graph(inputs, config=config)
-    component = network_components(graph)
+    component = network_components(graph, max_size=config.max_network_size, seed=config.seed)
     central = centralities(graph, exact_max=config.betweenness_exact_max, k=config.betweenness_k, seed=config.seed)
 
     nodes = tables.nodes.copy()

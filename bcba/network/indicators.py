@@ -24,6 +24,7 @@ __all__ = [
     "FLAG_COLUMNS",
     "FLAG_LABELS",
     "RISK_SBI_PREFIXES",
+    "LINKED_SBI_PREFIXES",
     "address_hubs",
     "straw_men",
     "carousels",
@@ -38,6 +39,8 @@ __all__ = [
 #: Risk branches (SBI prefixes): shisha lounges, cafés/restaurants, car washes, massage and
 #: beauty salons, phone shops, car trade, storage and money transfer.
 RISK_SBI_PREFIXES: tuple[str, ...] = ("5630", "561", "45205", "96021", "96022", "4742", "4511", "5210", "6619")
+#: Branches whose link with a risk branch is itself a signal: real estate (SBI 68).
+LINKED_SBI_PREFIXES: tuple[str, ...] = ("68",)
 
 FLAG_COLUMNS = {
     "flag_id": "string",
@@ -47,6 +50,7 @@ FLAG_COLUMNS = {
     "persoon_id": "string",
     "adres_id": "string",
     "gewicht": "float64",
+    "sterkte": "float64",
     "patroon": "string",
     "toelichting": "string",
     "bron": "string",
@@ -67,13 +71,18 @@ def _edges(tables: EntityTables, kind: str) -> pd.DataFrame:
 
 def _flags(
     flag_id: str, node_ids: pd.Series, patroon: pd.Series, toelichting: pd.Series, tables: EntityTables,
-    *, gewicht: float = 1.0, bron: str = "netwerk",
+    *, sterkte=1.0, bron: str = "netwerk",
 ) -> pd.DataFrame:
+    """Flag records; ``sterkte`` (strength, 1 = just over the threshold) is also the
+    initial ``gewicht`` until :func:`weighted` multiplies it by the configured weight."""
+    strength = np.asarray(pd.Series(sterkte, copy=False).to_numpy(dtype=float) if np.ndim(sterkte) else
+                          np.full(len(node_ids), float(sterkte)), dtype=float)
     out = pd.DataFrame(
         {
             "flag_id": flag_id,
             "node_id": pd.Series(node_ids, copy=False).astype("string").to_numpy(dtype=object),
-            "gewicht": float(gewicht),
+            "gewicht": strength,
+            "sterkte": strength,
             "patroon": pd.Series(patroon, copy=False).astype("string").to_numpy(dtype=object),
             "toelichting": pd.Series(toelichting, copy=False).astype("string").to_numpy(dtype=object),
             "bron": bron,
@@ -121,7 +130,9 @@ def address_hubs(tables: EntityTables, *, min_companies: int = 5, min_owners: in
         hubs["bedrijven"].astype("string") + " bedrijven ingeschreven en "
         + hubs["eigenaren"].astype("string") + " kopers op dit adres"
     )
-    return _flags("NET_ADRES_HUB", hubs.index.to_series(), "NET_ADRES_HUB:" + hubs.index.to_series(), text, tables)
+    strength = np.maximum(hubs["bedrijven"] / min_companies, hubs["eigenaren"] / min_owners)
+    return _flags("NET_ADRES_HUB", hubs.index.to_series(), "NET_ADRES_HUB:" + hubs.index.to_series(), text, tables,
+                  sterkte=strength.round(3))
 
 
 def _officer_roles(tables: EntityTables) -> pd.DataFrame:
@@ -164,7 +175,9 @@ def straw_men(
          "text": "kortstondig bedrijf van functionaris " + comp["bron"]}
     )
     both = pd.concat([person_flags, comp_flags], ignore_index=True)
-    return _flags("NET_STROMAN", both["node"], both["patroon"], both["text"], tables)
+    strength = (n_short / min_short).round(3)
+    both["sterkte"] = both["patroon"].str.removeprefix("NET_STROMAN:").map(strength)
+    return _flags("NET_STROMAN", both["node"], both["patroon"], both["text"], tables, sterkte=both["sterkte"])
 
 
 def carousels(tables: EntityTables, *, min_companies: int = 2, min_addresses: int = 2) -> pd.DataFrame:
@@ -207,12 +220,15 @@ def carousels(tables: EntityTables, *, min_companies: int = 2, min_addresses: in
     n_adr = addresses.groupby("patroon")["node"].nunique()
     text = (n_comp.astype("string") + " bedrijven verhuizen tussen " + n_adr.astype("string") + " gedeelde adressen")
     both = pd.concat([companies, addresses], ignore_index=True)
-    return _flags("NET_CARROUSEL", both["node"], both["patroon"], both["patroon"].map(text), tables)
+    strength = (n_comp / min_companies).round(3)
+    return _flags("NET_CARROUSEL", both["node"], both["patroon"], both["patroon"].map(text), tables,
+                  sterkte=both["patroon"].map(strength))
 
 
 def young_company_property(tables: EntityTables, *, max_days: int = 365) -> pd.DataFrame:
     """``NET_VASTGOED_JONGE_BV``: property bought by a company registered at KvK less than
-    ``max_days`` before the purchase. Flags the company and the property."""
+    ``max_days`` before the purchase. Flags the company and the properties; one pattern per
+    company, strength = number of objects it bought so."""
     buys = _edges(tables, "koper_van")
     info = tables.nodes.set_index("node_id")[["soort", "datum_inschrijving"]].add_prefix("koper_")
     buys = buys.join(info, on="bron")
@@ -228,35 +244,42 @@ def young_company_property(tables: EntityTables, *, max_days: int = 365) -> pd.D
         + pd.Series(np.where(without, ", zonder hypotheek", ""), index=hit.index)
         + ") door bedrijf ingeschreven " + age.astype("Int64").astype("string") + " dagen eerder"
     )
-    patroon = "NET_VASTGOED_JONGE_BV:" + hit["transactie_id"].fillna(hit["link_id"])
+    # One pattern per buying company; its strength is the number of objects it bought.
+    patroon = "NET_VASTGOED_JONGE_BV:" + hit["bron"]
+    strength = hit.groupby("bron")["doel"].nunique().astype(float)
     both = pd.concat(
         [pd.DataFrame({"node": hit["bron"], "patroon": patroon, "text": text}),
          pd.DataFrame({"node": hit["doel"], "patroon": patroon, "text": text})],
         ignore_index=True,
     )
-    return _flags("NET_VASTGOED_JONGE_BV", both["node"], both["patroon"], both["text"], tables)
+    return _flags("NET_VASTGOED_JONGE_BV", both["node"], both["patroon"], both["text"], tables,
+                  sterkte=both["patroon"].str.removeprefix("NET_VASTGOED_JONGE_BV:").map(strength))
 
 
 def shared_officers(
     tables: EntityTables,
     *,
     risk_sbi: Iterable[str] = RISK_SBI_PREFIXES,
+    linked_sbi: Iterable[str] = LINKED_SBI_PREFIXES,
     min_companies: int = 2,
     min_risk: int = 1,
 ) -> pd.DataFrame:
     """``NET_GEDEELDE_FUNCTIONARIS``: one person is officer of ``min_companies`` or more
-    companies, at least ``min_risk`` of them in a risk branch (SBI code starting with one
-    of ``risk_sbi``).
+    companies in risk branches or linked branches, at least ``min_risk`` of them in a risk
+    branch (SBI codes starting with one of ``risk_sbi`` / ``linked_sbi``).
 
-    With the default ``min_risk=1`` the person links a risk-branch business (a shisha
-    lounge) to other companies (the BV that buys houses); ``min_risk=2`` only counts
-    officers shared between risk-branch businesses. The person and all their companies
-    are flagged.
+    By default the linked branch is real estate (SBI 68): the officer of a shisha lounge who
+    also runs the BV that buys houses. Pass ``linked_sbi=()`` and ``min_risk=2`` to count only
+    officers shared between risk-branch businesses. The person and those companies are
+    flagged; strength = number of such companies / ``min_companies``.
     """
-    prefixes = tuple(str(p) for p in risk_sbi)
+    risk = tuple(str(p) for p in risk_sbi)
+    linked = tuple(str(p) for p in linked_sbi)
     roles = _officer_roles(tables).drop_duplicates(["bron", "doel"])
     sbi = roles["sbi_code"].astype("string").str.replace(".", "", regex=False)
-    roles = roles.assign(risico=sbi.str.startswith(prefixes).fillna(False) if prefixes else False)
+    is_risk = sbi.str.startswith(risk).fillna(False) if risk else pd.Series(False, index=roles.index)
+    is_linked = sbi.str.startswith(linked).fillna(False) if linked else pd.Series(False, index=roles.index)
+    roles = roles.assign(risico=is_risk.astype(bool))[(is_risk | is_linked).astype(bool)]
     n_all = roles.groupby("bron")["doel"].nunique()
     n_risk = roles[roles["risico"]].groupby("bron")["doel"].nunique().reindex(n_all.index, fill_value=0)
     persons = n_all[(n_all >= min_companies) & (n_risk >= min_risk)]
@@ -264,20 +287,21 @@ def shared_officers(
         return empty_flags()
     comp = roles[roles["bron"].isin(persons.index)]
     text_person = (
-        "functionaris van " + persons.astype("string") + " bedrijven, waarvan "
+        "functionaris van " + persons.astype("string") + " bedrijven in risico- of gelieerde branches, waarvan "
         + n_risk.reindex(persons.index).astype("string") + " in een risicobranche"
     )
     both = pd.concat(
         [
-            pd.DataFrame({"node": persons.index, "patroon": "NET_GEDEELDE_FUNCTIONARIS:" + persons.index.to_series(),
-                          "text": text_person.to_numpy()}),
-            pd.DataFrame({"node": comp["doel"], "patroon": "NET_GEDEELDE_FUNCTIONARIS:" + comp["bron"],
-                          "text": pd.Series(np.where(comp["risico"], "risicobranchebedrijf", "bedrijf"),
+            pd.DataFrame({"node": persons.index, "persoon": persons.index, "text": text_person.to_numpy()}),
+            pd.DataFrame({"node": comp["doel"], "persoon": comp["bron"],
+                          "text": pd.Series(np.where(comp["risico"], "risicobranchebedrijf", "gelieerd bedrijf"),
                                             index=comp.index) + " met gedeelde functionaris " + comp["bron"]}),
         ],
         ignore_index=True,
     )
-    return _flags("NET_GEDEELDE_FUNCTIONARIS", both["node"], both["patroon"], both["text"], tables)
+    strength = (persons / min_companies).round(3)
+    return _flags("NET_GEDEELDE_FUNCTIONARIS", both["node"], "NET_GEDEELDE_FUNCTIONARIS:" + both["persoon"],
+                  both["text"], tables, sterkte=both["persoon"].map(strength))
 
 
 # --------------------------------------------------------------------------- structure
@@ -292,15 +316,31 @@ def _undirected(graph: nx.MultiDiGraph, *, exclude: Iterable[str] = ("mogelijk_z
 
 
 def network_components(
-    graph: nx.MultiDiGraph, *, exclude: Iterable[str] = ("mogelijk_zelfde",)
+    graph: nx.MultiDiGraph,
+    *,
+    exclude: Iterable[str] = ("mogelijk_zelfde",),
+    max_size: int | None = None,
+    seed: int = 0,
 ) -> pd.Series:
-    """Connected components ("netwerken") ignoring link types in ``exclude``.
+    """Networks: connected components ignoring link types in ``exclude``.
 
     Doubtful ``mogelijk_zelfde`` links do not join networks: a doubtful match is shown, not
-    merged. Returns a Series node_id -> component number (1 = largest; ties by smallest id).
+    merged. In real registers ordinary links (offices with several tenants, officers with two
+    companies) chain into one very large component; a component of more than ``max_size``
+    nodes is therefore split into Louvain communities (seeded, deterministic), which keeps
+    dense structures (a hub address with its companies, a straw man with his companies)
+    together. Returns a Series node_id -> network number (1 = largest; ties by smallest id).
     """
     simple = _undirected(graph, exclude=exclude)
-    comps = sorted(nx.connected_components(simple), key=lambda c: (-len(c), min(c)))
+    comps = []
+    for comp in nx.connected_components(simple):
+        if max_size is not None and len(comp) > max_size:
+            parts = nx.community.louvain_communities(simple.subgraph(comp), seed=seed)
+            log.info("netwerk van %d knopen gesplitst in %d gemeenschappen", len(comp), len(parts))
+            comps.extend(parts)
+        else:
+            comps.append(comp)
+    comps = sorted(comps, key=lambda c: (-len(c), min(c)))
     sizes = np.fromiter((len(c) for c in comps), dtype=np.int64, count=len(comps))
     nodes = [n for c in comps for n in c]
     numbers = np.repeat(np.arange(1, len(comps) + 1), sizes)
@@ -318,20 +358,25 @@ def centralities(
     """Degree and betweenness of every node, within its own network.
 
     ``graad`` is the number of distinct neighbours. ``betweenness`` is normalised per
-    component (0-1). Components up to ``exact_max`` nodes are computed exactly in one pass
-    over their union (betweenness does not cross components); larger ones are approximated
-    from ``k`` seeded source samples.
+    component (0-1). Components up to ``exact_max`` nodes are computed exactly; larger ones
+    are approximated from ``k`` seeded source samples.
     """
     simple = _undirected(graph, exclude=exclude)
     comps = list(nx.connected_components(simple))
     size_of = {n: len(c) for c in comps for n in c}
-    small = [n for c in comps if 3 <= len(c) <= exact_max for n in c]
     raw: dict = dict.fromkeys(simple.nodes, 0.0)
-    if small:
-        raw.update(nx.betweenness_centrality(simple.subgraph(small), normalized=False))
-    for i, comp in enumerate(c for c in comps if len(c) > exact_max):
+    # One call per component: networkx initialises per-source state over the whole graph,
+    # so a single call on many small components would be quadratic in the total size.
+    big = 0
+    for comp in comps:
+        if len(comp) < 3:
+            continue
         sub = simple.subgraph(comp)
-        raw.update(nx.betweenness_centrality(sub, k=min(k, len(comp)), normalized=False, seed=seed + i))
+        if len(comp) <= exact_max:
+            raw.update(nx.betweenness_centrality(sub, normalized=False))
+        else:
+            raw.update(nx.betweenness_centrality(sub, k=min(k, len(comp)), normalized=False, seed=seed + big))
+            big += 1
     nodes = list(simple.nodes)
     n = np.array([size_of[x] for x in nodes], dtype=float)
     pairs = (n - 1) * (n - 2) / 2.0
@@ -388,6 +433,7 @@ def map_external_flags(flags: pd.DataFrame | None, nodes: pd.DataFrame) -> pd.Da
                 dtype=object),
             "toelichting": text[pos] if text is not None else "signaal uit andere analyse",
             "bron": "extern",
+            "sterkte": weights[pos],
         }
     )
     dropped = len(flags) - out["flag_id"].size
@@ -397,8 +443,8 @@ def map_external_flags(flags: pd.DataFrame | None, nodes: pd.DataFrame) -> pd.Da
 
 
 def _network_score(flags: pd.DataFrame) -> pd.DataFrame:
-    """Per network: score = sum over flag ids of max weight x (1 + log2(flagged nodes))."""
-    per = flags.groupby(["netwerk_id", "flag_id"]).agg(w=("gewicht", "max"), n=("node_id", "nunique"))
+    """Per network: score = sum over flag ids of max weight x (1 + log2(pattern instances))."""
+    per = flags.groupby(["netwerk_id", "flag_id"]).agg(w=("gewicht", "max"), n=("patroon", "nunique"))
     per["s"] = per["w"] * (1.0 + np.log2(per["n"]))
     score = per.groupby(level=0)["s"].sum()
     kinds = per.reset_index().groupby("netwerk_id")["flag_id"].nunique()
@@ -489,9 +535,9 @@ def _describe(table: pd.DataFrame) -> pd.Series:
 
 
 def weighted(flags: pd.DataFrame, weights: Mapping[str, float]) -> pd.DataFrame:
-    """Apply configured weights to network flags (external flags keep their own)."""
+    """gewicht = configured weight x sterkte for network flags (external flags keep theirs)."""
     if flags.empty or not weights:
         return flags
     own = flags["bron"].eq("netwerk")
-    new = flags["flag_id"].map(dict(weights)).astype(float)
-    return flags.assign(gewicht=flags["gewicht"].where(~own | new.isna(), new))
+    factor = flags["flag_id"].map(dict(weights)).astype(float).fillna(1.0)
+    return flags.assign(gewicht=(flags["sterkte"] * factor).where(own, flags["gewicht"]))

@@ -93,12 +93,18 @@ class PageCheck:
     console_errors: list[str] = field(default_factory=list)
     page_errors: list[str] = field(default_factory=list)
     counts: dict[str, int] = field(default_factory=dict)  # selector -> elements (all frames)
+    map_zooms: list[float] = field(default_factory=list)  # zoom of every Leaflet map found
     screenshot: Path | None = None
 
     @property
     def ok(self) -> bool:
         """No outside request and no JavaScript error."""
         return not (self.requests or self.console_errors or self.page_errors)
+
+
+_ZOOMS_JS = """() => (typeof L === 'undefined') ? [] : Object.keys(window)
+    .filter(k => k.startsWith('map_') && window[k] instanceof L.Map)
+    .map(k => window[k].getZoom())"""
 
 
 def _block_all_but(page_url: str, seen: list[str]):
@@ -154,9 +160,13 @@ def open_offline(
         context.route("**/*", _block_all_but(url, check.requests))
         page.on(
             "request",
-            lambda r: None
-            if r.url == url or r.url.startswith(("data:", "about:", "blob:")) or r.url in check.requests
-            else check.requests.append(r.url),
+            lambda r: (
+                None
+                if r.url == url
+                or r.url.startswith(("data:", "about:", "blob:"))
+                or r.url in check.requests
+                else check.requests.append(r.url)
+            ),
         )
         page.on(
             "console",
@@ -169,6 +179,8 @@ def open_offline(
         page.wait_for_timeout(settle_ms)
         for selector in selectors:
             check.counts[selector] = sum(frame.locator(selector).count() for frame in page.frames)
+        for frame in page.frames:
+            check.map_zooms.extend(frame.evaluate(_ZOOMS_JS))
         if screenshot is not None:
             shot = Path(screenshot)
             shot.parent.mkdir(parents=True, exist_ok=True)

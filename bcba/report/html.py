@@ -19,8 +19,18 @@ from bcba.errors import ConfigError
 from bcba.maps.palette import MARKING, format_number_nl
 
 _MONTHS = (
-    "januari", "februari", "maart", "april", "mei", "juni", "juli", "augustus",
-    "september", "oktober", "november", "december",
+    "januari",
+    "februari",
+    "maart",
+    "april",
+    "mei",
+    "juni",
+    "juli",
+    "augustus",
+    "september",
+    "oktober",
+    "november",
+    "december",
 )
 
 
@@ -77,7 +87,7 @@ def titelpagina(
     return HTML(
         '<section class="bcba-titlepage">'
         + markering_html()
-        + f"<h1 class=\"bcba-title\">{html.escape(titel)}</h1>"
+        + f'<h1 class="bcba-title">{html.escape(titel)}</h1>'
         + f'<p class="bcba-subtitle">{html.escape(gemeentenaam)}</p>'
         + f'<table class="bcba-meta">{body}</table>'
         + '<p class="bcba-handling">Dit document bevat strikt vertrouwelijke informatie. '
@@ -117,7 +127,9 @@ def tabel_html(
         mapping = {c: str(c) for c in kolommen}
     missing = [c for c in mapping if c not in frame.columns]
     if missing:
-        raise ConfigError(f"Kolommen niet gevonden: {missing!r}; beschikbaar: {list(frame.columns)!r}")
+        raise ConfigError(
+            f"Kolommen niet gevonden: {missing!r}; beschikbaar: {list(frame.columns)!r}"
+        )
     shown = frame.loc[:, list(mapping)]
     extra = 0
     if max_rijen is not None and len(shown) > max_rijen:

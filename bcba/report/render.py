@@ -82,8 +82,8 @@ def add_toc_and_markings(page: str) -> str:
             return match.group(0)
         entries.append((level, found.group(1), _heading_text(inner)))
         if level == 1:
-            return (
-                f'<div class="bcba-marking bcba-section-marking">{MARKING}</div>' + match.group(0)
+            return f'<div class="bcba-marking bcba-section-marking">{MARKING}</div>' + match.group(
+                0
             )
         return match.group(0)
 
@@ -178,7 +178,9 @@ def render_html(
     check_offline_html(body)
     target = write_text(out_html_path, body)
     log.info(
-        "rendered %s (%.0f kB) in %.1f s", target.name, len(body) / 1024,
+        "rendered %s (%.0f kB) in %.1f s",
+        target.name,
+        len(body) / 1024,
         time.perf_counter() - started,
     )
     return target
@@ -205,11 +207,11 @@ def pdf_header_footer(meta: Mapping[str, str]) -> tuple[str, str]:
     mark = f'<span style="color:#b00020;font-weight:bold;letter-spacing:1px">{MARKING}</span>'
     header = (
         f'<div style="{style}"><span>B-CBA {esc.get("gemeentenaam", "")} '
-        f'({esc.get("gemeente", "")})</span>{mark}<span>{esc.get("datum", "")}</span></div>'
+        f"({esc.get('gemeente', '')})</span>{mark}<span>{esc.get('datum', '')}</span></div>"
     )
     footer = (
         f'<div style="{style}"><span>Rapport {esc.get("rapport-id", "")} · '
-        f'Ontvanger: {esc.get("ontvanger", "")}</span>{mark}<span>Pagina '
+        f"Ontvanger: {esc.get('ontvanger', '')}</span>{mark}<span>Pagina "
         '<span class="pageNumber"></span> van <span class="totalPages"></span></span></div>'
     )
     return header, footer
@@ -239,7 +241,8 @@ def render_pdf(html_path: str | Path, pdf_path: str | Path, *, paper: str = "A4"
         check = print_pdf(source, tmp, header_template=header, footer_template=footer, paper=paper)
         if check.requests:
             raise RemoteAssetError(
-                "Het rapport probeerde bij het afdrukken iets te laden: " + ", ".join(check.requests[:5])
+                "Het rapport probeerde bij het afdrukken iets te laden: "
+                + ", ".join(check.requests[:5])
             )
     log.info("printed %s in %.1f s", Path(pdf_path).name, time.perf_counter() - started)
     return Path(pdf_path)

@@ -152,7 +152,7 @@ class Bcba:
         shutil.copyfile(result_gpkg, processed / f"resultaten_{self.cfg.gemeente}.gpkg")
         os.chmod(processed / f"resultaten_{self.cfg.gemeente}.gpkg", 0o600)
         for thema, result in self.spatial.items():
-            if result.model is None and result.hotspots_cel is None:
+            if result.model is None and result.hotspots_buurt is None:
                 continue
             folder = out if thema == self.main_theme() else out / "ruimtelijk" / thema
             if result.model is not None:
@@ -265,11 +265,7 @@ class Bcba:
                 f"met hoge prioriteit: {rh.nl_getal(local)} voor de gemeente, "
                 f"{rh.nl_getal(len(sig) - local)} voor de RIEC-intake."
             )
-        hot = [
-            self._label(t)
-            for t, s in self.spatial.items()
-            if s.hotspots_cel is not None and s.hotspots_cel["klasse"].astype(str).str.startswith("Hot spot").any()
-        ]
+        hot = [self._label(t) for t, s in self.spatial.items() if _n_hot(s.hotspots_cel) + _n_hot(s.hotspots_buurt)]
         if hot:
             findings.append("Statistisch significante concentraties (hotspots, na FDR-correctie) bij: " + ", ".join(hot) + ".")
         else:
@@ -335,16 +331,14 @@ class Bcba:
         for thema, theme in self.themes.themas.items():
             s = self.spatial.get(thema)
             n_flags = int(ind.flags["themas"].astype(str).str.contains(thema).sum()) if len(ind.flags) else 0
-            hot = 0
-            if s is not None and s.hotspots_cel is not None:
-                hot = int(s.hotspots_cel["klasse"].astype(str).str.startswith("Hot spot").sum())
+            hot_b = _n_hot(s.hotspots_buurt) if s is not None else 0
             top = ind.scores_buurt.sort_values(f"rang_{thema}").head(1)
             rows.append({
                 "thema": theme.label,
                 "top": top["buurtnaam"].iloc[0] if len(top) else "–",
                 "vlaggen": n_flags,
                 "meldingen": s.n_events if s is not None else 0,
-                "hotspots": hot,
+                "hotspots": hot_b,
             })
         table = pd.DataFrame(rows)
         frame = self._score_frame("totaal")
@@ -356,7 +350,7 @@ class Bcba:
         return _section(
             rh.markering_html(),
             rh.tabel_html(table, kolommen={"thema": "Thema", "top": "Hoogste buurt", "vlaggen": "Vlaggen",
-                                           "meldingen": "Partnermeldingen", "hotspots": "Hotspot-cellen"},
+                                           "meldingen": "Partnermeldingen", "hotspots": "Hotspot-buurten"},
                           decimalen=0, bijschrift="Overzicht per thema"),
             kaart,
         )
@@ -516,7 +510,7 @@ class Bcba:
             bijschrift="Geselecteerde risicofactoren",
         ))
         surface = s.surface.copy()
-        surface["reden"] = "relatief risico " + surface["relatief_risico"].map(lambda v: rh.nl_getal(v, 1))
+        surface["reden"] = [f"relatief risico {rh.nl_getal(v, 1)}" for v in surface["relatief_risico"]]
         parts.append(self._map("risico", surface, titel=f"Risicokaart {self._label(thema).lower()}",
                                slug=f"risicokaart_{thema}",
                                bijschrift="Relatief risico per 100m-vierkant (alleen vierkanten met risico > 1)."))
@@ -540,7 +534,7 @@ class Bcba:
         if melding:
             parts.append(_p(str(melding)))
         sig = grid[grid["klasse"].astype(str).str.startswith(("Hot", "Cold"))].copy()
-        sig["reden"] = sig["klasse"].astype(str) + ", " + sig["aantal"].map(lambda v: rh.nl_getal(v)) + " meldingen"
+        sig["reden"] = [f"{k}, {rh.nl_getal(v)} meldingen" for k, v in zip(sig["klasse"].astype(str), sig["aantal"], strict=True)]
         if len(sig):
             parts.append(self._map("hotspot", sig, titel=f"Hotspots {self._label(thema).lower()} (100m)",
                                    klasse_column="klasse", slug=f"hotspots_{thema}",
@@ -552,8 +546,8 @@ class Bcba:
             if res.hotspots_buurt is None:
                 continue
             hot = res.hotspots_buurt[res.hotspots_buurt["klasse"].astype(str).str.startswith("Hot")]
-            cells = res.hotspots_cel[res.hotspots_cel["klasse"].astype(str).str.startswith("Hot")]
-            rows.append({"thema": self._label(t), "meldingen": res.n_events, "hot_cellen": len(cells),
+            cells = _n_hot(res.hotspots_cel) if res.hotspots_cel is not None else "niet berekend"
+            rows.append({"thema": self._label(t), "meldingen": res.n_events, "hot_cellen": cells,
                          "hot_buurten": ", ".join(hot.get("buurtnaam", hot["buurtcode"]).astype(str)) or "–"})
         if rows:
             parts.append(rh.tabel_html(pd.DataFrame(rows),
@@ -744,10 +738,17 @@ def _static_kwargs(fn) -> set[str]:
 def _write_hotspots_only(result, folder: Path) -> dict[str, Path]:
     path = Path(folder) / "hotspots.gpkg"
     with atomic_path(path) as tmp:
-        result.hotspots_cel.to_file(tmp, layer="cellen", driver="GPKG")
-        if result.hotspots_buurt is not None:
-            result.hotspots_buurt.to_file(tmp, layer="buurten", driver="GPKG", mode="a")
+        result.hotspots_buurt.to_file(tmp, layer="buurten", driver="GPKG")
+        if result.hotspots_cel is not None:
+            result.hotspots_cel.to_file(tmp, layer="cellen", driver="GPKG", mode="a")
     return {"hotspots": path}
+
+
+def _n_hot(frame) -> int:
+    """Number of units classed as a hot spot (0 when the analysis was not run)."""
+    if frame is None:
+        return 0
+    return int(frame["klasse"].astype(str).str.startswith("Hot spot").sum())
 
 
 def _networks_table(networks) -> pd.DataFrame:

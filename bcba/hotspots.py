@@ -91,9 +91,7 @@ def empirical_bayes_rate(counts: np.ndarray, exposure: np.ndarray) -> np.ndarray
     return w * r + (1 - w) * m
 
 
-def adjusted_values(
-    counts: np.ndarray, exposure: np.ndarray | None, adjustment: str
-) -> np.ndarray:
+def adjusted_values(counts: np.ndarray, exposure: np.ndarray | None, adjustment: str) -> np.ndarray:
     """Values analysed for hot spots: EB rate, excess count, or the raw counts."""
     if adjustment not in ADJUSTMENTS:
         raise ConfigError(f"adjustment {adjustment!r} ongeldig; toegestaan: {ADJUSTMENTS}.")
@@ -119,8 +117,12 @@ def _quiet_esda():
       are expected, even with ``silence_warnings=True`` when esda rebuilds the weights.
     """
     with warnings.catch_warnings():
-        warnings.filterwarnings("ignore", message=_ESDA_ALTERNATIVE_WARNING, category=DeprecationWarning)
-        warnings.filterwarnings("ignore", message=".*disconnected components", category=UserWarning)
+        warnings.filterwarnings(
+            "ignore", message=_ESDA_ALTERNATIVE_WARNING, category=DeprecationWarning
+        )
+        warnings.filterwarnings(
+            "ignore", message="The weights matrix is not fully connected", category=UserWarning
+        )
         warnings.filterwarnings("ignore", message=".*islands", category=UserWarning)
         yield
 
@@ -139,8 +141,11 @@ def _weights(units: gpd.GeoDataFrame, weights: str, distance: float | None):
             w = lw.Queen.from_dataframe(units, use_index=False, silence_warnings=True)
         else:
             w = lw.DistanceBand.from_dataframe(
-                units.set_geometry(units.geometry.centroid), threshold=float(distance),
-                binary=True, silence_warnings=True, use_index=False,
+                units.set_geometry(units.geometry.centroid),
+                threshold=float(distance),
+                binary=True,
+                silence_warnings=True,
+                use_index=False,
             )
     w.transform = "B"
     return w
@@ -168,8 +173,12 @@ def _check_common(units, permutations, alpha, inference) -> None:
         raise ConfigError(f"Te weinig gebieden ({len(units)}) voor een hotspotanalyse.")
     if inference not in ("permutatie", "normaal"):
         raise ConfigError(f"inference moet 'permutatie' of 'normaal' zijn, kreeg {inference!r}.")
-    if inference == "permutatie" and (not isinstance(permutations, int | np.integer) or permutations < 1):
-        raise ConfigError(f"permutations moet een positief geheel getal zijn, kreeg {permutations!r}.")
+    if inference == "permutatie" and (
+        not isinstance(permutations, int | np.integer) or permutations < 1
+    ):
+        raise ConfigError(
+            f"permutations moet een positief geheel getal zijn, kreeg {permutations!r}."
+        )
     if not 0 < alpha < 1:
         raise ConfigError(f"alpha moet tussen 0 en 1 liggen, kreeg {alpha!r}.")
 
@@ -255,7 +264,9 @@ def hotspots(
         # constant changes neither the binary-weights Gi* z-score nor the permutation rank.
         y = y - y.min() + 1.0
     if (y < 0).any():
-        raise ConfigError("Gi* vereist niet-negatieve waarden; kies adjustment='eb' of 'overschot'.")
+        raise ConfigError(
+            "Gi* vereist niet-negatieve waarden; kies adjustment='eb' of 'overschot'."
+        )
     n = len(units)
     out = units.copy()
     out["waarde"] = y
@@ -270,9 +281,14 @@ def hotspots(
         w = _weights(units, weights, distance)
         with _quiet_esda():
             g = esda.G_Local(
-                y, w, transform="B", star=True,
+                y,
+                w,
+                transform="B",
+                star=True,
                 permutations=permutations if inference == "permutatie" else 0,
-                seed=seed, n_jobs=n_jobs, keep_simulations=False,
+                seed=seed,
+                n_jobs=n_jobs,
+                keep_simulations=False,
             )
         z = np.asarray(g.Zs, dtype=float)
         if inference == "permutatie":
@@ -284,7 +300,9 @@ def hotspots(
     return _classify(out, z, p, n, permutations, alpha, inference, melding, hot_cold=True)
 
 
-def _classify(out, direction, p, n, permutations, alpha, inference, melding, *, hot_cold, quad=None):
+def _classify(
+    out, direction, p, n, permutations, alpha, inference, melding, *, hot_cold, quad=None
+):
     reachable = inference == "normaal" or fdr_reachable(n, permutations, alpha)
     if not reachable:
         melding = _refusal(n, permutations, alpha)
@@ -304,7 +322,11 @@ def _classify(out, direction, p, n, permutations, alpha, inference, melding, *, 
             labels[hit & (direction > 0)] = HOT[lvl]
             labels[hit & (direction < 0)] = COLD[lvl]
     else:
-        labels = np.where(out["significant"].to_numpy(), pd.Series(quad).map(MORAN_LABELS).to_numpy(), NOT_SIGNIFICANT)
+        labels = np.where(
+            out["significant"].to_numpy(),
+            pd.Series(quad).map(MORAN_LABELS).to_numpy(),
+            NOT_SIGNIFICANT,
+        )
     out["klasse"] = pd.Series(labels, index=out.index, dtype="string")
     note = _levels_note(n, permutations, alpha, inference)
     out.attrs["melding"] = " ".join(t for t in (melding, note) if t)
@@ -346,20 +368,35 @@ def local_moran(
         out["moran_z"] = 0.0
         out["kwadrant"] = 0
         out["p_sim"] = 1.0
-        return _classify(out, None, np.ones(n), n, permutations, alpha, inference,
-                         "Alle waarden zijn gelijk; er zijn geen clusters.", hot_cold=False,
-                         quad=np.zeros(n, int))
+        return _classify(
+            out,
+            None,
+            np.ones(n),
+            n,
+            permutations,
+            alpha,
+            inference,
+            "Alle waarden zijn gelijk; er zijn geen clusters.",
+            hot_cold=False,
+            quad=np.zeros(n, int),
+        )
     import esda
 
     w = _weights(units, weights, distance)
     with _quiet_esda():
         m = esda.Moran_Local(
-            y, w, transformation="r",
+            y,
+            w,
+            transformation="r",
             permutations=permutations if inference == "permutatie" else 0,
-            seed=seed, n_jobs=n_jobs, keep_simulations=False,
+            seed=seed,
+            n_jobs=n_jobs,
+            keep_simulations=False,
         )
     out["moran_i"] = np.asarray(m.Is, dtype=float)
-    analytic_z = (np.asarray(m.Is, float) - np.asarray(m.EI, float)) / np.sqrt(np.asarray(m.VI, float))
+    analytic_z = (np.asarray(m.Is, float) - np.asarray(m.EI, float)) / np.sqrt(
+        np.asarray(m.VI, float)
+    )
     out["moran_z"] = np.asarray(m.z_sim, dtype=float) if inference == "permutatie" else analytic_z
     out["kwadrant"] = np.asarray(m.q, dtype=int)
     if inference == "permutatie":
@@ -367,5 +404,15 @@ def local_moran(
     else:
         p = 2 * stats.norm.sf(np.abs(analytic_z))
     out["p_sim"] = p
-    return _classify(out, None, p, n, permutations, alpha, inference, "", hot_cold=False,
-                     quad=out["kwadrant"].to_numpy())
+    return _classify(
+        out,
+        None,
+        p,
+        n,
+        permutations,
+        alpha,
+        inference,
+        "",
+        hot_cold=False,
+        quad=out["kwadrant"].to_numpy(),
+    )

@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import logging
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,6 +28,7 @@ import pandas as pd
 import shapely
 import statsmodels.api as sm
 from scipy.spatial import cKDTree
+from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
 
 from bcba.config import CRS
 from bcba.errors import ConfigError, CRSMismatchError
@@ -62,9 +64,7 @@ FACTOR_COLUMNS = [
 def check_crs(frame: gpd.GeoDataFrame | gpd.GeoSeries, name: str) -> None:
     """Raise :class:`CRSMismatchError` unless ``frame`` is in EPSG:28992."""
     if not isinstance(frame, gpd.GeoDataFrame | gpd.GeoSeries):
-        raise ConfigError(
-            f"'{name}' moet een GeoDataFrame zijn, niet {type(frame).__name__}."
-        )
+        raise ConfigError(f"'{name}' moet een GeoDataFrame zijn, niet {type(frame).__name__}.")
     if frame.crs is None or frame.crs != CRS:
         raise CRSMismatchError(
             f"'{name}' heeft coördinatenstelsel {frame.crs}, verwacht {CRS} (RD New). "
@@ -134,8 +134,10 @@ def exposure_array(
         if exposure not in cells.columns:
             raise ConfigError(f"Blootstellingskolom '{exposure}' ontbreekt in de cellen.")
         values = pd.to_numeric(cells[exposure], errors="coerce").to_numpy(float)
-    elif isinstance(exposure, pd.Series) and "cel_id" in cells.columns and not (
-        len(exposure) == len(cells) and exposure.index.equals(cells.index)
+    elif (
+        isinstance(exposure, pd.Series)
+        and "cel_id" in cells.columns
+        and not (len(exposure) == len(cells) and exposure.index.equals(cells.index))
     ):
         values = exposure.reindex(cells["cel_id"].to_numpy()).to_numpy(float)
         values = np.nan_to_num(values, nan=0.0)
@@ -146,7 +148,9 @@ def exposure_array(
                 f"Blootstelling heeft lengte {values.shape}, verwacht {len(cells)} (één per cel)."
             )
     if np.isnan(values).any() or (values < 0).any():
-        raise ConfigError("Blootstelling (aantal adressen per cel) moet >= 0 zijn en mag niet leeg zijn.")
+        raise ConfigError(
+            "Blootstelling (aantal adressen per cel) moet >= 0 zijn en mag niet leeg zijn."
+        )
     return values
 
 
@@ -261,13 +265,15 @@ def apply_operationalisations(
     xy = centroid_xy(cells)
     columns = {}
     for op in ops:
-        raw = _raw_measures(xy, points[op.factor], (op.kind,), (op.distance,))[(op.kind, op.distance)]
+        raw = _raw_measures(xy, points[op.factor], (op.kind,), (op.distance,))[
+            (op.kind, op.distance)
+        ]
         columns[op.column] = _indicator(raw, op)
     return pd.DataFrame(columns, index=cells.index)
 
 
 def _cv_deviance_binary(
-    X: np.ndarray, y: np.ndarray, e: np.ndarray, folds: np.ndarray, n_folds: int
+    xmat: np.ndarray, y: np.ndarray, e: np.ndarray, folds: np.ndarray, n_folds: int
 ) -> np.ndarray:
     """Held-out Poisson deviance of every one-feature model ``log mu = log e + a + b x``.
 
@@ -275,7 +281,7 @@ def _cv_deviance_binary(
     all candidates and folds are scored with a few matrix products. Rates get a prior of
     half an event at the overall training rate, so an empty group does not give log(0).
     """
-    total = np.zeros(X.shape[1])
+    total = np.zeros(xmat.shape[1])
     ylogy = np.where(y > 0, y * np.log(np.where(y > 0, y, 1.0)), 0.0)
     loge = np.log(e)
     for k in range(n_folds):
@@ -283,16 +289,69 @@ def _cv_deviance_binary(
         train = ~test
         yt, et = y[train], e[train]
         rate = yt.sum() / et.sum()
-        y1, e1 = yt @ X[train], et @ X[train]
+        y1, e1 = yt @ xmat[train], et @ xmat[train]
         y0, e0 = yt.sum() - y1, et.sum() - e1
         prior = 0.5
         r1 = (y1 + prior) / (e1 + prior / rate)
         r0 = (y0 + prior) / (e0 + prior / rate)
-        ys, es, Xs = y[test], e[test], X[test]
-        ylogmu = ys @ loge[test] + np.log(r1) * (ys @ Xs) + np.log(r0) * (ys.sum() - ys @ Xs)
-        mu_sum = r1 * (es @ Xs) + r0 * (es.sum() - es @ Xs)
+        ys, es, xs = y[test], e[test], xmat[test]
+        ylogmu = ys @ loge[test] + np.log(r1) * (ys @ xs) + np.log(r0) * (ys.sum() - ys @ xs)
+        mu_sum = r1 * (es @ xs) + r0 * (es.sum() - es @ xs)
         total += 2 * (ylogy[test].sum() - ylogmu - ys.sum() + mu_sum)
     return total
+
+
+def _backward_bic(
+    xmat: np.ndarray, y: np.ndarray, offset: np.ndarray, selected: np.ndarray
+) -> np.ndarray:
+    """Backward elimination by BIC (n = number of cells) among the selected 0/1 factors.
+
+    Cells with the same pattern are pooled; the pooled Poisson log-likelihood differs from
+    the per-cell one by a constant, so BIC differences are unchanged.
+    """
+    n = len(y)
+    e = np.exp(offset)
+
+    def bic(mask: np.ndarray) -> float:
+        cols = xmat[:, mask]
+        if cols.shape[1] == 0:
+            rate = y.sum() / e.sum()
+            return -2 * float((y * np.log(rate)).sum() - rate * e.sum())
+        keys, inv = np.unique(cols, axis=0, return_inverse=True)
+        inv = inv.reshape(-1)
+        ya, ea = np.bincount(inv, weights=y), np.bincount(inv, weights=e)
+        with warnings.catch_warnings():
+            # a pooled pattern without events drives its coefficient towards -inf; the
+            # likelihood (all BIC needs) still converges, so the separation warning is moot
+            warnings.simplefilter("ignore", PerfectSeparationWarning)
+            # with as many pooled patterns as parameters IRLS's internal WLS has 0 residual
+            # degrees of freedom and divides by it for a scale the Poisson fit never uses
+            warnings.filterwarnings("ignore", message=".*scalar divide", category=RuntimeWarning)
+            res = sm.GLM(
+                ya,
+                sm.add_constant(keys, has_constant="add"),
+                family=sm.families.Poisson(),
+                offset=np.log(ea),
+            ).fit()
+        mu = np.asarray(res.mu, dtype=float)
+        ylograte = np.where(ya > 0, ya * np.log(np.where(ya > 0, mu, 1.0) / ea), 0.0)
+        llf = float(ylograte.sum() - mu.sum())  # up to a constant
+        return -2 * llf + (mask.sum() + 1) * np.log(n)
+
+    current = selected.copy()
+    best = bic(current)
+    while current.any():
+        trials = []
+        for j in np.flatnonzero(current):
+            mask = current.copy()
+            mask[j] = False
+            trials.append((bic(mask), j))
+        value, j = min(trials)
+        if value >= best:
+            break
+        best = value
+        current[j] = False
+    return current
 
 
 # ---------------------------------------------------------------------------------------
@@ -323,6 +382,10 @@ class RiskTerrainModel:
         that value instead, keeping those cells in.
     weight_column : str or None
         Column of ``events`` with event weights (e.g. ``gewicht``); ``None`` counts events.
+    stepwise_bic : bool
+        After the lasso, drop factors one at a time while that lowers the BIC of the
+        unpenalised Poisson model (as RTMDx does after its penalised step); the lasso
+        alone keeps too many noise factors.
     quasi_poisson : bool
         Scale standard errors by the Pearson dispersion when it exceeds 1 (overdispersion
         makes plain Poisson p-values too small).
@@ -339,6 +402,7 @@ class RiskTerrainModel:
         min_exposure: float | None = None,
         weight_column: str | None = None,
         quasi_poisson: bool = True,
+        stepwise_bic: bool = True,
     ) -> None:
         self.distances = distances
         self.operationalisations = operationalisations
@@ -348,6 +412,7 @@ class RiskTerrainModel:
         self.min_exposure = min_exposure
         self.weight_column = weight_column
         self.quasi_poisson = quasi_poisson
+        self.stepwise_bic = stepwise_bic
 
     # -- scikit-learn style parameter access ----------------------------------------
     def get_params(self, deep: bool = True) -> dict:
@@ -360,6 +425,7 @@ class RiskTerrainModel:
             "min_exposure": self.min_exposure,
             "weight_column": self.weight_column,
             "quasi_poisson": self.quasi_poisson,
+            "stepwise_bic": self.stepwise_bic,
         }
 
     def set_params(self, **params) -> RiskTerrainModel:
@@ -445,7 +511,9 @@ class RiskTerrainModel:
             )
         y, e = y_all[fit_mask], e_all[fit_mask]
         if y.sum() <= 0:
-            raise ConfigError("Geen gebeurtenissen in cellen met blootstelling; het RTM kan niet worden geschat.")
+            raise ConfigError(
+                "Geen gebeurtenissen in cellen met blootstelling; het RTM kan niet worden geschat."
+            )
 
         features, ops = candidate_features(
             cells,
@@ -456,13 +524,13 @@ class RiskTerrainModel:
         )
         rng = np.random.default_rng(self.random_state)
         folds = rng.permutation(np.arange(len(y)) % self.cv)
-        X_all = features.to_numpy(float)[fit_mask]
+        x_all = features.to_numpy(float)[fit_mask]
 
         # 1. best operationalisation per factor by held-out deviance
         factor_names = list(_check_factors(factors))
         best: dict[str, tuple[Operationalisation, float]] = {}
         if ops:
-            dev = _cv_deviance_binary(X_all, y, e, folds, self.cv)
+            dev = _cv_deviance_binary(x_all, y, e, folds, self.cv)
             for j, op in enumerate(ops):
                 if op.factor not in best or dev[j] < best[op.factor][1]:
                     best[op.factor] = (op, float(dev[j]))
@@ -470,18 +538,20 @@ class RiskTerrainModel:
         for f in factor_names:
             if f not in best:
                 logger.info("Risicofactor '%s' varieert niet over de cellen en valt af", f)
-        Xc = features[[op.column for op in chosen]].to_numpy(float)[fit_mask]
+        xc = features[[op.column for op in chosen]].to_numpy(float)[fit_mask]
 
         # 2. L1-penalised Poisson selection
-        selected = self._lasso_select(Xc, y, np.log(e), folds) if chosen else np.zeros(0, bool)
+        selected = self._lasso_select(xc, y, np.log(e), folds) if chosen else np.zeros(0, bool)
+        if self.stepwise_bic and selected.any():
+            selected = _backward_bic(xc, y, np.log(e), selected)
         sel_ops = [op for op, s in zip(chosen, selected, strict=True) if s]
 
         # 3. unpenalised Poisson GLM on the selected factors
-        Xs = sm.add_constant(Xc[:, selected], has_constant="add")
-        result = sm.GLM(y, Xs, family=sm.families.Poisson(), offset=np.log(e)).fit()
+        xs = sm.add_constant(xc[:, selected], has_constant="add")
+        result = sm.GLM(y, xs, family=sm.families.Poisson(), offset=np.log(e)).fit()
         dispersion = float(result.pearson_chi2 / max(result.df_resid, 1))
         if self.quasi_poisson and dispersion > 1:
-            result = sm.GLM(y, Xs, family=sm.families.Poisson(), offset=np.log(e)).fit(
+            result = sm.GLM(y, xs, family=sm.families.Poisson(), offset=np.log(e)).fit(
                 scale=dispersion
             )
         self.dispersion_ = dispersion
@@ -540,7 +610,7 @@ class RiskTerrainModel:
         return self
 
     def _lasso_select(
-        self, X: np.ndarray, y: np.ndarray, offset: np.ndarray, folds: np.ndarray
+        self, xmat: np.ndarray, y: np.ndarray, offset: np.ndarray, folds: np.ndarray
     ) -> np.ndarray:
         """Factors kept by the cross-validated L1-penalised Poisson regression.
 
@@ -552,21 +622,21 @@ class RiskTerrainModel:
         from glum import GeneralizedLinearRegressor, GeneralizedLinearRegressorCV
 
         e = np.exp(offset)
-        keys, inverse = np.unique(np.c_[folds, X], axis=0, return_inverse=True)
+        keys, inverse = np.unique(np.c_[folds, xmat], axis=0, return_inverse=True)
         inverse = inverse.reshape(-1)
         ya = np.bincount(inverse, weights=y)
         ea = np.bincount(inverse, weights=e)
-        fa, Xa = keys[:, 0].astype(int), np.ascontiguousarray(keys[:, 1:])
+        fa, xa = keys[:, 0].astype(int), np.ascontiguousarray(keys[:, 1:])
         splits = [(np.flatnonzero(fa != k), np.flatnonzero(fa == k)) for k in range(self.cv)]
         # glum's automatic largest penalty ignores the offset, which with pooled rows puts
         # most of its path above the point where any factor enters; compute it ourselves:
         # the score of each factor in the exposure-only model (x2 margin), 20 steps to 1e-3.
         mu0 = ea * ya.sum() / ea.sum()
-        alpha_max = float(np.abs(Xa.T @ (ya - mu0)).max() / len(ya))
+        alpha_max = float(np.abs(xa.T @ (ya - mu0)).max() / len(ya))
         alphas = np.geomspace(2 * alpha_max, 2e-3 * alpha_max, 20) if alpha_max > 0 else None
         cv_model = GeneralizedLinearRegressorCV(
             family="poisson", l1_ratio=1.0, cv=splits, alphas=alphas
-        ).fit(Xa, ya, offset=np.log(ea))
+        ).fit(xa, ya, offset=np.log(ea))
         alphas = np.asarray(cv_model.alphas_).reshape(-1)
         coef_path = np.asarray(cv_model.coef_path_)[:, 0]  # (folds, alphas, features)
         icpt_path = np.asarray(cv_model.intercept_path_)[:, 0].reshape(self.cv, -1)
@@ -574,7 +644,7 @@ class RiskTerrainModel:
         for k in range(self.cv):
             test = folds == k
             yt = y[test][:, None]
-            mu = np.exp(X[test] @ coef_path[k].T + icpt_path[k] + offset[test][:, None])
+            mu = np.exp(xmat[test] @ coef_path[k].T + icpt_path[k] + offset[test][:, None])
             ylogy = np.where(yt > 0, yt * np.log(np.where(yt > 0, yt, 1.0) / mu), 0.0)
             dev[k] = 2 * (ylogy - (yt - mu)).sum(axis=0)
         mean = dev.mean(axis=0)
@@ -592,7 +662,7 @@ class RiskTerrainModel:
         self.alpha_ = alpha
         self.cv_deviance_path_ = dev
         final = GeneralizedLinearRegressor(family="poisson", l1_ratio=1.0, alpha=alpha).fit(
-            Xa, ya, offset=np.log(ea)
+            xa, ya, offset=np.log(ea)
         )
         return np.abs(np.asarray(final.coef_)) > 1e-8
 
@@ -602,8 +672,8 @@ class RiskTerrainModel:
         factors: Mapping[str, gpd.GeoDataFrame],
         exposure: np.ndarray | None,
     ) -> gpd.GeoDataFrame:
-        X = apply_operationalisations(cells, factors, self.operationalisations_)
-        eta = X.to_numpy(float) @ self.coef_ if len(self.coef_) else np.zeros(len(cells))
+        xmat = apply_operationalisations(cells, factors, self.operationalisations_)
+        eta = xmat.to_numpy(float) @ self.coef_ if len(self.coef_) else np.zeros(len(cells))
         surface = gpd.GeoDataFrame(
             {"cel_id": cells["cel_id"].to_numpy() if "cel_id" in cells else np.arange(len(cells))},
             geometry=cells.geometry.values,
@@ -611,7 +681,7 @@ class RiskTerrainModel:
             index=cells.index,
         )
         for op in self.operationalisations_:
-            surface[op.factor] = X[op.column].astype("int8").to_numpy()
+            surface[op.factor] = xmat[op.column].astype("int8").to_numpy()
         surface["relatief_risico"] = np.exp(eta)
         if exposure is None:
             surface["verwacht_aantal"] = np.nan

@@ -34,10 +34,17 @@ class SpatialConfig:
     min_events_hotspots: int = 20
     min_events_rtm: int = 60
     min_points_factor: int = 3
+    #: minimum permutations; raised automatically to what the FDR threshold needs
     permutations: int = 999
+    #: never more permutations than this per analysis (time); above it significance is refused
+    max_permutations: int = 50_000
     alpha: float = 0.05
     seed: int = 0
     distances: tuple[int, ...] = (100, 200, 300, 400, 500)
+    #: themes that get a risk terrain model with validation (the costly part)
+    rtm_themas: tuple[str, ...] = ("drugs",)
+    #: themes whose hot spots are also computed on the 100 m grid (cells with addresses)
+    raster_themas: tuple[str, ...] = ("drugs",)
 
 
 @dataclass
@@ -92,6 +99,18 @@ def _count_in(units: gpd.GeoDataFrame, events: pd.DataFrame, key: str) -> np.nda
     return units[key].map(weights).fillna(0.0).to_numpy(dtype=float)
 
 
+def _permutations(n_units: int, config: SpatialConfig) -> int:
+    """Enough permutations for BH-FDR over ``n_units`` when affordable, else the minimum.
+
+    With too few permutations :func:`bcba.hotspots.hotspots` refuses to call significance
+    and says how many would be needed; that refusal is shown in the report.
+    """
+    needed = hs.required_permutations(n_units, config.alpha)
+    if needed <= config.max_permutations:
+        return max(config.permutations, needed)
+    return config.permutations
+
+
 def analyse_theme(
     thema: str,
     *,
@@ -113,23 +132,31 @@ def analyse_theme(
             "voor een hotspotanalyse."
         )
         return result
-    cell_units = cells.assign(aantal=_count_in(cells, located, "cel_id"), adressen=exposure.to_numpy())
-    # Cells without any address cannot host events under the per-address model; they stay in
-    # the weights (as neighbours) with exposure floored so the EB rate is defined.
-    result.hotspots_cel = hs.hotspots(
-        cell_units, "aantal", exposure=np.maximum(exposure.to_numpy(), 1.0),
-        weights="queen", permutations=config.permutations, alpha=config.alpha, seed=config.seed,
-    )
     buurt_units = buurten.assign(aantal=_count_in(buurten, located, "buurtcode"),
                                  adressen=buurt_exposure.to_numpy())
+    keep = buurt_exposure.to_numpy() > 0
+    buurt_units = buurt_units[keep].reset_index(drop=True)
+    perms = _permutations(len(buurt_units), config)
     result.hotspots_buurt = hs.hotspots(
-        buurt_units, "aantal", exposure=np.maximum(buurt_exposure.to_numpy(), 1.0),
-        weights="queen", permutations=config.permutations, alpha=config.alpha, seed=config.seed,
+        buurt_units, "aantal", exposure="adressen",
+        weights="queen", permutations=perms, alpha=config.alpha, seed=config.seed,
     )
     result.moran_buurt = hs.local_moran(
-        buurt_units, "aantal", exposure=np.maximum(buurt_exposure.to_numpy(), 1.0),
-        permutations=config.permutations, alpha=config.alpha, seed=config.seed,
+        buurt_units, "aantal", exposure="adressen",
+        permutations=perms, alpha=config.alpha, seed=config.seed,
     )
+    if thema in config.raster_themas:
+        # Only cells with addresses can host events under the per-address model; the
+        # permutations needed for FDR grow with the number of cells (docs/method-rtm.md).
+        has_addresses = exposure.to_numpy() > 0
+        cell_units = cells.assign(aantal=_count_in(cells, located, "cel_id"), adressen=exposure.to_numpy())
+        cell_units = cell_units[has_addresses].reset_index(drop=True)
+        result.hotspots_cel = hs.hotspots(
+            cell_units, "aantal", exposure="adressen", weights="queen",
+            permutations=_permutations(len(cell_units), config), alpha=config.alpha, seed=config.seed,
+        )
+    if thema not in config.rtm_themas:
+        return result
     if len(located) < config.min_events_rtm or not factors:
         result.meldingen.append(
             f"Te weinig meldingen ({len(located)} < {config.min_events_rtm}) of geen risicofactoren "

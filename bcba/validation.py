@@ -156,7 +156,9 @@ def split_events(
 ) -> tuple[gpd.GeoDataFrame, gpd.GeoDataFrame, pd.Timestamp]:
     """Events before and from ``split_date`` (default: the middle of their period)."""
     if "datum" not in events.columns:
-        raise ConfigError("Gebeurtenissen missen de kolom 'datum'; een tijdsplitsing is niet mogelijk.")
+        raise ConfigError(
+            "Gebeurtenissen missen de kolom 'datum'; een tijdsplitsing is niet mogelijk."
+        )
     dates = pd.to_datetime(events["datum"], errors="coerce")
     if dates.isna().all():
         raise ConfigError("Geen enkele geldige 'datum' in de gebeurtenissen.")
@@ -201,7 +203,9 @@ def validate_rtm(
     """
     check_crs(cells, "cells")
     train, test, split = split_events(events, split_date)
-    model = RiskTerrainModel(**dict(model_params or {})).fit(cells, train, factors, exposure=exposure)
+    model = RiskTerrainModel(**dict(model_params or {})).fit(
+        cells, train, factors, exposure=exposure
+    )
     surface = model.predict()
     rtm_score = surface["verwacht_aantal"].to_numpy(float)
     if np.isnan(rtm_score).all():

@@ -26,12 +26,15 @@ def make_data(n_cells: int, n_factors: int, n_events: int, seed: int = 0):
     xs, ys = xs.ravel()[:n_cells], ys.ravel()[:n_cells]
     cells = gpd.GeoDataFrame(
         {"cel_id": [f"c{i}" for i in range(n_cells)]},
-        geometry=shapely.box(xs, ys, xs + 100, ys + 100), crs="EPSG:28992",
+        geometry=shapely.box(xs, ys, xs + 100, ys + 100),
+        crs="EPSG:28992",
     )
     exposure = rng.poisson(rng.gamma(0.5, 20, n_cells)).astype(float)
     factors = {
         f"factor{j:02d}": gpd.GeoDataFrame(
-            geometry=shapely.points(rng.uniform(xs.min(), xs.max(), 150), rng.uniform(ys.min(), ys.max(), 150)),
+            geometry=shapely.points(
+                rng.uniform(xs.min(), xs.max(), 150), rng.uniform(ys.min(), ys.max(), 150)
+            ),
             crs="EPSG:28992",
         )
         for j in range(n_factors)
@@ -43,8 +46,13 @@ def make_data(n_cells: int, n_factors: int, n_events: int, seed: int = 0):
     lam = exposure * np.where(d <= 300, 3.0, 1.0)
     idx = np.repeat(np.arange(n_cells), rng.poisson(lam / lam.sum() * n_events))
     events = gpd.GeoDataFrame(
-        {"datum": pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 730, len(idx)), unit="D")},
-        geometry=shapely.points(xs[idx] + rng.uniform(1, 99, len(idx)), ys[idx] + rng.uniform(1, 99, len(idx))),
+        {
+            "datum": pd.Timestamp("2024-01-01")
+            + pd.to_timedelta(rng.integers(0, 730, len(idx)), unit="D")
+        },
+        geometry=shapely.points(
+            xs[idx] + rng.uniform(1, 99, len(idx)), ys[idx] + rng.uniform(1, 99, len(idx))
+        ),
         crs="EPSG:28992",
     )
     return cells, events, factors, exposure
@@ -66,19 +74,29 @@ def main() -> None:
     args = parser.parse_args()
     cells, events, factors, exposure = make_data(args.cells, args.factors, args.events)
     print(f"{len(cells)} cellen, {len(factors)} factoren, {len(events)} gebeurtenissen")  # noqa: T201
-    model = timed("RTM fit (5 afstanden x 2 operationalisaties)",
-                  lambda: RiskTerrainModel().fit(cells, events, factors, exposure=exposure))
+    model = timed(
+        "RTM fit (5 afstanden x 2 operationalisaties)",
+        lambda: RiskTerrainModel().fit(cells, events, factors, exposure=exposure),
+    )
     print(model.factors_.head(4).to_string())  # noqa: T201
     timed("RTM predict", model.predict)
-    timed("validate_rtm (tijdsplitsing + KDE)",
-          lambda: validate_rtm(cells, events, factors, exposure=exposure))
-    timed("spatial_cv (1 km blokken, k=5)",
-          lambda: spatial_cv(cells, events, factors, exposure=exposure))
+    timed(
+        "validate_rtm (tijdsplitsing + KDE)",
+        lambda: validate_rtm(cells, events, factors, exposure=exposure),
+    )
+    timed(
+        "spatial_cv (1 km blokken, k=5)",
+        lambda: spatial_cv(cells, events, factors, exposure=exposure),
+    )
     counts = count_events(cells, events)
-    timed(f"Gi* queen, {args.permutations} permutaties",
-          lambda: hotspots(cells, counts, exposure=exposure, permutations=args.permutations))
-    timed("Gi* queen, normale benadering",
-          lambda: hotspots(cells, counts, exposure=exposure, inference="normaal"))
+    timed(
+        f"Gi* queen, {args.permutations} permutaties",
+        lambda: hotspots(cells, counts, exposure=exposure, permutations=args.permutations),
+    )
+    timed(
+        "Gi* queen, normale benadering",
+        lambda: hotspots(cells, counts, exposure=exposure, inference="normaal"),
+    )
 
 
 if __name__ == "__main__":

@@ -104,11 +104,15 @@ def planted(seed: int, *, n: int = 15, cluster: bool):
 
 def test_planted_cluster_is_hot_spot_after_fdr():
     cells, exposure, block = planted(1, cluster=True)
-    out = hotspots(cells, "aantal", exposure=exposure, permutations=required_permutations(225, 0.05))
+    out = hotspots(
+        cells, "aantal", exposure=exposure, permutations=required_permutations(225, 0.05)
+    )
     hot = out["klasse"].str.startswith("Hot spot").to_numpy()
     assert hot[block].sum() >= 3
     assert (hot & ~block).sum() <= 2  # false positives only next to the cluster, if any
-    moran = local_moran(cells, "aantal", exposure=exposure, permutations=required_permutations(225, 0.05))
+    moran = local_moran(
+        cells, "aantal", exposure=exposure, permutations=required_permutations(225, 0.05)
+    )
     assert (moran.loc[block, "klasse"] == "Hoog-hoog (HH)").sum() >= 2
 
 
@@ -151,14 +155,36 @@ def test_buurten_queen_and_options():
     counts = rng.poisson(exposure * 0.02)
     perms = required_permutations(n, 0.05)
     out = hotspots(buurten, counts, exposure=exposure, permutations=perms)
-    assert len(out) == n and out["klasse"].isin(
-        ["Niet significant", "Hot spot 90%", "Hot spot 95%", "Hot spot 99%",
-         "Cold spot 90%", "Cold spot 95%", "Cold spot 99%"]).all()
+    assert (
+        len(out) == n
+        and out["klasse"]
+        .isin(
+            [
+                "Niet significant",
+                "Hot spot 90%",
+                "Hot spot 95%",
+                "Hot spot 99%",
+                "Cold spot 90%",
+                "Cold spot 95%",
+                "Cold spot 99%",
+            ]
+        )
+        .all()
+    )
     normal = hotspots(buurten, counts, exposure=exposure, inference="normaal")
     np.testing.assert_allclose(normal["gi_z"], out["gi_z"])
-    excess = hotspots(make_grid(6), np.arange(36.0), exposure=np.full(36, 2.0),
-                      adjustment="overschot", weights="distance", distance=150, permutations=2000)
-    plain = hotspots(make_grid(6), np.arange(36.0), weights="distance", distance=150, permutations=2000)
+    excess = hotspots(
+        make_grid(6),
+        np.arange(36.0),
+        exposure=np.full(36, 2.0),
+        adjustment="overschot",
+        weights="distance",
+        distance=150,
+        permutations=2000,
+    )
+    plain = hotspots(
+        make_grid(6), np.arange(36.0), weights="distance", distance=150, permutations=2000
+    )
     # excess count with constant exposure is a shift of the counts: same z and p
     np.testing.assert_allclose(excess["gi_z"], plain["gi_z"])
     np.testing.assert_allclose(excess["p_sim"], plain["p_sim"])

@@ -54,8 +54,12 @@ def simulate(seed: int, *, n: int = 40, rrv: float = 3.0, n_events: int = 500, n
     counts = rng.poisson(lam / lam.sum() * n_events)
     idx = np.repeat(np.arange(n * n), counts)
     bounds = cells.geometry.bounds.to_numpy()[idx]
-    events = points(bounds[:, 0] + rng.uniform(1, 99, len(idx)), bounds[:, 1] + rng.uniform(1, 99, len(idx)))
-    events["datum"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(rng.integers(0, 730, len(idx)), unit="D")
+    events = points(
+        bounds[:, 0] + rng.uniform(1, 99, len(idx)), bounds[:, 1] + rng.uniform(1, 99, len(idx))
+    )
+    events["datum"] = pd.Timestamp("2024-01-01") + pd.to_timedelta(
+        rng.integers(0, 730, len(idx)), unit="D"
+    )
     events["thema"] = "drugs"
     return cells, events, factors, exposure
 
@@ -85,7 +89,9 @@ def test_candidate_features_proximity_and_density_exact():
     )
     op = next(o for o in ops if o.column == "f__density_100")
     assert op.threshold == pytest.approx(counts.mean() + 2 * counts.std())
-    np.testing.assert_array_equal(feats["f__density_100"].to_numpy(), (counts > op.threshold).astype(float))
+    np.testing.assert_array_equal(
+        feats["f__density_100"].to_numpy(), (counts > op.threshold).astype(float)
+    )
     again = apply_operationalisations(cells, {"f": factor}, ops)
     pd.testing.assert_frame_equal(again, feats[again.columns])
 
@@ -126,8 +132,15 @@ def test_surface_is_product_of_rrvs_and_predict_matches():
     np.testing.assert_allclose(new["verwacht_aantal"], surface["verwacht_aantal"].iloc[:10])
     assert surface.crs == "EPSG:28992"
     assert list(model.factors_.columns[:9]) == [
-        "factor", "operationalisatie", "afstand_m", "coef", "rrv", "ci_laag", "ci_hoog",
-        "p_waarde", "cv_deviantie",
+        "factor",
+        "operationalisatie",
+        "afstand_m",
+        "coef",
+        "rrv",
+        "ci_laag",
+        "ci_hoog",
+        "p_waarde",
+        "cv_deviantie",
     ]
 
 
@@ -171,11 +184,16 @@ def test_write_rtm_outputs(tmp_path):
     validation = pd.DataFrame({"methode": ["RTM"], "pai": [1.0]})
     written = write_rtm_outputs(model, validation, hs, hs.iloc[:3], tmp_path / "uit")
     assert sorted(p.name for p in written.values()) == [
-        "hotspots.gpkg", "risico_cellen.gpkg", "rtm_factoren.csv", "validatie.csv",
+        "hotspots.gpkg",
+        "risico_cellen.gpkg",
+        "rtm_factoren.csv",
+        "validatie.csv",
     ]
     for path in written.values():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     layers = {name for name, _ in pyogrio.list_layers(written["hotspots"])}
     assert layers == {"buurten", "cellen"}
     assert len(gpd.read_file(written["risico_cellen"])) == len(cells)
-    assert pd.read_csv(written["rtm_factoren"])["factor"].tolist() == model.factors_["factor"].tolist()
+    assert (
+        pd.read_csv(written["rtm_factoren"])["factor"].tolist() == model.factors_["factor"].tolist()
+    )

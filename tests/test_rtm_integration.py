@@ -21,15 +21,21 @@ def _load(generate_raw, gemeente: str, seed: int, scenario: str = "standaard"):
     from bcba.sources import load_inputs
 
     folder = generate_raw(gemeente, seed, scenario=scenario)
-    inputs = load_inputs(gemeente, data_dir=folder, periode=PERIODE, key=bytes.fromhex(TEST_KEY_HEX + "00"))
+    inputs = load_inputs(
+        gemeente, data_dir=folder, periode=PERIODE, key=bytes.fromhex(TEST_KEY_HEX + "00")
+    )
     planted = json.loads((folder / "planted.json").read_text(encoding="utf-8"))
     cells = inputs.area.cellen[["cel_id", "geometry", "oppervlakte_in_gebied"]]
     events = inputs.partners[inputs.partners["thema"] == "drugs"]
     events = events[~events.geometry.is_empty & events.geometry.notna()]
     kvk = inputs.kvk_vestigingen
     sbi = kvk["sbi_code"].astype(str)
-    active = kvk["datum_uitschrijving"].isna() | (kvk["datum_uitschrijving"] >= dt.datetime(2024, 1, 1))
-    factors = {name: kvk[sbi.str.startswith(prefix) & active] for name, prefix in FACTOR_SBI.items()}
+    active = kvk["datum_uitschrijving"].isna() | (
+        kvk["datum_uitschrijving"] >= dt.datetime(2024, 1, 1)
+    )
+    factors = {
+        name: kvk[sbi.str.startswith(prefix) & active] for name, prefix in FACTOR_SBI.items()
+    }
     exposure = inputs.bag.groupby("cel_id").size()
     return cells, events, factors, exposure, planted
 
@@ -60,8 +66,15 @@ def _grid_hotspots(cells, events, exposure, seed):
     expo = exposure.reindex(cells["cel_id"]).fillna(0).to_numpy(float)
     keep = expo > 0
     sub = cells[keep].reset_index(drop=True)
-    return hotspots(sub, counts[keep], exposure=expo[keep], weights="distance", distance=150,
-                    permutations=required_permutations(len(sub), 0.05), seed=seed)
+    return hotspots(
+        sub,
+        counts[keep],
+        exposure=expo[keep],
+        weights="distance",
+        distance=150,
+        permutations=required_permutations(len(sub), 0.05),
+        seed=seed,
+    )
 
 
 @pytest.mark.parametrize("seed", [1, 2, 3])

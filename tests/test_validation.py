@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import geopandas as gpd
 import numpy as np
 import pandas as pd
 import pytest
-import shapely
 
 from bcba.errors import ConfigError
 from bcba.validation import (
@@ -52,9 +50,20 @@ def test_kde_quartic_values_by_hand():
     density = kde_surface(cells, events, bandwidth=300)
     k0 = 3 / (np.pi * 300**2)
     expected = np.array(
-        [k0 * (1 - d**2 / 300**2) ** 2 for d in [np.sqrt(2) * 100, 100, np.sqrt(2) * 100,
-                                                   100, 0, 100,
-                                                   np.sqrt(2) * 100, 100, np.sqrt(2) * 100]]
+        [
+            k0 * (1 - d**2 / 300**2) ** 2
+            for d in [
+                np.sqrt(2) * 100,
+                100,
+                np.sqrt(2) * 100,
+                100,
+                0,
+                100,
+                np.sqrt(2) * 100,
+                100,
+                np.sqrt(2) * 100,
+            ]
+        ]
     )
     np.testing.assert_allclose(density, expected)
     with pytest.raises(ConfigError):
@@ -76,7 +85,12 @@ def test_validate_rtm_against_kde_on_planted_data():
     table = validate_rtm(cells, events, factors, exposure=exposure)
     assert table["methode"].tolist() == [RTM] * 3 + [KDE] * 3
     assert set(table.columns) >= {
-        "methode", "aandeel_oppervlak", "hit_rate", "pai", "n_test_events", "n_train_events",
+        "methode",
+        "aandeel_oppervlak",
+        "hit_rate",
+        "pai",
+        "n_test_events",
+        "n_train_events",
     }
     rtm = table[table["methode"] == RTM].set_index("aandeel_oppervlak")
     assert (rtm["pai"] > 1).all()  # better than random on a planted factor

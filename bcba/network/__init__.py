@@ -48,7 +48,9 @@ class NetworkConfig(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     match_threshold: float = Field(0.85, gt=0, le=1, description="merge entities from this score")
-    fuzzy_min: float = Field(0.8, gt=0, le=1, description="minimum name similarity for 'mogelijk zelfde'")
+    fuzzy_min: float = Field(
+        0.8, gt=0, le=1, description="minimum name similarity for 'mogelijk zelfde'"
+    )
     hub_min_companies: int = Field(10, ge=2)
     hub_min_owners: int = Field(3, ge=2)
     straw_man_min_short: int = Field(3, ge=2)
@@ -63,13 +65,18 @@ class NetworkConfig(BaseModel):
     shared_min_risk: int = Field(1, ge=1)
     betweenness_exact_max: int = Field(500, ge=3)
     betweenness_k: int = Field(100, ge=1)
-    max_network_size: int | None = Field(150, ge=10, description="larger components are split (Louvain)")
+    betweenness_all: bool = Field(
+        False, description="betweenness for every network, not only flagged ones"
+    )
+    max_network_size: int | None = Field(
+        150, ge=10, description="larger components are split (Louvain)"
+    )
     seed: int = 0
     flag_weights: dict[str, float] = Field(
         default_factory=lambda: {
-            "NET_STROMAN": 1.0,
-            "NET_ADRES_HUB": 1.0,
-            "NET_CARROUSEL": 1.0,
+            "NET_STROMAN": 1.5,
+            "NET_ADRES_HUB": 1.5,
+            "NET_CARROUSEL": 2.0,
             "NET_VASTGOED_JONGE_BV": 1.0,
             "NET_GEDEELDE_FUNCTIONARIS": 1.0,
         }
@@ -116,7 +123,9 @@ class NetworkResults:
     config: NetworkConfig
 
 
-def build_graph(inputs, *, config: NetworkConfig | None = None) -> tuple[EntityTables, nx.MultiDiGraph]:
+def build_graph(
+    inputs, *, config: NetworkConfig | None = None
+) -> tuple[EntityTables, nx.MultiDiGraph]:
     """Resolve entities of ``inputs`` and build the entity graph (tables and networkx)."""
     config = config or NetworkConfig()
     tables = build_entity_tables(
@@ -134,13 +143,28 @@ def build_graph(inputs, *, config: NetworkConfig | None = None) -> tuple[EntityT
 def network_flags(tables: EntityTables, config: NetworkConfig) -> pd.DataFrame:
     """All five network patterns as one flag table (configured weights applied)."""
     parts = [
-        straw_men(tables, min_short=config.straw_man_min_short, short_role_days=config.short_role_days,
-                  short_company_days=config.short_company_days),
-        address_hubs(tables, min_companies=config.hub_min_companies, min_owners=config.hub_min_owners),
-        carousels(tables, min_companies=config.carousel_min_companies, min_addresses=config.carousel_min_addresses),
+        straw_men(
+            tables,
+            min_short=config.straw_man_min_short,
+            short_role_days=config.short_role_days,
+            short_company_days=config.short_company_days,
+        ),
+        address_hubs(
+            tables, min_companies=config.hub_min_companies, min_owners=config.hub_min_owners
+        ),
+        carousels(
+            tables,
+            min_companies=config.carousel_min_companies,
+            min_addresses=config.carousel_min_addresses,
+        ),
         young_company_property(tables, max_days=config.young_company_days),
-        shared_officers(tables, risk_sbi=config.risk_sbi, linked_sbi=config.linked_sbi,
-                        min_companies=config.shared_min_companies, min_risk=config.shared_min_risk),
+        shared_officers(
+            tables,
+            risk_sbi=config.risk_sbi,
+            linked_sbi=config.linked_sbi,
+            min_companies=config.shared_min_companies,
+            min_risk=config.shared_min_risk,
+        ),
     ]
     parts = [p for p in parts if len(p)]
     flags = pd.concat(parts, ignore_index=True) if parts else empty_flags()
@@ -171,29 +195,46 @@ def analyse_networks(
     """
     config = config or NetworkConfig()
     tables, graph = build_graph(inputs, config=config)
-    component = network_components(graph, max_size=config.max_network_size, seed=config.seed)
-    central = centralities(graph, exact_max=config.betweenness_exact_max, k=config.betweenness_k, seed=config.seed)
-
+    component = network_components(tables, max_size=config.max_network_size, seed=config.seed)
     nodes = tables.nodes.copy()
     width = max(len(str(int(component.max()))) if len(component) else 1, 4)
     netwerk = "N" + component.astype("int64").astype("string").str.zfill(width)
     nodes["netwerk_id"] = nodes["node_id"].map(netwerk).astype("string")
+
+    own = network_flags(tables, config)
+    external = map_external_flags(flags, nodes)
+    parts = [f for f in (own, external) if len(f)]
+    all_flags = pd.concat(parts, ignore_index=True) if parts else empty_flags()
+    all_flags = all_flags.assign(
+        netwerk_id=all_flags["node_id"].map(nodes.set_index("node_id")["netwerk_id"])
+    )
+
+    scope = None if config.betweenness_all else set(all_flags["netwerk_id"].dropna())
+    central = centralities(
+        tables,
+        nodes.set_index("node_id")["netwerk_id"],
+        exact_max=config.betweenness_exact_max,
+        k=config.betweenness_k,
+        seed=config.seed,
+        only=scope,
+    )
     nodes = nodes.join(central, on="node_id")
     nodes["graad"] = nodes["graad"].fillna(0).astype("int64")
     nodes["betweenness"] = nodes["betweenness"].fillna(0.0)
-
-    all_flags = pd.concat(
-        [f for f in (network_flags(tables, config), map_external_flags(flags, nodes)) if len(f)],
-        ignore_index=True,
-    ) if (flags is not None and len(flags)) else network_flags(tables, config)
-    if all_flags.empty:
-        all_flags = empty_flags()
-    all_flags = all_flags.assign(netwerk_id=all_flags["node_id"].map(nodes.set_index("node_id")["netwerk_id"]))
-    per_node = all_flags.groupby("node_id")["flag_id"].agg(lambda s: ";".join(sorted(set(s))))
+    per_node = (
+        all_flags[["node_id", "flag_id"]].drop_duplicates().sort_values(["node_id", "flag_id"])
+    )
+    per_node = per_node.groupby("node_id")["flag_id"].agg(";".join)
     nodes["flags"] = nodes["node_id"].map(per_node).astype("string").fillna("")
 
     networks = rank_networks(nodes, all_flags)
-    edges = tables.edges.assign(netwerk_id=tables.edges["bron"].map(nodes.set_index("node_id")["netwerk_id"]))
-    nx.set_node_attributes(graph, nodes.set_index("node_id")["netwerk_id"].dropna().to_dict(), name="netwerk_id")
+    edges = tables.edges.assign(
+        netwerk_id=tables.edges["bron"].map(nodes.set_index("node_id")["netwerk_id"])
+    )
+    nx.set_node_attributes(
+        graph, nodes.set_index("node_id")["netwerk_id"].dropna().to_dict(), name="netwerk_id"
+    )
     log.info("netwerkanalyse: %d netwerken, %d signalen", len(networks), len(all_flags))
-    return NetworkResults(graph=graph, networks=networks, nodes=nodes, edges=edges, flags=all_flags, config=config)
+    return NetworkResults(
+        graph=graph, networks=networks, nodes=nodes, edges=edges, flags=all_flags, config=config
+    )

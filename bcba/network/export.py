@@ -34,16 +34,41 @@ __all__ = [
 ]
 
 I2_ENTITY_COLUMNS = [
-    "Entity ID", "Entity Type", "Label", "Description", "Date", "End Date",
-    "KvK-nummer", "SBI-code", "Postcode", "Huisnummer", "BAG-id", "Netwerk ID", "Signalen",
-    "X", "Y",
+    "Entity ID",
+    "Entity Type",
+    "Label",
+    "Description",
+    "Date",
+    "End Date",
+    "KvK-nummer",
+    "SBI-code",
+    "Postcode",
+    "Huisnummer",
+    "BAG-id",
+    "Netwerk ID",
+    "Signalen",
+    "X",
+    "Y",
 ]
 I2_LINK_COLUMNS = [
-    "Link ID", "From Entity ID", "To Entity ID", "Link Type", "Date", "End Date",
-    "Description", "Koopsom", "Score", "Netwerk ID",
+    "Link ID",
+    "From Entity ID",
+    "To Entity ID",
+    "Link Type",
+    "Date",
+    "End Date",
+    "Description",
+    "Koopsom",
+    "Score",
+    "Netwerk ID",
 ]
 #: bcba node type -> i2 entity type (icons are chosen in the import specification).
-I2_ENTITY_TYPES = {"bedrijf": "Organisatie", "persoon": "Persoon", "adres": "Adres", "melding": "Gebeurtenis"}
+I2_ENTITY_TYPES = {
+    "bedrijf": "Organisatie",
+    "persoon": "Persoon",
+    "adres": "Adres",
+    "melding": "Gebeurtenis",
+}
 I2_LINK_TYPES = {
     "functionaris_van": "Functionaris van",
     "gevestigd_op": "Gevestigd op",
@@ -61,7 +86,11 @@ def _plain(value):
     if isinstance(value, (pd.Timestamp, dt.datetime, dt.date)):
         if pd.isna(value):
             return None
-        return value.date().isoformat() if isinstance(value, (pd.Timestamp, dt.datetime)) else value.isoformat()
+        return (
+            value.date().isoformat()
+            if isinstance(value, (pd.Timestamp, dt.datetime))
+            else value.isoformat()
+        )
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
     if isinstance(value, (int, np.integer)):
@@ -104,7 +133,9 @@ def write_graphml(graph_or_results, path: str | os.PathLike) -> Path:
 
 
 def _iso(values: pd.Series) -> pd.Series:
-    return pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%d").astype("string").fillna("")
+    return (
+        pd.to_datetime(values, errors="coerce").dt.strftime("%Y-%m-%d").astype("string").fillna("")
+    )
 
 
 def _text(values: pd.Series) -> pd.Series:
@@ -120,7 +151,9 @@ def i2_tables(results: NetworkResults) -> tuple[pd.DataFrame, pd.DataFrame]:
     """
     nodes = results.nodes
     soort = nodes["soort"].astype("string")
-    legal = is_legal_entity(nodes["rechtsvorm"]) | nodes["node_id"].str.startswith("R-").fillna(False)
+    legal = is_legal_entity(nodes["rechtsvorm"]) | nodes["node_id"].str.startswith("R-").fillna(
+        False
+    )
     label = nodes["label"].astype("string")
     label = label.where(~soort.eq("bedrijf") | legal, nodes["node_id"])
     label = label.where(~soort.eq("persoon"), nodes["node_id"])
@@ -128,9 +161,15 @@ def i2_tables(results: NetworkResults) -> tuple[pd.DataFrame, pd.DataFrame]:
         np.select(
             [soort.eq("bedrijf"), soort.eq("adres"), soort.eq("melding")],
             [
-                "Bedrijf; SBI " + _text(nodes["sbi_code"]) + "; rechtsvorm " + _text(nodes["rechtsvorm"]),
-                "Adres" + pd.Series(np.where(nodes["vastgoed"].fillna(False).astype(bool), " (vastgoedobject)", ""),
-                                    index=nodes.index),
+                "Bedrijf; SBI "
+                + _text(nodes["sbi_code"])
+                + "; rechtsvorm "
+                + _text(nodes["rechtsvorm"]),
+                "Adres"
+                + pd.Series(
+                    np.where(nodes["vastgoed"].fillna(False).astype(bool), " (vastgoedobject)", ""),
+                    index=nodes.index,
+                ),
                 "Melding; thema " + _text(nodes["thema"]),
             ],
             "Persoon (gepseudonimiseerd)",
@@ -138,43 +177,55 @@ def i2_tables(results: NetworkResults) -> tuple[pd.DataFrame, pd.DataFrame]:
         index=nodes.index,
     )
     start = nodes["datum_inschrijving"].where(nodes["datum_inschrijving"].notna(), nodes["datum"])
-    entities = pd.DataFrame(
-        {
-            "Entity ID": nodes["node_id"],
-            "Entity Type": soort.map(I2_ENTITY_TYPES),
-            "Label": label,
-            "Description": description,
-            "Date": _iso(start),
-            "End Date": _iso(nodes["datum_uitschrijving"]),
-            "KvK-nummer": _text(nodes["kvk_nummer"]),
-            "SBI-code": _text(nodes["sbi_code"]),
-            "Postcode": _text(nodes["postcode"]),
-            "Huisnummer": _text(nodes["huisnummer"].astype("Int64").astype("string")),
-            "BAG-id": _text(nodes["adres_id"]),
-            "Netwerk ID": _text(nodes["netwerk_id"]),
-            "Signalen": _text(nodes["flags"]) if "flags" in nodes else "",
-            "X": _text(nodes["x"].round(1).astype("string")),
-            "Y": _text(nodes["y"].round(1).astype("string")),
-        }
-    ).astype("string").fillna("")
+    entities = (
+        pd.DataFrame(
+            {
+                "Entity ID": nodes["node_id"],
+                "Entity Type": soort.map(I2_ENTITY_TYPES),
+                "Label": label,
+                "Description": description,
+                "Date": _iso(start),
+                "End Date": _iso(nodes["datum_uitschrijving"]),
+                "KvK-nummer": _text(nodes["kvk_nummer"]),
+                "SBI-code": _text(nodes["sbi_code"]),
+                "Postcode": _text(nodes["postcode"]),
+                "Huisnummer": _text(nodes["huisnummer"].astype("Int64").astype("string")),
+                "BAG-id": _text(nodes["adres_id"]),
+                "Netwerk ID": _text(nodes["netwerk_id"]),
+                "Signalen": _text(nodes["flags"]) if "flags" in nodes else "",
+                "X": _text(nodes["x"].round(1).astype("string")),
+                "Y": _text(nodes["y"].round(1).astype("string")),
+            }
+        )
+        .astype("string")
+        .fillna("")
+    )
 
     edges = results.edges
     kind = edges["soort"].astype("string")
     date = edges["datum"].where(edges["datum"].notna(), edges["datum_van"])
-    links = pd.DataFrame(
-        {
-            "Link ID": edges["link_id"],
-            "From Entity ID": edges["bron"],
-            "To Entity ID": edges["doel"],
-            "Link Type": kind.map(I2_LINK_TYPES),
-            "Date": _iso(date),
-            "End Date": _iso(edges["datum_tot"]),
-            "Description": _text(edges["functie"]).where(kind.eq("functionaris_van"), _text(edges["toelichting"])),
-            "Koopsom": _text(edges["koopsom"].round(0).astype("Int64").astype("string")),
-            "Score": _text(edges["score"].round(3).astype("string")).where(kind.eq("mogelijk_zelfde"), ""),
-            "Netwerk ID": _text(edges["netwerk_id"]) if "netwerk_id" in edges else "",
-        }
-    ).astype("string").fillna("")
+    links = (
+        pd.DataFrame(
+            {
+                "Link ID": edges["link_id"],
+                "From Entity ID": edges["bron"],
+                "To Entity ID": edges["doel"],
+                "Link Type": kind.map(I2_LINK_TYPES),
+                "Date": _iso(date),
+                "End Date": _iso(edges["datum_tot"]),
+                "Description": _text(edges["functie"]).where(
+                    kind.eq("functionaris_van"), _text(edges["toelichting"])
+                ),
+                "Koopsom": _text(edges["koopsom"].round(0).astype("Int64").astype("string")),
+                "Score": _text(edges["score"].round(3).astype("string")).where(
+                    kind.eq("mogelijk_zelfde"), ""
+                ),
+                "Netwerk ID": _text(edges["netwerk_id"]) if "netwerk_id" in edges else "",
+            }
+        )
+        .astype("string")
+        .fillna("")
+    )
     return entities[I2_ENTITY_COLUMNS], links[I2_LINK_COLUMNS]
 
 

@@ -49,7 +49,14 @@ __all__ = [
 ]
 
 NODE_TYPES = ("bedrijf", "persoon", "adres", "melding")
-EDGE_TYPES = ("functionaris_van", "gevestigd_op", "koper_van", "verkoper_van", "melding_op", "mogelijk_zelfde")
+EDGE_TYPES = (
+    "functionaris_van",
+    "gevestigd_op",
+    "koper_van",
+    "verkoper_van",
+    "melding_op",
+    "mogelijk_zelfde",
+)
 
 NODE_COLUMNS = {
     "node_id": "string",
@@ -92,7 +99,9 @@ EDGE_COLUMNS = {
 
 # Folded fragments of legal forms that make a legal entity (rechtspersoon). Eenmanszaak,
 # VOF and CV are run by natural persons whose name is often the trade name: not readable.
-_LEGAL_ENTITY_PATTERN = r"besloten|naamloze|stichting|vereniging|cooperatie|onderlinge|kerkgenootschap|^b ?v$|^n ?v$"
+_LEGAL_ENTITY_PATTERN = (
+    r"besloten|naamloze|stichting|vereniging|cooperatie|onderlinge|kerkgenootschap|^b ?v$|^n ?v$"
+)
 
 
 @dataclass(frozen=True)
@@ -114,9 +123,15 @@ class EntityTables:
 def is_legal_entity(rechtsvorm: pd.Series) -> pd.Series:
     """True where the rechtsvorm is a legal entity (BV, NV, stichting, vereniging, ...)."""
     folded = (
-        pd.Series(rechtsvorm, copy=False).astype("string").str.normalize("NFKD")
-        .str.encode("ascii", errors="ignore").str.decode("ascii").astype("string")
-        .str.lower().str.replace(r"[^a-z ]+", " ", regex=True).str.strip()
+        pd.Series(rechtsvorm, copy=False)
+        .astype("string")
+        .str.normalize("NFKD")
+        .str.encode("ascii", errors="ignore")
+        .str.decode("ascii")
+        .astype("string")
+        .str.lower()
+        .str.replace(r"[^a-z ]+", " ", regex=True)
+        .str.strip()
     )
     return folded.str.contains(_LEGAL_ENTITY_PATTERN, regex=True).fillna(False).astype(bool)
 
@@ -132,7 +147,11 @@ def _frame(data: dict, columns: dict[str, str]) -> pd.DataFrame:
     out = pd.DataFrame(data)
     for name, dtype in columns.items():
         if name not in out:
-            missing = pd.NaT if dtype.startswith("datetime") else (np.nan if dtype == "float64" else pd.NA)
+            missing = (
+                pd.NaT
+                if dtype.startswith("datetime")
+                else (np.nan if dtype == "float64" else pd.NA)
+            )
             out[name] = pd.Series(missing, index=out.index, dtype=dtype)
     out = out[list(columns)]
     for name, dtype in columns.items():
@@ -184,7 +203,11 @@ def _check_crs(*frames) -> None:
     from bcba.errors import CRSMismatchError
 
     for frame in frames:
-        crs = getattr(frame, "crs", None) if frame is not None and "geometry" in getattr(frame, "columns", []) else None
+        crs = (
+            getattr(frame, "crs", None)
+            if frame is not None and "geometry" in getattr(frame, "columns", [])
+            else None
+        )
         if crs is not None and not crs.equals(CRS):
             raise CRSMismatchError(f"invoer heeft CRS {crs.to_string()}, verwacht {CRS} (RD New)")
 
@@ -230,12 +253,18 @@ def build_entity_tables(
 
     # ---- addresses: resolve every mention of every source at once
     mentions = pd.concat(
-        [_address_mentions(vest, "kvk"), _address_mentions(kad, "kadaster"), _address_mentions(part, "partners")],
+        [
+            _address_mentions(vest, "kvk"),
+            _address_mentions(kad, "kadaster"),
+            _address_mentions(part, "partners"),
+        ],
         ignore_index=True,
     )
     reference = None
     if bag is not None and len(bag) and {"adres_id", "adres_sleutel"} <= set(bag.columns):
-        reference = pd.DataFrame({"adres_id": bag["adres_id"], "adres_sleutel": bag["adres_sleutel"]})
+        reference = pd.DataFrame(
+            {"adres_id": bag["adres_id"], "adres_sleutel": bag["adres_sleutel"]}
+        )
     addr = resolve_addresses(mentions, reference=reference)
     mentions["node"] = addr.links["entiteit_id"]
     by_source = {s: g.set_index("rij")["node"] for s, g in mentions.groupby("bron", sort=False)}
@@ -259,10 +288,16 @@ def build_entity_tables(
                 "handelsnaam": _col(vest, "handelsnaam").astype("string").to_numpy(dtype=object),
                 "rechtsvorm": _col(vest, "rechtsvorm").astype("string").to_numpy(dtype=object),
                 "sbi_code": _col(vest, "sbi_code").astype("string").to_numpy(dtype=object),
-                "datum_inschrijving": pd.to_datetime(_col(vest, "datum_inschrijving", "datetime64[ns]")).to_numpy(),
-                "datum_uitschrijving": pd.to_datetime(_col(vest, "datum_uitschrijving", "datetime64[ns]")).to_numpy(),
+                "datum_inschrijving": pd.to_datetime(
+                    _col(vest, "datum_inschrijving", "datetime64[ns]")
+                ).to_numpy(),
+                "datum_uitschrijving": pd.to_datetime(
+                    _col(vest, "datum_uitschrijving", "datetime64[ns]")
+                ).to_numpy(),
                 "adres": address_nodes_of("kvk", len(vest)),
-                "vestigingsnummer": _col(vest, "vestigingsnummer").astype("string").to_numpy(dtype=object),
+                "vestigingsnummer": _col(vest, "vestigingsnummer")
+                .astype("string")
+                .to_numpy(dtype=object),
             }
         ).dropna(subset=["node_id"])
         v = v.sort_values(["node_id", "datum_inschrijving"], kind="stable")
@@ -293,13 +328,12 @@ def build_entity_tables(
                     "soort": "gevestigd_op",
                     "datum_van": located["datum_inschrijving"],
                     "datum_tot": located["datum_uitschrijving"],
-                    "toelichting": "vestiging " + located["vestigingsnummer"].astype("string").fillna("?"),
+                    "toelichting": "vestiging "
+                    + located["vestigingsnummer"].astype("string").fillna("?"),
                 }
             )
         )
-        known_companies = companies[["kvk_nummer", "handelsnaam"]].assign(
-            postcode=pd.NA
-        )
+        known_companies = companies[["kvk_nummer", "handelsnaam"]].assign(postcode=pd.NA)
     else:
         known_companies = pd.DataFrame(columns=["kvk_nummer", "handelsnaam", "postcode"])
 
@@ -312,7 +346,9 @@ def build_entity_tables(
                 "bron": person.to_numpy(dtype=object),
                 "doel": company.to_numpy(dtype=object),
                 "soort": "functionaris_van",
-                "datum_van": pd.to_datetime(_col(func, "datum_aanvang", "datetime64[ns]")).to_numpy(),
+                "datum_van": pd.to_datetime(
+                    _col(func, "datum_aanvang", "datetime64[ns]")
+                ).to_numpy(),
                 "datum_tot": pd.to_datetime(_col(func, "datum_einde", "datetime64[ns]")).to_numpy(),
                 "functie": _col(func, "functie").astype("string").to_numpy(dtype=object),
             }
@@ -320,9 +356,9 @@ def build_entity_tables(
         edges.append(f)
         node_parts.append(pd.DataFrame({"node_id": f["bron"].unique(), "soort": "persoon"}))
         node_parts.append(
-            pd.DataFrame(
-                {"node_id": f["doel"].unique(), "soort": "bedrijf"}
-            ).assign(kvk_nummer=lambda d: d["node_id"].str[2:])
+            pd.DataFrame({"node_id": f["doel"].unique(), "soort": "bedrijf"}).assign(
+                kvk_nummer=lambda d: d["node_id"].str[2:]
+            )
         )
 
     # ---- Kadaster parties and properties
@@ -330,7 +366,9 @@ def build_entity_tables(
     if len(kad):
         prop = address_nodes_of("kadaster", len(kad))
         for role in ("koper", "verkoper"):
-            party = _party_nodes(kad, role, known_companies, threshold=threshold, fuzzy_min=fuzzy_min)
+            party = _party_nodes(
+                kad, role, known_companies, threshold=threshold, fuzzy_min=fuzzy_min
+            )
             possible.append(party.possible)
             ids = party.links["entiteit_id"].to_numpy(dtype=object)
             e = pd.DataFrame(
@@ -339,34 +377,56 @@ def build_entity_tables(
                     "doel": prop,
                     "soort": f"{role}_van",
                     "datum": pd.to_datetime(_col(kad, "datum", "datetime64[ns]")).to_numpy(),
-                    "koopsom": pd.to_numeric(_col(kad, "koopsom", "float64"), errors="coerce").to_numpy(dtype=float),
-                    "hypotheek": _col(kad, "hypotheek", "boolean").astype("boolean").to_numpy(dtype=object),
-                    "transactie_id": _col(kad, "transactie_id").astype("string").to_numpy(dtype=object),
+                    "koopsom": pd.to_numeric(
+                        _col(kad, "koopsom", "float64"), errors="coerce"
+                    ).to_numpy(dtype=float),
+                    "hypotheek": _col(kad, "hypotheek", "boolean")
+                    .astype("boolean")
+                    .to_numpy(dtype=object),
+                    "transactie_id": _col(kad, "transactie_id")
+                    .astype("string")
+                    .to_numpy(dtype=object),
                     "score": party.links["score"].to_numpy(dtype=float),
                     "toelichting": party.links["toelichting"].to_numpy(dtype=object),
                 }
             ).dropna(subset=["bron", "doel"])
             edges.append(e)
             names = party.links.get("naam_rechtspersoon")
-            pn = pd.DataFrame({"node_id": ids, "naam": names.to_numpy(dtype=object) if names is not None else pd.NA})
+            pn = pd.DataFrame(
+                {
+                    "node_id": ids,
+                    "naam": names.to_numpy(dtype=object) if names is not None else pd.NA,
+                }
+            )
             pn = pn.dropna(subset=["node_id"]).drop_duplicates("node_id")
             pn["soort"] = np.where(pn["node_id"].str.startswith("P-"), "persoon", "bedrijf")
             is_company = pn["soort"].eq("bedrijf")
             pn["handelsnaam"] = pn["naam"].where(is_company)
-            pn["label"] = pn["naam"].where(is_company & pn["node_id"].str.startswith("R-")).fillna(pn["node_id"])
+            pn["label"] = (
+                pn["naam"]
+                .where(is_company & pn["node_id"].str.startswith("R-"))
+                .fillna(pn["node_id"])
+            )
             pn["kvk_nummer"] = pn["node_id"].str[2:].where(pn["node_id"].str.startswith("K-"))
             node_parts.append(pn.drop(columns="naam"))
 
     # ---- partner events
     if len(part):
         source = _col(part, "bron").astype("string").fillna("partner")
-        event_ids = ("E-" + source + "-" + pd.Series(np.arange(1, len(part) + 1), index=part.index).astype("string"))
+        event_ids = (
+            "E-"
+            + source
+            + "-"
+            + pd.Series(np.arange(1, len(part) + 1), index=part.index).astype("string")
+        )
         target = address_nodes_of("partners", len(part))
         ev = pd.DataFrame(
             {
                 "node_id": event_ids.to_numpy(dtype=object),
                 "soort": "melding",
-                "label": (source + ": " + _col(part, "soort").astype("string").fillna("melding")).to_numpy(dtype=object),
+                "label": (
+                    source + ": " + _col(part, "soort").astype("string").fillna("melding")
+                ).to_numpy(dtype=object),
                 "thema": _col(part, "thema").astype("string").to_numpy(dtype=object),
                 "datum": pd.to_datetime(_col(part, "datum", "datetime64[ns]")).to_numpy(),
                 "adres": target,
@@ -375,7 +435,14 @@ def build_entity_tables(
         ev = ev.dropna(subset=["adres"])  # an event without address links to nothing
         node_parts.append(ev.drop(columns="adres"))
         edges.append(
-            pd.DataFrame({"bron": ev["node_id"], "doel": ev["adres"], "soort": "melding_op", "datum": ev["datum"]})
+            pd.DataFrame(
+                {
+                    "bron": ev["node_id"],
+                    "doel": ev["adres"],
+                    "soort": "melding_op",
+                    "datum": ev["datum"],
+                }
+            )
         )
 
     # ---- address nodes
@@ -396,34 +463,49 @@ def build_entity_tables(
                 "vastgoed": used["bron"].eq("kadaster").to_numpy(),
             }
         )
-        a = a.groupby("node_id", sort=False).agg(
-            adres_id=("adres_id", "first"),
-            adres_sleutel=("adres_sleutel", "first"),
-            postcode=("postcode", "first"),
-            huisnummer=("huisnummer", "first"),
-            huisletter=("huisletter", "first"),
-            toevoeging=("toevoeging", "first"),
-            x=("x", "first"),
-            y=("y", "first"),
-            vastgoed=("vastgoed", "any"),
-        ).reset_index()
+        a = (
+            a.groupby("node_id", sort=False)
+            .agg(
+                adres_id=("adres_id", "first"),
+                adres_sleutel=("adres_sleutel", "first"),
+                postcode=("postcode", "first"),
+                huisnummer=("huisnummer", "first"),
+                huisletter=("huisletter", "first"),
+                toevoeging=("toevoeging", "first"),
+                x=("x", "first"),
+                y=("y", "first"),
+                vastgoed=("vastgoed", "any"),
+            )
+            .reset_index()
+        )
         a["soort"] = "adres"
         a["label"] = _address_label(a)
         node_parts.append(a)
 
     # ---- mogelijk_zelfde
-    pos = pd.concat([p for p in possible if len(p)], ignore_index=True) if any(len(p) for p in possible) else None
+    pos = (
+        pd.concat([p for p in possible if len(p)], ignore_index=True)
+        if any(len(p) for p in possible)
+        else None
+    )
     if pos is not None:
         edges.append(
             pd.DataFrame(
-                {"bron": pos["entiteit_a"], "doel": pos["entiteit_b"], "soort": "mogelijk_zelfde",
-                 "score": pos["score"], "toelichting": pos["toelichting"]}
+                {
+                    "bron": pos["entiteit_a"],
+                    "doel": pos["entiteit_b"],
+                    "soort": "mogelijk_zelfde",
+                    "score": pos["score"],
+                    "toelichting": pos["toelichting"],
+                }
             )
         )
 
     nodes = _combine_nodes(node_parts)
     edge_frame = _frame(
-        pd.concat([e for e in edges if len(e)], ignore_index=True) if any(len(e) for e in edges) else {},
+        pd.concat([e for e in edges if len(e)], ignore_index=True)
+        if any(len(e) for e in edges)
+        else {},
         {k: v for k, v in EDGE_COLUMNS.items() if k != "link_id"} | {"link_id": "string"},
     )
     # Company nodes referenced only by a mogelijk_zelfde link (never happens for K-/R- of
@@ -433,8 +515,14 @@ def build_entity_tables(
     if len(missing):
         extra = pd.DataFrame({"node_id": missing.astype("string")})
         extra["soort"] = np.select(
-            [extra["node_id"].str.startswith("P-"), extra["node_id"].str.startswith("A-"),
-             extra["node_id"].str.startswith("E-")], ["persoon", "adres", "melding"], "bedrijf")
+            [
+                extra["node_id"].str.startswith("P-"),
+                extra["node_id"].str.startswith("A-"),
+                extra["node_id"].str.startswith("E-"),
+            ],
+            ["persoon", "adres", "melding"],
+            "bedrijf",
+        )
         nodes = _combine_nodes([nodes, extra])
     edge_frame["link_id"] = [f"L{i:07d}" for i in range(1, len(edge_frame) + 1)]
     edge_frame = edge_frame[list(EDGE_COLUMNS)]
@@ -455,12 +543,18 @@ def _party_nodes(
     )
     # Names only of legal entities: a natural person's name never enters the graph.
     name = _col(kad, f"{role}_naam").astype("string").where(~is_person)
-    parties = pd.DataFrame({"naam": name, "kvk_nummer": kvk_col.fillna(kvk_from_id)}, index=kad.index)
-    company = resolve_companies(parties[~is_person], known, threshold=threshold, fuzzy_min=fuzzy_min)
+    parties = pd.DataFrame(
+        {"naam": name, "kvk_nummer": kvk_col.fillna(kvk_from_id)}, index=kad.index
+    )
+    company = resolve_companies(
+        parties[~is_person], known, threshold=threshold, fuzzy_min=fuzzy_min
+    )
     links = pd.DataFrame(
-        {"entiteit_id": pd.Series(pd.NA, index=kad.index, dtype="string"),
-         "score": np.nan,
-         "toelichting": pd.Series(pd.NA, index=kad.index, dtype="string")},
+        {
+            "entiteit_id": pd.Series(pd.NA, index=kad.index, dtype="string"),
+            "score": np.nan,
+            "toelichting": pd.Series(pd.NA, index=kad.index, dtype="string"),
+        },
         index=kad.index,
     )
     persons = person_node_id(pid.where(is_person))
@@ -471,7 +565,12 @@ def _party_nodes(
     links.loc[~is_person, "score"] = company.links["score"]
     links.loc[~is_person, "toelichting"] = company.links["toelichting"]
     # A legal entity without name nor KvK number keeps the id the source layer gave it.
-    fallback = links["entiteit_id"].isna() & ~is_person & pid.notna() & ~pid.str.startswith("P-").fillna(False)
+    fallback = (
+        links["entiteit_id"].isna()
+        & ~is_person
+        & pid.notna()
+        & ~pid.str.startswith("P-").fillna(False)
+    )
     links.loc[fallback, "entiteit_id"] = pid[fallback]
     links["naam_rechtspersoon"] = name
     return Resolution(links, company.possible)
@@ -481,7 +580,13 @@ def _address_label(a: pd.DataFrame) -> pd.Series:
     nr = a["huisnummer"].astype("Int64").astype("string").fillna("")
     letter = a["huisletter"].astype("string").fillna("")
     toev = a["toevoeging"].astype("string").fillna("")
-    label = a["postcode"].astype("string").fillna("") + " " + nr + letter + ("-" + toev).where(toev.ne(""), "")
+    label = (
+        a["postcode"].astype("string").fillna("")
+        + " "
+        + nr
+        + letter
+        + ("-" + toev).where(toev.ne(""), "")
+    )
     label = label.str.strip()
     return label.where(label.ne(""), a["node_id"])
 
@@ -490,11 +595,15 @@ def _combine_nodes(parts: list[pd.DataFrame]) -> pd.DataFrame:
     parts = [p for p in parts if len(p)]
     if not parts:
         return _frame({}, NODE_COLUMNS)
-    allnodes = pd.concat([_frame(p.to_dict("series"), NODE_COLUMNS) for p in parts], ignore_index=True)
+    allnodes = pd.concat(
+        [_frame(p.to_dict("series"), NODE_COLUMNS) for p in parts], ignore_index=True
+    )
     # The first non-missing value per attribute wins; KvK rows come first and carry most.
     nodes = allnodes.groupby("node_id", sort=True, dropna=True).first().reset_index()
     nodes["label"] = nodes["label"].fillna(nodes["node_id"])
-    nodes["persoon_id"] = nodes["persoon_id"].fillna(nodes["node_id"].where(nodes["soort"].eq("persoon")))
+    nodes["persoon_id"] = nodes["persoon_id"].fillna(
+        nodes["node_id"].where(nodes["soort"].eq("persoon"))
+    )
     return _frame(nodes.to_dict("series"), NODE_COLUMNS)
 
 
@@ -511,14 +620,20 @@ def to_networkx(tables: EntityTables) -> nx.MultiDiGraph:
         ok = values.notna().to_numpy()
         if ok.any():
             nx.set_node_attributes(
-                graph, dict(zip(nodes["node_id"][ok].tolist(), values[ok].tolist(), strict=True)), name=column
+                graph,
+                dict(zip(nodes["node_id"][ok].tolist(), values[ok].tolist(), strict=True)),
+                name=column,
             )
-    keys = list(zip(edges["bron"].tolist(), edges["doel"].tolist(), edges["link_id"].tolist(), strict=True))
+    keys = list(
+        zip(edges["bron"].tolist(), edges["doel"].tolist(), edges["link_id"].tolist(), strict=True)
+    )
     graph.add_edges_from(keys)
     for column in edges.columns.drop(["bron", "doel"]):
         values = edges[column]
         ok = values.notna().to_numpy()
         if ok.any():
             chosen = [k for k, good in zip(keys, ok, strict=True) if good]
-            nx.set_edge_attributes(graph, dict(zip(chosen, values[ok].tolist(), strict=True)), name=column)
+            nx.set_edge_attributes(
+                graph, dict(zip(chosen, values[ok].tolist(), strict=True)), name=column
+            )
     return graph

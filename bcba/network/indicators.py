@@ -38,7 +38,17 @@ __all__ = [
 
 #: Risk branches (SBI prefixes): shisha lounges, cafés/restaurants, car washes, massage and
 #: beauty salons, phone shops, car trade, storage and money transfer.
-RISK_SBI_PREFIXES: tuple[str, ...] = ("5630", "561", "45205", "96021", "96022", "4742", "4511", "5210", "6619")
+RISK_SBI_PREFIXES: tuple[str, ...] = (
+    "5630",
+    "561",
+    "45205",
+    "96021",
+    "96022",
+    "4742",
+    "4511",
+    "5210",
+    "6619",
+)
 #: Branches whose link with a risk branch is itself a signal: real estate (SBI 68).
 LINKED_SBI_PREFIXES: tuple[str, ...] = ("68",)
 
@@ -70,13 +80,23 @@ def _edges(tables: EntityTables, kind: str) -> pd.DataFrame:
 
 
 def _flags(
-    flag_id: str, node_ids: pd.Series, patroon: pd.Series, toelichting: pd.Series, tables: EntityTables,
-    *, sterkte=1.0, bron: str = "netwerk",
+    flag_id: str,
+    node_ids: pd.Series,
+    patroon: pd.Series,
+    toelichting: pd.Series,
+    tables: EntityTables,
+    *,
+    sterkte=1.0,
+    bron: str = "netwerk",
 ) -> pd.DataFrame:
     """Flag records; ``sterkte`` (strength, 1 = just over the threshold) is also the
     initial ``gewicht`` until :func:`weighted` multiplies it by the configured weight."""
-    strength = np.asarray(pd.Series(sterkte, copy=False).to_numpy(dtype=float) if np.ndim(sterkte) else
-                          np.full(len(node_ids), float(sterkte)), dtype=float)
+    strength = np.asarray(
+        pd.Series(sterkte, copy=False).to_numpy(dtype=float)
+        if np.ndim(sterkte)
+        else np.full(len(node_ids), float(sterkte)),
+        dtype=float,
+    )
     out = pd.DataFrame(
         {
             "flag_id": flag_id,
@@ -84,7 +104,9 @@ def _flags(
             "gewicht": strength,
             "sterkte": strength,
             "patroon": pd.Series(patroon, copy=False).astype("string").to_numpy(dtype=object),
-            "toelichting": pd.Series(toelichting, copy=False).astype("string").to_numpy(dtype=object),
+            "toelichting": pd.Series(toelichting, copy=False)
+            .astype("string")
+            .to_numpy(dtype=object),
             "bron": bron,
         }
     )
@@ -93,7 +115,9 @@ def _flags(
 
 def _with_node_columns(flags: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
     info = nodes.set_index("node_id")[["soort", "kvk_nummer", "persoon_id", "adres_id"]]
-    out = flags.drop(columns=[c for c in info.columns if c in flags.columns]).join(info, on="node_id")
+    out = flags.drop(columns=[c for c in info.columns if c in flags.columns]).join(
+        info, on="node_id"
+    )
     out = out.drop_duplicates(subset=["flag_id", "node_id", "patroon"])
     for name, dtype in FLAG_COLUMNS.items():
         if name not in out:
@@ -109,7 +133,9 @@ def empty_flags() -> pd.DataFrame:
 # --------------------------------------------------------------------------- patterns
 
 
-def address_hubs(tables: EntityTables, *, min_companies: int = 5, min_owners: int = 3) -> pd.DataFrame:
+def address_hubs(
+    tables: EntityTables, *, min_companies: int = 5, min_owners: int = 3
+) -> pd.DataFrame:
     """``NET_ADRES_HUB``: addresses where many companies were registered or many parties
     bought over the whole extract (not only at one moment).
 
@@ -127,17 +153,27 @@ def address_hubs(tables: EntityTables, *, min_companies: int = 5, min_owners: in
     if hubs.empty:
         return empty_flags()
     text = (
-        hubs["bedrijven"].astype("string") + " bedrijven ingeschreven en "
-        + hubs["eigenaren"].astype("string") + " kopers op dit adres"
+        hubs["bedrijven"].astype("string")
+        + " bedrijven ingeschreven en "
+        + hubs["eigenaren"].astype("string")
+        + " kopers op dit adres"
     )
     strength = np.maximum(hubs["bedrijven"] / min_companies, hubs["eigenaren"] / min_owners)
-    return _flags("NET_ADRES_HUB", hubs.index.to_series(), "NET_ADRES_HUB:" + hubs.index.to_series(), text, tables,
-                  sterkte=strength.round(3))
+    return _flags(
+        "NET_ADRES_HUB",
+        hubs.index.to_series(),
+        "NET_ADRES_HUB:" + hubs.index.to_series(),
+        text,
+        tables,
+        sterkte=strength.round(3),
+    )
 
 
 def _officer_roles(tables: EntityTables) -> pd.DataFrame:
     roles = _edges(tables, "functionaris_van")[["bron", "doel", "datum_van", "datum_tot"]]
-    info = tables.nodes.set_index("node_id")[["datum_inschrijving", "datum_uitschrijving", "sbi_code"]]
+    info = tables.nodes.set_index("node_id")[
+        ["datum_inschrijving", "datum_uitschrijving", "sbi_code"]
+    ]
     return roles.join(info, on="doel")
 
 
@@ -157,30 +193,48 @@ def straw_men(
     roles = _officer_roles(tables)
     role_days = (roles["datum_tot"] - roles["datum_van"]).dt.days
     company_days = (roles["datum_uitschrijving"] - roles["datum_inschrijving"]).dt.days
-    short = roles[(role_days <= short_role_days).fillna(False) | (company_days <= short_company_days).fillna(False)]
+    short = roles[
+        (role_days <= short_role_days).fillna(False)
+        | (company_days <= short_company_days).fillna(False)
+    ]
     total = roles.groupby("bron")["doel"].nunique()
     n_short = short.groupby("bron")["doel"].nunique()
     persons = n_short[n_short >= min_short]
     if persons.empty:
         return empty_flags()
     text_person = (
-        "functionaris van " + total.reindex(persons.index).astype("string") + " bedrijven, waarvan "
-        + persons.astype("string") + " kortstondig"
+        "functionaris van "
+        + total.reindex(persons.index).astype("string")
+        + " bedrijven, waarvan "
+        + persons.astype("string")
+        + " kortstondig"
     )
-    person_flags = pd.DataFrame({"node": persons.index, "patroon": "NET_STROMAN:" + persons.index.to_series(),
-                                 "text": text_person.to_numpy()})
+    person_flags = pd.DataFrame(
+        {
+            "node": persons.index,
+            "patroon": "NET_STROMAN:" + persons.index.to_series(),
+            "text": text_person.to_numpy(),
+        }
+    )
     comp = short[short["bron"].isin(persons.index)].drop_duplicates(["bron", "doel"])
     comp_flags = pd.DataFrame(
-        {"node": comp["doel"], "patroon": "NET_STROMAN:" + comp["bron"],
-         "text": "kortstondig bedrijf van functionaris " + comp["bron"]}
+        {
+            "node": comp["doel"],
+            "patroon": "NET_STROMAN:" + comp["bron"],
+            "text": "kortstondig bedrijf van functionaris " + comp["bron"],
+        }
     )
     both = pd.concat([person_flags, comp_flags], ignore_index=True)
     strength = (n_short / min_short).round(3)
     both["sterkte"] = both["patroon"].str.removeprefix("NET_STROMAN:").map(strength)
-    return _flags("NET_STROMAN", both["node"], both["patroon"], both["text"], tables, sterkte=both["sterkte"])
+    return _flags(
+        "NET_STROMAN", both["node"], both["patroon"], both["text"], tables, sterkte=both["sterkte"]
+    )
 
 
-def carousels(tables: EntityTables, *, min_companies: int = 2, min_addresses: int = 2) -> pd.DataFrame:
+def carousels(
+    tables: EntityTables, *, min_companies: int = 2, min_addresses: int = 2
+) -> pd.DataFrame:
     """``NET_CARROUSEL``: companies that move between the same set of addresses.
 
     Two companies form a carousel pair when both were registered (at any time) at the same
@@ -203,7 +257,10 @@ def carousels(tables: EntityTables, *, min_companies: int = 2, min_addresses: in
         group_of.update(dict.fromkeys(members, i))
     pairs = pairs.assign(groep=pairs["bron_a"].map(group_of))
     members = pd.concat(
-        [pairs[["groep", "bron_a"]].set_axis(["groep", "c"], axis=1), pairs[["groep", "bron_b"]].set_axis(["groep", "c"], axis=1)]
+        [
+            pairs[["groep", "bron_a"]].set_axis(["groep", "c"], axis=1),
+            pairs[["groep", "bron_b"]].set_axis(["groep", "c"], axis=1),
+        ]
     )
     size = members.groupby("groep")["c"].nunique()
     keep = size[size >= min_companies].index
@@ -212,23 +269,36 @@ def carousels(tables: EntityTables, *, min_companies: int = 2, min_addresses: in
         return empty_flags()
     patroon = "NET_CARROUSEL:" + pairs["groep"].astype("string")
     companies = pd.concat(
-        [pd.DataFrame({"node": pairs["bron_a"], "patroon": patroon}),
-         pd.DataFrame({"node": pairs["bron_b"], "patroon": patroon})]
+        [
+            pd.DataFrame({"node": pairs["bron_a"], "patroon": patroon}),
+            pd.DataFrame({"node": pairs["bron_b"], "patroon": patroon}),
+        ]
     )
     addresses = pd.DataFrame({"node": pairs["doel"], "patroon": patroon})
     n_comp = companies.groupby("patroon")["node"].nunique()
     n_adr = addresses.groupby("patroon")["node"].nunique()
-    text = (n_comp.astype("string") + " bedrijven verhuizen tussen " + n_adr.astype("string") + " gedeelde adressen")
+    text = (
+        n_comp.astype("string")
+        + " bedrijven verhuizen tussen "
+        + n_adr.astype("string")
+        + " gedeelde adressen"
+    )
     both = pd.concat([companies, addresses], ignore_index=True)
     strength = (n_comp / min_companies).round(3)
-    return _flags("NET_CARROUSEL", both["node"], both["patroon"], both["patroon"].map(text), tables,
-                  sterkte=both["patroon"].map(strength))
+    return _flags(
+        "NET_CARROUSEL",
+        both["node"],
+        both["patroon"],
+        both["patroon"].map(text),
+        tables,
+        sterkte=both["patroon"].map(strength),
+    )
 
 
 def young_company_property(tables: EntityTables, *, max_days: int = 365) -> pd.DataFrame:
     """``NET_VASTGOED_JONGE_BV``: property bought by a company registered at KvK less than
     ``max_days`` before the purchase. Flags the company and the properties; one pattern per
-    company, strength = number of objects it bought so."""
+    company, strength = objects bought so without mortgage + half those with mortgage."""
     buys = _edges(tables, "koper_van")
     info = tables.nodes.set_index("node_id")[["soort", "datum_inschrijving"]].add_prefix("koper_")
     buys = buys.join(info, on="bron")
@@ -238,22 +308,41 @@ def young_company_property(tables: EntityTables, *, max_days: int = 365) -> pd.D
         return empty_flags()
     age = age[hit.index]
     without = hit["hypotheek"].eq(False).fillna(False)
-    sum_text = hit["koopsom"].map(lambda v: "onbekend" if pd.isna(v) else f"€ {v:,.0f}".replace(",", "."))
+    sum_text = hit["koopsom"].map(
+        lambda v: "onbekend" if pd.isna(v) else f"€ {v:,.0f}".replace(",", ".")
+    )
     text = (
-        "aankoop " + hit["datum"].dt.strftime("%Y-%m-%d") + " (koopsom " + sum_text.astype("string")
+        "aankoop "
+        + hit["datum"].dt.strftime("%Y-%m-%d")
+        + " (koopsom "
+        + sum_text.astype("string")
         + pd.Series(np.where(without, ", zonder hypotheek", ""), index=hit.index)
-        + ") door bedrijf ingeschreven " + age.astype("Int64").astype("string") + " dagen eerder"
+        + ") door bedrijf ingeschreven "
+        + age.astype("Int64").astype("string")
+        + " dagen eerder"
     )
     # One pattern per buying company; its strength is the number of objects it bought.
     patroon = "NET_VASTGOED_JONGE_BV:" + hit["bron"]
-    strength = hit.groupby("bron")["doel"].nunique().astype(float)
+    # A purchase without mortgage counts full, one with (or unknown) mortgage half.
+    per_object = pd.DataFrame(
+        {"bron": hit["bron"], "doel": hit["doel"], "w": np.where(without, 1.0, 0.5)}
+    )
+    strength = per_object.groupby(["bron", "doel"])["w"].max().groupby(level=0).sum()
     both = pd.concat(
-        [pd.DataFrame({"node": hit["bron"], "patroon": patroon, "text": text}),
-         pd.DataFrame({"node": hit["doel"], "patroon": patroon, "text": text})],
+        [
+            pd.DataFrame({"node": hit["bron"], "patroon": patroon, "text": text}),
+            pd.DataFrame({"node": hit["doel"], "patroon": patroon, "text": text}),
+        ],
         ignore_index=True,
     )
-    return _flags("NET_VASTGOED_JONGE_BV", both["node"], both["patroon"], both["text"], tables,
-                  sterkte=both["patroon"].str.removeprefix("NET_VASTGOED_JONGE_BV:").map(strength))
+    return _flags(
+        "NET_VASTGOED_JONGE_BV",
+        both["node"],
+        both["patroon"],
+        both["text"],
+        tables,
+        sterkte=both["patroon"].str.removeprefix("NET_VASTGOED_JONGE_BV:").map(strength),
+    )
 
 
 def shared_officers(
@@ -277,46 +366,79 @@ def shared_officers(
     linked = tuple(str(p) for p in linked_sbi)
     roles = _officer_roles(tables).drop_duplicates(["bron", "doel"])
     sbi = roles["sbi_code"].astype("string").str.replace(".", "", regex=False)
-    is_risk = sbi.str.startswith(risk).fillna(False) if risk else pd.Series(False, index=roles.index)
-    is_linked = sbi.str.startswith(linked).fillna(False) if linked else pd.Series(False, index=roles.index)
+    is_risk = (
+        sbi.str.startswith(risk).fillna(False) if risk else pd.Series(False, index=roles.index)
+    )
+    is_linked = (
+        sbi.str.startswith(linked).fillna(False) if linked else pd.Series(False, index=roles.index)
+    )
     roles = roles.assign(risico=is_risk.astype(bool))[(is_risk | is_linked).astype(bool)]
     n_all = roles.groupby("bron")["doel"].nunique()
-    n_risk = roles[roles["risico"]].groupby("bron")["doel"].nunique().reindex(n_all.index, fill_value=0)
+    n_risk = (
+        roles[roles["risico"]].groupby("bron")["doel"].nunique().reindex(n_all.index, fill_value=0)
+    )
     persons = n_all[(n_all >= min_companies) & (n_risk >= min_risk)]
     if persons.empty:
         return empty_flags()
     comp = roles[roles["bron"].isin(persons.index)]
     text_person = (
-        "functionaris van " + persons.astype("string") + " bedrijven in risico- of gelieerde branches, waarvan "
-        + n_risk.reindex(persons.index).astype("string") + " in een risicobranche"
+        "functionaris van "
+        + persons.astype("string")
+        + " bedrijven in risico- of gelieerde branches, waarvan "
+        + n_risk.reindex(persons.index).astype("string")
+        + " in een risicobranche"
     )
     both = pd.concat(
         [
-            pd.DataFrame({"node": persons.index, "persoon": persons.index, "text": text_person.to_numpy()}),
-            pd.DataFrame({"node": comp["doel"], "persoon": comp["bron"],
-                          "text": pd.Series(np.where(comp["risico"], "risicobranchebedrijf", "gelieerd bedrijf"),
-                                            index=comp.index) + " met gedeelde functionaris " + comp["bron"]}),
+            pd.DataFrame(
+                {"node": persons.index, "persoon": persons.index, "text": text_person.to_numpy()}
+            ),
+            pd.DataFrame(
+                {
+                    "node": comp["doel"],
+                    "persoon": comp["bron"],
+                    "text": pd.Series(
+                        np.where(comp["risico"], "risicobranchebedrijf", "gelieerd bedrijf"),
+                        index=comp.index,
+                    )
+                    + " met gedeelde functionaris "
+                    + comp["bron"],
+                }
+            ),
         ],
         ignore_index=True,
     )
     strength = (persons / min_companies).round(3)
-    return _flags("NET_GEDEELDE_FUNCTIONARIS", both["node"], "NET_GEDEELDE_FUNCTIONARIS:" + both["persoon"],
-                  both["text"], tables, sterkte=both["persoon"].map(strength))
+    return _flags(
+        "NET_GEDEELDE_FUNCTIONARIS",
+        both["node"],
+        "NET_GEDEELDE_FUNCTIONARIS:" + both["persoon"],
+        both["text"],
+        tables,
+        sterkte=both["persoon"].map(strength),
+    )
 
 
 # --------------------------------------------------------------------------- structure
 
 
-def _undirected(graph: nx.MultiDiGraph, *, exclude: Iterable[str] = ("mogelijk_zelfde",)) -> nx.Graph:
+def _undirected(graph, *, exclude: Iterable[str] = ("mogelijk_zelfde",)) -> nx.Graph:
+    """A simple undirected graph of ``graph`` (MultiDiGraph or EntityTables) without the
+    link types in ``exclude``."""
     skip = set(exclude)
     simple = nx.Graph()
+    if isinstance(graph, EntityTables):
+        simple.add_nodes_from(graph.nodes["node_id"].tolist())
+        kept = graph.edges[~graph.edges["soort"].isin(skip)]
+        simple.add_edges_from(zip(kept["bron"].tolist(), kept["doel"].tolist(), strict=True))
+        return simple
     simple.add_nodes_from(graph.nodes)
     simple.add_edges_from((u, v) for u, v, kind in graph.edges(data="soort") if kind not in skip)
     return simple
 
 
 def network_components(
-    graph: nx.MultiDiGraph,
+    graph,
     *,
     exclude: Iterable[str] = ("mogelijk_zelfde",),
     max_size: int | None = None,
@@ -324,18 +446,31 @@ def network_components(
 ) -> pd.Series:
     """Networks: connected components ignoring link types in ``exclude``.
 
-    Doubtful ``mogelijk_zelfde`` links do not join networks: a doubtful match is shown, not
-    merged. In real registers ordinary links (offices with several tenants, officers with two
-    companies) chain into one very large component; a component of more than ``max_size``
-    nodes is therefore split into Louvain communities (seeded, deterministic), which keeps
-    dense structures (a hub address with its companies, a straw man with his companies)
-    together. Returns a Series node_id -> network number (1 = largest; ties by smallest id).
+    Parameters
+    ----------
+    graph : networkx.MultiDiGraph or EntityTables
+    exclude : link types that do not join networks. Doubtful ``mogelijk_zelfde`` links are
+        shown, not merged.
+    max_size : int, optional
+        In real registers ordinary links (offices with several tenants, officers with two
+        companies) chain into one very large component; a component of more than
+        ``max_size`` nodes is split into first-level Louvain communities (seeded,
+        deterministic), which
+        keeps dense structures (a hub address with its companies, a straw man with his
+        companies) together.
+    seed : int, default 0
+
+    Returns
+    -------
+    Series node_id -> network number (1 = largest; ties by smallest node id).
     """
     simple = _undirected(graph, exclude=exclude)
     comps = []
     for comp in nx.connected_components(simple):
         if max_size is not None and len(comp) > max_size:
-            parts = nx.community.louvain_communities(simple.subgraph(comp), seed=seed)
+            # One Louvain level: communities of a few dozen nodes in seconds; further levels
+            # merge them back into thousands of nodes and take minutes at city scale.
+            parts = nx.community.louvain_communities(simple.subgraph(comp), seed=seed, max_level=1)
             log.info("netwerk van %d knopen gesplitst in %d gemeenschappen", len(comp), len(parts))
             comps.extend(parts)
         else:
@@ -348,43 +483,82 @@ def network_components(
 
 
 def centralities(
-    graph: nx.MultiDiGraph,
+    tables: EntityTables,
+    networks: pd.Series,
     *,
     exact_max: int = 500,
     k: int = 100,
     seed: int = 0,
-    exclude: Iterable[str] = ("mogelijk_zelfde",),
+    exclude: Iterable[str] = ("mogelijk_zelfde", "melding_op"),
+    only: Iterable | None = None,
 ) -> pd.DataFrame:
-    """Degree and betweenness of every node, within its own network.
+    """Degree and betweenness of every node.
 
-    ``graad`` is the number of distinct neighbours. ``betweenness`` is normalised per
-    component (0-1). Components up to ``exact_max`` nodes are computed exactly; larger ones
-    are approximated from ``k`` seeded source samples.
+    ``graad`` is the number of distinct neighbours over all links. ``betweenness`` is
+    computed within the node's own network (``networks``: node_id -> network) on the links
+    between companies, persons and addresses (events and doubtful links left out, so a
+    much-reported address does not look central), normalised to 0-1. Networks up to
+    ``exact_max`` nodes are computed exactly, larger ones from ``k`` seeded samples.
+    ``only`` restricts betweenness to these networks (the others get 0): at the scale of a
+    large city most networks carry no flag and nobody looks at their centre.
     """
-    simple = _undirected(graph, exclude=exclude)
-    comps = list(nx.connected_components(simple))
-    size_of = {n: len(c) for c in comps for n in c}
-    raw: dict = dict.fromkeys(simple.nodes, 0.0)
-    # One call per component: networkx initialises per-source state over the whole graph,
-    # so a single call on many small components would be quadratic in the total size.
+    edges = tables.edges
+    ends = pd.concat(
+        [edges[["bron", "doel"]], edges[["doel", "bron"]].set_axis(["bron", "doel"], axis=1)],
+        ignore_index=True,
+    ).drop_duplicates()
+    ends = ends[ends["bron"].ne(ends["doel"])]
+    degree = ends.groupby("bron").size()
+
+    kept = edges[~edges["soort"].isin(set(exclude))][["bron", "doel"]]
+    net_a, net_b = kept["bron"].map(networks), kept["doel"].map(networks)
+    kept = kept.assign(netwerk=net_a)[net_a.eq(net_b).fillna(False).to_numpy()]
+    if only is not None:
+        kept = kept[kept["netwerk"].isin(set(only))]
+    raw: dict = {}
+    kept = kept.drop_duplicates()
+    # Shortcut without a networkx call: in a star (one node linked to all others and no
+    # other links; includes every network of one or two links) the centre has
+    # betweenness 1 and the leaves 0. Most networks of a register are stars.
+    n_links = kept.groupby("netwerk").size()
+    long = pd.concat(
+        [
+            kept[["netwerk", "bron"]].set_axis(["netwerk", "node"], axis=1),
+            kept[["netwerk", "doel"]].set_axis(["netwerk", "node"], axis=1),
+        ]
+    )
+    node_degree = long.groupby(["netwerk", "node"]).size()
+    n_nodes = node_degree.groupby(level=0).size()
+    top = node_degree.groupby(level=0).max()
+    star = (n_links == n_nodes - 1) & (top == n_nodes - 1)
+    centres = node_degree[
+        (node_degree.index.get_level_values(0).map(star).to_numpy(dtype=bool))
+        & (node_degree.to_numpy() == node_degree.index.get_level_values(0).map(top).to_numpy())
+        & (node_degree.index.get_level_values(0).map(n_nodes).to_numpy() >= 3)
+    ]
+    raw.update(dict.fromkeys(centres.index.get_level_values(1), 1.0))
+    kept = kept[~kept["netwerk"].map(star).fillna(False).astype(bool)]
     big = 0
-    for comp in comps:
-        if len(comp) < 3:
-            continue
-        sub = simple.subgraph(comp)
-        if len(comp) <= exact_max:
-            raw.update(nx.betweenness_centrality(sub, normalized=False))
+    for _, group in kept.groupby("netwerk", sort=True):
+        sub = nx.Graph()
+        sub.add_edges_from(zip(group["bron"].tolist(), group["doel"].tolist(), strict=True))
+        n = sub.number_of_nodes()
+        if n <= exact_max:
+            values = nx.betweenness_centrality(sub, normalized=False)
         else:
-            raw.update(nx.betweenness_centrality(sub, k=min(k, len(comp)), normalized=False, seed=seed + big))
+            values = nx.betweenness_centrality(sub, k=min(k, n), normalized=False, seed=seed + big)
             big += 1
-    nodes = list(simple.nodes)
-    n = np.array([size_of[x] for x in nodes], dtype=float)
-    pairs = (n - 1) * (n - 2) / 2.0
-    values = np.array([raw[x] for x in nodes], dtype=float)
-    betweenness = np.divide(values, pairs, out=np.zeros_like(values), where=pairs > 0)
-    degree = np.array([simple.degree(x) for x in nodes], dtype=np.int64)
+        scale = 2.0 / ((n - 1) * (n - 2)) if n > 2 else 0.0
+        raw.update({node: v * scale for node, v in values.items()})
+    index = pd.Index(tables.nodes["node_id"], name="node_id")
     return pd.DataFrame(
-        {"graad": degree, "betweenness": np.round(betweenness, 6)}, index=pd.Index(nodes, name="node_id")
+        {
+            "graad": degree.reindex(index, fill_value=0).astype("int64").to_numpy(),
+            "betweenness": np.round(
+                pd.Series(raw, dtype=float).reindex(index, fill_value=0.0).to_numpy(), 6
+            ),
+        },
+        index=index,
     )
 
 
@@ -414,23 +588,35 @@ def map_external_flags(flags: pd.DataFrame | None, nodes: pd.DataFrame) -> pd.Da
     for cand in candidates:
         cand = pd.Series(cand, index=index).astype("string")
         ok = cand.isin(known).fillna(False)
-        rows.append(pd.DataFrame({"pos": np.flatnonzero(ok.to_numpy()), "node_id": cand[ok].to_numpy(dtype=object)}))
-    matched = pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["pos", "node_id"])
+        rows.append(
+            pd.DataFrame(
+                {"pos": np.flatnonzero(ok.to_numpy()), "node_id": cand[ok].to_numpy(dtype=object)}
+            )
+        )
+    matched = (
+        pd.concat(rows, ignore_index=True) if rows else pd.DataFrame(columns=["pos", "node_id"])
+    )
     weight_col = "weight" if "weight" in flags else ("gewicht" if "gewicht" in flags else None)
     weights = (
         pd.to_numeric(flags[weight_col], errors="coerce").fillna(1.0).to_numpy(dtype=float)
-        if weight_col else np.ones(len(flags))
+        if weight_col
+        else np.ones(len(flags))
     )
     pos = matched["pos"].to_numpy(dtype=np.int64)
     flag_ids = flags["flag_id"].astype("string").to_numpy(dtype=object)
-    text = flags["toelichting"].astype("string").to_numpy(dtype=object) if "toelichting" in flags else None
+    text = (
+        flags["toelichting"].astype("string").to_numpy(dtype=object)
+        if "toelichting" in flags
+        else None
+    )
     out = pd.DataFrame(
         {
             "flag_id": flag_ids[pos],
             "node_id": matched["node_id"].to_numpy(dtype=object),
             "gewicht": weights[pos],
-            "patroon": (pd.Series(flag_ids[pos], dtype="string") + ":" + matched["node_id"].astype("string")).to_numpy(
-                dtype=object),
+            "patroon": (
+                pd.Series(flag_ids[pos], dtype="string") + ":" + matched["node_id"].astype("string")
+            ).to_numpy(dtype=object),
             "toelichting": text[pos] if text is not None else "signaal uit andere analyse",
             "bron": "extern",
             "sterkte": weights[pos],
@@ -444,7 +630,9 @@ def map_external_flags(flags: pd.DataFrame | None, nodes: pd.DataFrame) -> pd.Da
 
 def _network_score(flags: pd.DataFrame) -> pd.DataFrame:
     """Per network: score = sum over flag ids of max weight x (1 + log2(pattern instances))."""
-    per = flags.groupby(["netwerk_id", "flag_id"]).agg(w=("gewicht", "max"), n=("patroon", "nunique"))
+    per = flags.groupby(["netwerk_id", "flag_id"]).agg(
+        w=("gewicht", "max"), n=("patroon", "nunique")
+    )
     per["s"] = per["w"] * (1.0 + np.log2(per["n"]))
     score = per.groupby(level=0)["s"].sum()
     kinds = per.reset_index().groupby("netwerk_id")["flag_id"].nunique()
@@ -457,7 +645,9 @@ def _network_score(flags: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame({"score": score, "n_signaalsoorten": kinds, "flags": text})
 
 
-def rank_networks(nodes: pd.DataFrame, flags: pd.DataFrame, *, min_parties: int = 1) -> pd.DataFrame:
+def rank_networks(
+    nodes: pd.DataFrame, flags: pd.DataFrame, *, min_parties: int = 1
+) -> pd.DataFrame:
     """The networks table, ranked by the number and weight of the flags they hold.
 
     Parameters
@@ -481,24 +671,35 @@ def rank_networks(nodes: pd.DataFrame, flags: pd.DataFrame, *, min_parties: int 
     counts = pd.crosstab(nodes["netwerk_id"], nodes["soort"]).reindex(
         columns=["bedrijf", "persoon", "adres", "melding"], fill_value=0
     )
-    table = pd.DataFrame(
-        {
-            "n_bedrijven": counts["bedrijf"],
-            "n_personen": counts["persoon"],
-            "n_adressen": counts["adres"],
-            "n_vastgoed": nodes[nodes["vastgoed"].fillna(False).astype(bool)].groupby("netwerk_id").size(),
-            "n_meldingen": counts["melding"],
-        }
-    ).fillna(0).astype("int64")
+    table = (
+        pd.DataFrame(
+            {
+                "n_bedrijven": counts["bedrijf"],
+                "n_personen": counts["persoon"],
+                "n_adressen": counts["adres"],
+                "n_vastgoed": nodes[nodes["vastgoed"].fillna(False).astype(bool)]
+                .groupby("netwerk_id")
+                .size(),
+                "n_meldingen": counts["melding"],
+            }
+        )
+        .fillna(0)
+        .astype("int64")
+    )
     table = table[(table["n_bedrijven"] + table["n_personen"]) >= min_parties]
-    scored = _network_score(flags) if len(flags) else pd.DataFrame(columns=["score", "n_signaalsoorten", "flags"])
+    scored = (
+        _network_score(flags)
+        if len(flags)
+        else pd.DataFrame(columns=["score", "n_signaalsoorten", "flags"])
+    )
     table = table.join(scored, how="left")
     table["score"] = table["score"].astype(float).fillna(0.0).round(4)
     table["n_signaalsoorten"] = table["n_signaalsoorten"].fillna(0).astype("int64")
     table["flags"] = table["flags"].astype("string").fillna("")
     table["grootte"] = table[["n_bedrijven", "n_personen", "n_adressen"]].sum(axis=1)
     table = table.reset_index().sort_values(
-        ["score", "n_signaalsoorten", "grootte", "netwerk_id"], ascending=[False, False, False, True]
+        ["score", "n_signaalsoorten", "grootte", "netwerk_id"],
+        ascending=[False, False, False, True],
     )
     table["rang"] = np.arange(1, len(table) + 1)
     parties = nodes[nodes["soort"].isin(["bedrijf", "persoon", "adres"])].sort_values(
@@ -507,9 +708,25 @@ def rank_networks(nodes: pd.DataFrame, flags: pd.DataFrame, *, min_parties: int 
     central = parties.drop_duplicates("netwerk_id").set_index("netwerk_id")["label"]
     table["centrale_knoop"] = table["netwerk_id"].map(central).astype("string")
     table["beschrijving"] = _describe(table)
-    columns = ["netwerk_id", "n_bedrijven", "n_personen", "n_adressen", "n_vastgoed", "n_meldingen", "flags",
-               "n_signaalsoorten", "score", "rang", "centrale_knoop", "beschrijving"]
-    return table[columns].reset_index(drop=True).astype({"netwerk_id": "string", "beschrijving": "string"})
+    columns = [
+        "netwerk_id",
+        "n_bedrijven",
+        "n_personen",
+        "n_adressen",
+        "n_vastgoed",
+        "n_meldingen",
+        "flags",
+        "n_signaalsoorten",
+        "score",
+        "rang",
+        "centrale_knoop",
+        "beschrijving",
+    ]
+    return (
+        table[columns]
+        .reset_index(drop=True)
+        .astype({"netwerk_id": "string", "beschrijving": "string"})
+    )
 
 
 def _plural(n: pd.Series, one: str, many: str) -> pd.Series:
@@ -518,16 +735,25 @@ def _plural(n: pd.Series, one: str, many: str) -> pd.Series:
 
 def _describe(table: pd.DataFrame) -> pd.Series:
     head = (
-        "Netwerk van " + _plural(table["n_bedrijven"], "bedrijf", "bedrijven") + ", "
-        + _plural(table["n_personen"], "persoon", "personen") + " en "
+        "Netwerk van "
+        + _plural(table["n_bedrijven"], "bedrijf", "bedrijven")
+        + ", "
+        + _plural(table["n_personen"], "persoon", "personen")
+        + " en "
         + _plural(table["n_adressen"], "adres", "adressen")
     )
     vastgoed = pd.Series(
-        np.where(table["n_vastgoed"].gt(0), " (waarvan " + table["n_vastgoed"].astype("string") + " vastgoed)", ""),
+        np.where(
+            table["n_vastgoed"].gt(0),
+            " (waarvan " + table["n_vastgoed"].astype("string") + " vastgoed)",
+            "",
+        ),
         index=table.index,
     )
     signals = pd.Series(
-        np.where(table["flags"].ne(""), ". Signalen: " + table["flags"].astype(str), ". Geen signalen"),
+        np.where(
+            table["flags"].ne(""), ". Signalen: " + table["flags"].astype(str), ". Geen signalen"
+        ),
         index=table.index,
     )
     central = ". Centrale knoop: " + table["centrale_knoop"].fillna("onbekend") + "."

@@ -42,7 +42,9 @@ _LEGAL_FORMS = (
     "i o",  # "in oprichting"
     "in oprichting",
 )
-_FORMS = "|".join(re.escape(f).replace(r"\ ", " ") for f in sorted(_LEGAL_FORMS, key=len, reverse=True))
+_FORMS = "|".join(
+    re.escape(f).replace(r"\ ", " ") for f in sorted(_LEGAL_FORMS, key=len, reverse=True)
+)
 _PREFIX_RE = rf"^(?:(?:{_FORMS})\s+)+"
 _SUFFIX_RE = rf"(?:\s+(?:{_FORMS}))+$"
 # "X B.V. h.o.d.n. Y": X is the legal name that Kadaster and KvK use; keep it.
@@ -183,13 +185,16 @@ def normalise_address(
     (``postcode|huisnummer|huisletter|toevoeging``, empty strings for missing parts), on the
     index of ``frame``.
     """
+
     def column(name: str) -> pd.Series:
         if name in frame.columns:
             return frame[name]
         return pd.Series(pd.NA, index=frame.index, dtype="string")
 
     split = split_huisnummer(column(huisnummer))
-    letter = column(huisletter).astype("string").str.upper().str.replace(_SEPARATORS, "", regex=True)
+    letter = (
+        column(huisletter).astype("string").str.upper().str.replace(_SEPARATORS, "", regex=True)
+    )
     letter = letter.fillna("").where(letter.fillna("").ne(""), split["huisletter"])
     addition = _clean_addition(column(toevoeging))
     addition = addition.where(addition.ne(""), split["toevoeging"])

@@ -93,28 +93,74 @@ def plot_network(
     ax = fig.add_subplot(1, 1, 1)
     for kind, group in edges.groupby("soort"):
         colour, style, _ = EDGE_STYLE.get(kind, ("#999999", "-", kind))
-        nx.draw_networkx_edges(sub, pos, edgelist=list(zip(group["bron"], group["doel"], strict=True)),
-                               ax=ax, edge_color=colour, style=style, width=1.2, alpha=0.8)
-    flagged = set(members.loc[members["flags"].fillna("").ne(""), "node_id"]) if "flags" in members else set()
+        nx.draw_networkx_edges(
+            sub,
+            pos,
+            edgelist=list(zip(group["bron"], group["doel"], strict=True)),
+            ax=ax,
+            edge_color=colour,
+            style=style,
+            width=1.2,
+            alpha=0.8,
+        )
+    flagged = (
+        set(members.loc[members["flags"].fillna("").ne(""), "node_id"])
+        if "flags" in members
+        else set()
+    )
     for kind, (marker, colour, _) in NODE_STYLE.items():
         group = members[members["soort"].eq(kind)]
         if group.empty:
             continue
         ring = [_FLAGGED_EDGE if n in flagged else "white" for n in group["node_id"]]
-        nx.draw_networkx_nodes(sub, pos, nodelist=group["node_id"].tolist(), node_shape=marker,
-                               node_color=colour, edgecolors=ring, linewidths=2.0, node_size=260, ax=ax)
+        nx.draw_networkx_nodes(
+            sub,
+            pos,
+            nodelist=group["node_id"].tolist(),
+            node_shape=marker,
+            node_color=colour,
+            edgecolors=ring,
+            linewidths=2.0,
+            node_size=260,
+            ax=ax,
+        )
     labels = dict(zip(members["node_id"], members["label"].fillna(members["node_id"]), strict=True))
-    nx.draw_networkx_labels(sub, pos, labels={n: labels[n] for n in sub.nodes}, font_size=7, ax=ax,
-                            verticalalignment="bottom")
+    nx.draw_networkx_labels(
+        sub,
+        pos,
+        labels={n: labels[n] for n in sub.nodes},
+        font_size=7,
+        ax=ax,
+        verticalalignment="bottom",
+    )
 
-    handles = [Line2D([], [], marker=m, color="w", markerfacecolor=c, markersize=9, label=label)
-               for kind, (m, c, label) in NODE_STYLE.items() if members["soort"].eq(kind).any()]
-    handles += [Line2D([], [], color=c, linestyle=s, label=label)
-                for kind, (c, s, label) in EDGE_STYLE.items() if edges["soort"].eq(kind).any()]
+    handles = [
+        Line2D([], [], marker=m, color="w", markerfacecolor=c, markersize=9, label=label)
+        for kind, (m, c, label) in NODE_STYLE.items()
+        if members["soort"].eq(kind).any()
+    ]
+    handles += [
+        Line2D([], [], color=c, linestyle=s, label=label)
+        for kind, (c, s, label) in EDGE_STYLE.items()
+        if edges["soort"].eq(kind).any()
+    ]
     if flagged:
-        handles.append(Line2D([], [], marker="o", color="w", markerfacecolor="white",
-                              markeredgecolor=_FLAGGED_EDGE, markeredgewidth=2, markersize=9, label="met signaal"))
-    ax.legend(handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="Legenda")
+        handles.append(
+            Line2D(
+                [],
+                [],
+                marker="o",
+                color="w",
+                markerfacecolor="white",
+                markeredgecolor=_FLAGGED_EDGE,
+                markeredgewidth=2,
+                markersize=9,
+                label="met signaal",
+            )
+        )
+    ax.legend(
+        handles=handles, loc="upper left", bbox_to_anchor=(1.0, 1.0), fontsize=8, title="Legenda"
+    )
     row = results.networks[results.networks["netwerk_id"].eq(netwerk_id)]
     rank = f" (rang {int(row['rang'].iloc[0])})" if len(row) else ""
     ax.set_title(f"Netwerk {netwerk_id}{rank}", fontsize=11)
@@ -134,5 +180,7 @@ def network_points(results: NetworkResults, netwerk_id: str) -> gpd.GeoDataFrame
     columns = ["node_id", "label", "postcode", "huisnummer", "adres_id", "vastgoed", "flags"]
     frame = addresses[[c for c in columns if c in addresses]].reset_index(drop=True)
     return gpd.GeoDataFrame(
-        frame, geometry=gpd.points_from_xy(addresses["x"].to_numpy(), addresses["y"].to_numpy()), crs=CRS
+        frame,
+        geometry=gpd.points_from_xy(addresses["x"].to_numpy(), addresses["y"].to_numpy()),
+        crs=CRS,
     )

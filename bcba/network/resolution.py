@@ -157,19 +157,29 @@ def match_companies(
     a, b = prep(left), prep(right)
     pieces = []
 
-    by_kvk = a.dropna(subset=["kvk"]).merge(b.dropna(subset=["kvk"]), on="kvk", suffixes=("_l", "_r"))
+    by_kvk = a.dropna(subset=["kvk"]).merge(
+        b.dropna(subset=["kvk"]), on="kvk", suffixes=("_l", "_r")
+    )
     if len(by_kvk):
         pieces.append(
             pd.DataFrame(
-                {"id_links": by_kvk["id_l"], "id_rechts": by_kvk["id_r"], "score": SCORE_KVK,
-                 "toelichting": "KvK-nummer gelijk"}
+                {
+                    "id_links": by_kvk["id_l"],
+                    "id_rechts": by_kvk["id_r"],
+                    "score": SCORE_KVK,
+                    "toelichting": "KvK-nummer gelijk",
+                }
             )
         )
 
     def kvk_conflict(pairs: pd.DataFrame) -> pd.Series:
-        return (pairs["kvk_l"].notna() & pairs["kvk_r"].notna() & pairs["kvk_l"].ne(pairs["kvk_r"])).fillna(False)
+        return (
+            pairs["kvk_l"].notna() & pairs["kvk_r"].notna() & pairs["kvk_l"].ne(pairs["kvk_r"])
+        ).fillna(False)
 
-    by_name = a.dropna(subset=["norm"]).merge(b.dropna(subset=["norm"]), on="norm", suffixes=("_l", "_r"))
+    by_name = a.dropna(subset=["norm"]).merge(
+        b.dropna(subset=["norm"]), on="norm", suffixes=("_l", "_r")
+    )
     by_name = by_name[~kvk_conflict(by_name)]
     if len(by_name):
         same_pc = (by_name["pc_l"] == by_name["pc_r"]).fillna(False).astype(bool)
@@ -180,7 +190,9 @@ def match_companies(
                     "id_rechts": by_name["id_r"],
                     "score": np.where(same_pc, SCORE_NAME_POSTCODE, SCORE_NAME),
                     "toelichting": np.where(
-                        same_pc, "genormaliseerde naam gelijk; postcode gelijk", "genormaliseerde naam gelijk"
+                        same_pc,
+                        "genormaliseerde naam gelijk; postcode gelijk",
+                        "genormaliseerde naam gelijk",
                     ),
                 }
             )
@@ -211,20 +223,29 @@ def match_companies(
                 same_pc = (cand["pc_l"] == cand["pc_r"]).fillna(False).astype(bool).to_numpy()
                 score = np.round(FUZZY_FACTOR * ratios + POSTCODE_BONUS * same_pc, 3)
                 text = [
-                    f"naam lijkt op elkaar (gelijkenis {_fmt(r)})" + ("; postcode gelijk" if p else "")
+                    f"naam lijkt op elkaar (gelijkenis {_fmt(r)})"
+                    + ("; postcode gelijk" if p else "")
                     for r, p in zip(ratios, same_pc, strict=True)
                 ]
                 pieces.append(
                     pd.DataFrame(
-                        {"id_links": cand["id_l"].to_numpy(), "id_rechts": cand["id_r"].to_numpy(),
-                         "score": score, "toelichting": text}
+                        {
+                            "id_links": cand["id_l"].to_numpy(),
+                            "id_rechts": cand["id_r"].to_numpy(),
+                            "score": score,
+                            "toelichting": text,
+                        }
                     )
                 )
 
     if not pieces:
         return pd.DataFrame(
-            {"id_links": pd.Series(dtype="string"), "id_rechts": pd.Series(dtype="string"),
-             "score": pd.Series(dtype="float64"), "toelichting": pd.Series(dtype="string")}
+            {
+                "id_links": pd.Series(dtype="string"),
+                "id_rechts": pd.Series(dtype="string"),
+                "score": pd.Series(dtype="float64"),
+                "toelichting": pd.Series(dtype="string"),
+            }
         )
     pairs = pd.concat(pieces, ignore_index=True)
     pairs = pairs.sort_values(["id_links", "id_rechts", "score"], ascending=[True, True, False])
@@ -261,11 +282,15 @@ def resolve_companies(
     """
     _check_threshold(threshold)
     parties = parties.copy()
-    kvk = normalise_kvk(parties["kvk_nummer"]) if "kvk_nummer" in parties else pd.Series(
-        pd.NA, index=parties.index, dtype="string"
+    kvk = (
+        normalise_kvk(parties["kvk_nummer"])
+        if "kvk_nummer" in parties
+        else pd.Series(pd.NA, index=parties.index, dtype="string")
     )
-    norm = normalise_company_name(parties["naam"]) if "naam" in parties else pd.Series(
-        pd.NA, index=parties.index, dtype="string"
+    norm = (
+        normalise_company_name(parties["naam"])
+        if "naam" in parties
+        else pd.Series(pd.NA, index=parties.index, dtype="string")
     )
     own_id = ("K-" + kvk).fillna("R-" + norm).astype("string")
     links = pd.DataFrame(
@@ -273,7 +298,9 @@ def resolve_companies(
             "entiteit_id": own_id,
             "score": np.where(kvk.notna(), SCORE_KVK, np.nan),
             "toelichting": pd.Series(
-                np.where(kvk.notna(), "KvK-nummer", "geen KvK-koppeling"), index=parties.index, dtype="string"
+                np.where(kvk.notna(), "KvK-nummer", "geen KvK-koppeling"),
+                index=parties.index,
+                dtype="string",
             ),
         },
         index=parties.index,
@@ -286,7 +313,7 @@ def resolve_companies(
             "id": company_node_id(companies["kvk_nummer"]),
             "naam": companies["handelsnaam"],
             "kvk_nummer": companies["kvk_nummer"],
-            "postcode": companies["postcode"] if "postcode" in companies else pd.NA,
+            "postcode": companies.get("postcode", pd.NA),
         }
     ).dropna(subset=["id"])
     in_kvk = own_id.isin(set(known["id"].dropna()))
@@ -299,7 +326,7 @@ def resolve_companies(
         {
             "id": own_id.loc[unresolved.index],
             "naam": unresolved["naam"],
-            "postcode": unresolved["postcode"] if "postcode" in unresolved else pd.NA,
+            "postcode": unresolved.get("postcode", pd.NA),
         }
     )
     pairs = match_companies(query, known, fuzzy_min=fuzzy_min)
@@ -356,12 +383,16 @@ def resolve_addresses(
         between a node without BAG id and nodes at the same postcode+huisnummer with another
         huisletter/toevoeging.
     """
-    bag = mentions["adres_id"].astype("string").str.strip() if "adres_id" in mentions else pd.Series(
-        pd.NA, index=mentions.index, dtype="string"
+    bag = (
+        mentions["adres_id"].astype("string").str.strip()
+        if "adres_id" in mentions
+        else pd.Series(pd.NA, index=mentions.index, dtype="string")
     )
     bag = bag.mask(bag.fillna("").eq(""))
-    keys = mentions["adres_sleutel"] if "adres_sleutel" in mentions else pd.Series(
-        pd.NA, index=mentions.index, dtype="string"
+    keys = (
+        mentions["adres_sleutel"]
+        if "adres_sleutel" in mentions
+        else pd.Series(pd.NA, index=mentions.index, dtype="string")
     )
     parsed = parse_adres_sleutel(keys)
     key = parsed["adres_sleutel"]
@@ -370,20 +401,35 @@ def resolve_addresses(
     if reference is not None and len(reference):
         ref_key = parse_adres_sleutel(reference["adres_sleutel"])["adres_sleutel"]
         known = pd.concat(
-            [known, pd.DataFrame({"adres_id": reference["adres_id"].astype("string"), "sleutel": ref_key})]
+            [
+                known,
+                pd.DataFrame(
+                    {"adres_id": reference["adres_id"].astype("string"), "sleutel": ref_key}
+                ),
+            ]
         ).dropna()
     key_to_bag = known.drop_duplicates("sleutel").set_index("sleutel")["adres_id"]
 
     via_key = key.map(key_to_bag).where(bag.isna())
     node = ("A-" + bag).fillna("A-" + via_key).fillna("A-" + key).astype("string")
-    score = np.select([bag.notna(), via_key.notna(), key.notna()], [SCORE_BAG, SCORE_ADDRESS_KEY, 1.0], np.nan)
+    score = np.select(
+        [bag.notna(), via_key.notna(), key.notna()], [SCORE_BAG, SCORE_ADDRESS_KEY, 1.0], np.nan
+    )
     text = np.select(
         [bag.notna(), via_key.notna(), key.notna()],
-        ["BAG-id gelijk", "postcode, huisnummer, huisletter en toevoeging gelijk", "adres zonder BAG-id"],
+        [
+            "BAG-id gelijk",
+            "postcode, huisnummer, huisletter en toevoeging gelijk",
+            "adres zonder BAG-id",
+        ],
         "",
     )
     links = pd.DataFrame(
-        {"entiteit_id": node, "score": score, "toelichting": pd.Series(text, index=mentions.index, dtype="string")},
+        {
+            "entiteit_id": node,
+            "score": score,
+            "toelichting": pd.Series(text, index=mentions.index, dtype="string"),
+        },
         index=mentions.index,
     )
     links["toelichting"] = links["toelichting"].mask(node.isna())
@@ -415,5 +461,14 @@ def resolve_addresses(
     )
     if possible.empty:
         possible = _empty_possible()
-    return Resolution(links, possible.astype({"entiteit_a": "string", "entiteit_b": "string", "soort": "string",
-                                              "toelichting": "string"}))
+    return Resolution(
+        links,
+        possible.astype(
+            {
+                "entiteit_a": "string",
+                "entiteit_b": "string",
+                "soort": "string",
+                "toelichting": "string",
+            }
+        ),
+    )

@@ -1,0 +1,138 @@
+"""Batch runs: parallel municipalities, one broken input does not stop the others."""
+
+from __future__ import annotations
+
+import datetime as dt
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from bcba import batch
+from bcba.errors import ConfigError
+
+PERIODE = (dt.date(2024, 1, 1), dt.date(2025, 12, 31))
+GEMEENTEN = ["GM0489", "GM0597", "GM0613", "GM0542", "GM0556"]
+BROKEN = "GM0542"
+
+
+def _break_bag(folder: Path) -> None:
+    """Remove the required postcode column from the BAG extract."""
+    path = folder / "bag_adressen.csv"
+    bag = pd.read_csv(path, sep=";", dtype=str, keep_default_na=False)
+    bag.drop(columns=["postcode"]).to_csv(path, sep=";", index=False)
+
+
+@pytest.fixture(scope="module")
+def data_root(tmp_path_factory) -> Path:
+    from bcba import synthetic
+
+    root = tmp_path_factory.mktemp("raw")
+    for code in GEMEENTEN:
+        synthetic.generate(code, root / code, seed=5, periode=PERIODE, scale=0.1)
+    _break_bag(root / BROKEN)
+    return root
+
+
+def loading_runner(gemeente, data_dir, output_dir, periode, pdf) -> Path:
+    """A light runner: the real input validation, then a stand-in report file."""
+    from bcba import keys
+    from bcba.sources import load_inputs
+
+    inputs = load_inputs(gemeente, data_dir=data_dir, periode=periode, key=keys.load_key())
+    output_dir.mkdir(parents=True, exist_ok=True)
+    target = output_dir / f"bcba_{gemeente}.html"
+    target.write_text(f"<p>{len(inputs.bag)} adressen</p>", encoding="utf-8")
+    return target
+
+
+def crashing_runner(gemeente, data_dir, output_dir, periode, pdf) -> Path:
+    raise KeyError("kolom_x")
+
+
+def test_batch_continues_past_a_broken_municipality(data_root, tmp_path):
+    summary = batch.run_batch(
+        gemeenten=[*GEMEENTEN, "Schiedam", "GM0489"],  # Schiedam has no data; a duplicate
+        workers=2,
+        periode=PERIODE,
+        pdf=False,
+        data_root=data_root,
+        output_root=tmp_path / "reports",
+        runner=loading_runner,
+        today=dt.date(2026, 1, 5),
+    )
+    assert list(summary.columns) == batch.SUMMARY_COLUMNS
+    assert summary["gemeente"].tolist() == [*GEMEENTEN, "GM0606"]
+    status = summary.set_index("gemeente")["status"]
+    assert status[BROKEN] == "fout"
+    assert status["GM0606"] == "overgeslagen"
+    assert (status.drop([BROKEN, "GM0606"]) == "klaar").all()
+    broken = summary.set_index("gemeente").loc[BROKEN]
+    assert "bag_adressen.csv" in broken["reden"] and "'postcode'" in broken["reden"]
+    assert "verplichte kolom ontbreekt" in broken["reden"]
+    done = summary[summary["status"] == "klaar"]
+    for path in done["rapport"]:
+        assert Path(path).is_file()
+    assert Path(done["rapport"].iloc[0]).parent == (
+        tmp_path / "reports" / "GM0489_Barendrecht" / "2026-01-05"
+    )
+    assert summary.set_index("gemeente").loc["GM0606", "naam"] == "Schiedam"
+
+
+def test_batch_regio_selects_municipalities_with_data(data_root):
+    chosen = batch.select_gemeenten(None, regio=True, data_root=data_root)
+    assert [code for code, _ in chosen] == sorted(GEMEENTEN)
+
+
+def test_unexpected_error_is_reported_as_internal(tmp_path):
+    folder = tmp_path / "raw" / "GM0489"
+    folder.mkdir(parents=True)
+    (folder / "bag_adressen.csv").write_text("x\n", encoding="utf-8")
+    summary = batch.run_batch(
+        gemeenten=["GM0489"],
+        workers=1,
+        data_root=tmp_path / "raw",
+        output_root=tmp_path / "reports",
+        runner=crashing_runner,
+    )
+    assert summary.loc[0, "status"] == "fout"
+    assert summary.loc[0, "reden"] == "interne fout: KeyError: 'kolom_x'"
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"gemeenten": None}, "Geen gemeenten opgegeven"),
+        ({"gemeenten": ["GM0489"], "regio": True}, "niet allebei"),
+        ({"gemeenten": ["GM0489"], "workers": 0}, "workers moet"),
+    ],
+)
+def test_argument_errors_are_dutch(kwargs, message, tmp_path):
+    with pytest.raises(ConfigError, match=message):
+        batch.run_batch(data_root=tmp_path, **kwargs)
+
+
+@pytest.mark.slow
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")  # statsmodels/rtm overflow on tiny data
+def test_real_batch_with_reports(data_root, tmp_path, monkeypatch):
+    """The real runner (papermill + HTML) for one good and one broken municipality."""
+    from bcba import config
+
+    home = tmp_path / "home"
+    home.mkdir()
+    for name in ("notebooks", "templates"):
+        (home / name).symlink_to(config.PACKAGE_DIR.parent / name)
+    monkeypatch.setenv("BCBA_HOME", str(home))  # processed data and audit stay in tmp
+    summary = batch.run_batch(
+        gemeenten=["GM0489", BROKEN],
+        workers=2,
+        periode=PERIODE,
+        pdf=False,
+        data_root=data_root,
+        output_root=tmp_path / "reports",
+    )
+    status = summary.set_index("gemeente")["status"].to_dict()
+    assert status == {"GM0489": "klaar", BROKEN: "fout"}, summary.to_dict("records")
+    html = Path(summary.loc[0, "rapport"])
+    assert html.is_file() and html.suffix == ".html"
+    assert "'postcode'" in summary.loc[1, "reden"]

@@ -1,0 +1,131 @@
+"""The whole B-CBA end to end: papermill report notebook, HTML, PDF, map book, result files,
+and the privacy guarantee that no planted person appears in any output."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from pathlib import Path
+
+import pytest
+from pypdf import PdfReader
+
+from bcba import config
+from bcba.leakcheck import persons_from_planted, scan_outputs
+from bcba.pipeline import make_run_config, run_report
+
+pytestmark = pytest.mark.slow
+
+SECTIONS = [
+    "Samenvatting",
+    "Werkwijze en bronnen",
+    "Beeld per thema",
+    "Gelegenheidsstructuren en risicolocaties",
+    "Risicokaart en hotspots",
+    "Netwerken achter de casussen",
+    "Signalen voor opvolging",
+    "Interventiemogelijkheden",
+    "Bijlage A. Methode",
+    "Bijlage B. Validatie",
+    "Bijlage C. Datakwaliteit",
+    "Bijlage D. Herkomst",
+]
+
+
+@pytest.fixture(scope="module")
+def report(tmp_path_factory, generate_raw):
+    """One full run (with PDF) on small generated data for Barendrecht."""
+    home = tmp_path_factory.mktemp("project")
+    raw = generate_raw("GM0489", 7, scale=0.4)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("BCBA_HOME", str(home))
+    shutil.copytree(config.PACKAGE_DIR.parent / "notebooks", home / "notebooks")
+    shutil.copytree(config.PACKAGE_DIR.parent / "templates", home / "templates")
+    cfg = make_run_config(gemeente="GM0489", data_dir=raw, output_dir=home / "reports" / "run",
+                          periode=("2024-01-01", "2025-12-31"), ontvanger="Burgemeester Testgemeente")
+    result = run_report(cfg, pdf=True)
+    yield result, raw, home, cfg
+    mp.undo()
+
+
+def test_report_files_exist(report):
+    result, _, _, cfg = report
+    assert result.html.name == "bcba_GM0489.html"
+    assert result.pdf is not None and result.pdf.exists()
+    assert (result.output_dir / "kaartenboek.pdf").exists()
+    assert result.notebook.exists()
+    for name in ("scores_buurt.csv", "risicolocaties.csv", "signalen.csv", "risico_cellen.gpkg",
+                 "rtm_factoren.csv", "validatie.csv", "hotspots.gpkg"):
+        assert (result.output_dir / name).exists(), name
+    assert (result.output_dir / "netwerken" / "netwerken.graphml").exists()
+    for path in result.output_dir.rglob("*"):
+        if path.is_file():
+            assert path.stat().st_mode & 0o077 == 0, f"{path} is readable by others"
+
+
+def test_html_has_sections_marking_and_no_code(report):
+    result, _, _, cfg = report
+    page = result.html.read_text(encoding="utf-8")
+    for heading in SECTIONS:
+        assert heading in page, heading
+    assert page.count("STRIKT VERTROUWELIJK") >= len(SECTIONS)
+    assert cfg.rapport_id in page and "Burgemeester Testgemeente" in page
+    for code_marker in ("jp-InputArea", "input_area", "In&nbsp;[", "import bcba", "open_bcba("):
+        assert code_marker not in page
+    assert "http://" not in page.replace("http://www.w3.org", "") or "leaflet" not in page
+
+
+def test_pdf_marking_on_every_page(report):
+    result, *_ = report
+    reader = PdfReader(result.pdf)
+    assert len(reader.pages) >= 15
+    for number, page in enumerate(reader.pages, start=1):
+        text = page.extract_text()
+        assert "STRIKT VERTROUWELIJK" in text, f"page {number} lacks the marking"
+    mapbook = PdfReader(result.output_dir / "kaartenboek.pdf")
+    assert len(mapbook.pages) >= 5
+    assert all("STRIKT VERTROUWELIJK" in p.extract_text() for p in mapbook.pages)
+
+
+def test_no_planted_person_in_any_output(report):
+    result, raw, home, cfg = report
+    names, dates = persons_from_planted(raw / "planted.json")
+    assert len(names) > 100
+    targets = [result.output_dir, home / "data" / "processed", Path(home / "audit.jsonl")]
+    hits = scan_outputs([t for t in targets if t.exists()], names, dates)
+    assert hits == [], [str(h) for h in hits[:5]]
+
+
+def test_audit_log_records_the_run(report):
+    from bcba import audit
+
+    result, *_ = report
+    entries = audit.read_entries()
+    runs = [e for e in entries if e["command"] == "run"]
+    assert runs, "no audit entry for the run"
+    assert any(o.get("pad", "").endswith("bcba_GM0489.html") for o in runs[-1]["outputs"])
+    assert audit.verify().ok
+
+
+def test_planted_structures_surface_in_results(report):
+    import pandas as pd
+
+    result, raw, *_ = report
+    planted = json.loads((raw / "planted.json").read_text(encoding="utf-8"))
+    factors = pd.read_csv(result.output_dir / "rtm_factoren.csv")
+    selected = set(factors.loc[factors["geselecteerd"], "factor"])
+    assert {"opslag", "autowasstraat"} & selected
+    scores = pd.read_csv(result.output_dir / "scores_buurt.csv", dtype={"buurtcode": str})
+    drugs = [b["buurtcode"] for b in planted["buurten_hoog_risico"] if b["thema"] == "drugs"]
+    top = scores.sort_values("rang_drugs").head(max(1, len(scores) // 10))["buurtcode"]
+    assert set(drugs) & set(top)
+
+
+@pytest.mark.browser
+def test_report_renders_offline_in_chromium(report, tmp_path):
+    from bcba.report.browser import open_offline
+
+    result, *_ = report
+    check = open_offline(result.html, screenshot=tmp_path / "rapport.png")
+    assert check.external_requests == [] if hasattr(check, "external_requests") else True
+    assert not check.errors if hasattr(check, "errors") else True

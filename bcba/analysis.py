@@ -610,6 +610,17 @@ class Bcba:
                 parts.append(rh.tabel_html(sel, kolommen=columns, max_rijen=25, decimalen=0))
         return _section(*parts)
 
+    def ontwikkeling(self) -> HTML:
+        """Change since the previous B-CBA of this municipality (monitoring), if there is one."""
+        from bcba.monitoring import monitoring_section, run_folders, vergelijk
+
+        here = self.out.resolve()
+        earlier = [f for f in run_folders(self.cfg.gemeente) if f.resolve() != here and f.name < here.name]
+        if not earlier:
+            return _section(rh.markering_html(), monitoring_section(None).data)
+        result = vergelijk(self.cfg.gemeente, current=here, previous=earlier[-1])
+        return _section(rh.markering_html(), monitoring_section(result).data)
+
     def interventies(self) -> HTML:
         rows = []
         for theme in self.themes.themas.values():

@@ -198,6 +198,7 @@ def cmd_batch(args: argparse.Namespace) -> int:
         periode=_period(args),
         pdf=not args.geen_pdf,
         regio_rapport=args.regio_rapport,
+        progress=True,
     )
     _table(summary, "Samenvatting batch")
     return 0 if (summary["status"] == "klaar").all() else 2

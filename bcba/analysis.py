@@ -157,7 +157,11 @@ class Bcba:
             folder = out if thema == self.main_theme() else out / "ruimtelijk" / thema
             if result.model is not None:
                 files = write_rtm_outputs(
-                    result.model, result.validatie, result.hotspots_cel, result.hotspots_buurt, folder
+                    result.model,
+                    result.validatie,
+                    result.hotspots_cel,
+                    result.hotspots_buurt,
+                    folder,
                 )
             else:
                 files = _write_hotspots_only(result, folder)
@@ -250,7 +254,9 @@ class Bcba:
                 top = ind.scores_buurt.sort_values(col).head(1)
                 if len(top) and pd.notna(top[col].iloc[0]):
                     why = self._reasons(thema, top["buurtcode"])[0]
-                    findings.append(f"{self._label(thema)}: hoogste score in {top['buurtnaam'].iloc[0]} ({why}).")
+                    findings.append(
+                        f"{self._label(thema)}: hoogste score in {top['buurtnaam'].iloc[0]} ({why})."
+                    )
         n_loc = len(ind.risicolocaties)
         n_multi = int((ind.risicolocaties["n_soorten"] >= 2).sum()) if n_loc else 0
         findings.append(
@@ -265,14 +271,26 @@ class Bcba:
                 f"met hoge prioriteit: {rh.nl_getal(local)} voor de gemeente, "
                 f"{rh.nl_getal(len(sig) - local)} voor de RIEC-intake."
             )
-        hot = [self._label(t) for t, s in self.spatial.items() if _n_hot(s.hotspots_cel) + _n_hot(s.hotspots_buurt)]
+        hot = [
+            self._label(t)
+            for t, s in self.spatial.items()
+            if _n_hot(s.hotspots_cel) + _n_hot(s.hotspots_buurt)
+        ]
         if hot:
-            findings.append("Statistisch significante concentraties (hotspots, na FDR-correctie) bij: " + ", ".join(hot) + ".")
+            findings.append(
+                "Statistisch significante concentraties (hotspots, na FDR-correctie) bij: "
+                + ", ".join(hot)
+                + "."
+            )
         else:
-            findings.append("Er zijn geen statistisch significante hotspots gevonden (na FDR-correctie).")
+            findings.append(
+                "Er zijn geen statistisch significante hotspots gevonden (na FDR-correctie)."
+            )
         main = self.spatial.get(self.main_theme())
         if main is not None and main.conclusie:
-            findings.append(f"Risicoterreinmodel {self._label(main.thema).lower()}: {main.conclusie}")
+            findings.append(
+                f"Risicoterreinmodel {self._label(main.thema).lower()}: {main.conclusie}"
+            )
         nets = self.networks.networks
         flagged = nets[nets["flags"].astype(str).str.len() > 0] if len(nets) else nets
         if len(flagged):
@@ -283,13 +301,21 @@ class Bcba:
         intro = (
             f"Deze bestuurlijke criminaliteitsbeeldanalyse (B-CBA) beschrijft voor {gem.naam} waar "
             "ondermijnende criminaliteit kansen krijgt (gelegenheidsstructuren), waar signalen samenkomen "
-            "en welke structuren achter de casussen zitten. Gebruikte bronnen: " + ", ".join(present) + "."
+            "en welke structuren achter de casussen zitten. Gebruikte bronnen: "
+            + ", ".join(present)
+            + "."
         )
         caveat = (
             "Scores en kaarten wijzen op verhoogde risico's en signalen, niet op bewezen criminaliteit. "
             "Elke score is herleidbaar tot de onderliggende indicatoren (zie de redenen per buurt)."
         )
-        return _section(rh.markering_html(), _p(intro), _h(3, "Belangrijkste bevindingen"), _ul(findings), _p(caveat))
+        return _section(
+            rh.markering_html(),
+            _p(intro),
+            _h(3, "Belangrijkste bevindingen"),
+            _ul(findings),
+            _p(caveat),
+        )
 
     def bronnen(self) -> HTML:
         b = self.inputs.bronnen.copy()
@@ -311,18 +337,32 @@ class Bcba:
             _p(method),
             rh.tabel_html(
                 b[["bron", "aanwezig", "bestand", "rijen", "periode_van", "periode_tot"]],
-                kolommen={"bron": "Bron", "aanwezig": "Aanwezig", "bestand": "Bestand", "rijen": "Records",
-                          "periode_van": "Van", "periode_tot": "Tot"},
+                kolommen={
+                    "bron": "Bron",
+                    "aanwezig": "Aanwezig",
+                    "bestand": "Bestand",
+                    "rijen": "Records",
+                    "periode_van": "Van",
+                    "periode_tot": "Tot",
+                },
                 decimalen=0,
                 bijschrift="Gebruikte bronnen met periode en aantal records",
             ),
             rh.tabel_html(
-                geo, kolommen={"bron": "Bron", "geocode_niveau": "Koppelniveau", "aantal": "Aantal", "aandeel": "Aandeel (%)"},
+                geo,
+                kolommen={
+                    "bron": "Bron",
+                    "geocode_niveau": "Koppelniveau",
+                    "aantal": "Aantal",
+                    "aandeel": "Aandeel (%)",
+                },
                 decimalen={"aantal": 0, "aandeel": 1},
                 bijschrift="Geocodering per bron",
             ),
-            _p(f"Referentiedata: {ATTRIBUTION}; CBS 100m-vierkanten en PC4 2024; SBI 2008 (CBS); "
-               "geregistreerde criminaliteit (Bron: Politie)."),
+            _p(
+                f"Referentiedata: {ATTRIBUTION}; CBS 100m-vierkanten en PC4 2024; SBI 2008 (CBS); "
+                "geregistreerde criminaliteit (Bron: Politie)."
+            ),
         )
 
     def overzicht_themas(self) -> HTML:
@@ -330,28 +370,47 @@ class Bcba:
         ind = self.indicators
         for thema, theme in self.themes.themas.items():
             s = self.spatial.get(thema)
-            n_flags = int(ind.flags["themas"].astype(str).str.contains(thema).sum()) if len(ind.flags) else 0
+            n_flags = (
+                int(ind.flags["themas"].astype(str).str.contains(thema).sum())
+                if len(ind.flags)
+                else 0
+            )
             hot_b = _n_hot(s.hotspots_buurt) if s is not None else 0
             top = ind.scores_buurt.sort_values(f"rang_{thema}").head(1)
-            rows.append({
-                "thema": theme.label,
-                "top": top["buurtnaam"].iloc[0] if len(top) else "–",
-                "vlaggen": n_flags,
-                "meldingen": s.n_events if s is not None else 0,
-                "hotspots": hot_b,
-            })
+            rows.append(
+                {
+                    "thema": theme.label,
+                    "top": top["buurtnaam"].iloc[0] if len(top) else "–",
+                    "vlaggen": n_flags,
+                    "meldingen": s.n_events if s is not None else 0,
+                    "hotspots": hot_b,
+                }
+            )
         table = pd.DataFrame(rows)
         frame = self._score_frame("totaal")
         kaart = self._map(
-            "choropleth", frame, column="score_totaal", titel="Totaalscore per buurt",
-            legend_title="Totaalscore", slug="totaalscore",
+            "choropleth",
+            frame,
+            column="score_totaal",
+            titel="Totaalscore per buurt",
+            legend_title="Totaalscore",
+            slug="totaalscore",
             bijschrift="Samengestelde totaalscore per buurt (klik op een buurt voor de redenen).",
         )
         return _section(
             rh.markering_html(),
-            rh.tabel_html(table, kolommen={"thema": "Thema", "top": "Hoogste buurt", "vlaggen": "Vlaggen",
-                                           "meldingen": "Partnermeldingen", "hotspots": "Hotspot-buurten"},
-                          decimalen=0, bijschrift="Overzicht per thema"),
+            rh.tabel_html(
+                table,
+                kolommen={
+                    "thema": "Thema",
+                    "top": "Hoogste buurt",
+                    "vlaggen": "Vlaggen",
+                    "meldingen": "Partnermeldingen",
+                    "hotspots": "Hotspot-buurten",
+                },
+                decimalen=0,
+                bijschrift="Overzicht per thema",
+            ),
             kaart,
         )
 
@@ -365,19 +424,31 @@ class Bcba:
         ind = self.indicators
         parts = [rh.markering_html(), _p(theme.omschrijving)]
         frame = self._score_frame(thema)
-        parts.append(self._map(
-            "choropleth", frame, column=f"score_{thema}", titel=f"{theme.label}: score per buurt",
-            legend_title="Score", slug=f"score_{thema}",
-            bijschrift=f"{theme.label}: samengestelde score per buurt.",
-        ))
+        parts.append(
+            self._map(
+                "choropleth",
+                frame,
+                column=f"score_{thema}",
+                titel=f"{theme.label}: score per buurt",
+                legend_title="Score",
+                slug=f"score_{thema}",
+                bijschrift=f"{theme.label}: samengestelde score per buurt.",
+            )
+        )
         top = frame.sort_values(f"rang_{thema}").head(TOP_BUURTEN)
-        parts.append(rh.tabel_html(
-            top[["buurtnaam", f"score_{thema}", f"rang_{thema}", "reden"]],
-            kolommen={"buurtnaam": "Buurt", f"score_{thema}": "Score", f"rang_{thema}": "Rang",
-                      "reden": "Waarom (belangrijkste indicatoren)"},
-            decimalen={f"score_{thema}": 2, f"rang_{thema}": 0},
-            bijschrift=f"Top {TOP_BUURTEN} buurten",
-        ))
+        parts.append(
+            rh.tabel_html(
+                top[["buurtnaam", f"score_{thema}", f"rang_{thema}", "reden"]],
+                kolommen={
+                    "buurtnaam": "Buurt",
+                    f"score_{thema}": "Score",
+                    f"rang_{thema}": "Rang",
+                    "reden": "Waarom (belangrijkste indicatoren)",
+                },
+                decimalen={f"score_{thema}": 2, f"rang_{thema}": 0},
+                bijschrift=f"Top {TOP_BUURTEN} buurten",
+            )
+        )
         parts.append(_h(3, "Beeld van medewerkers (enquête)"))
         perc = ind.enquete_percepties
         perc = perc[perc["thema"] == thema] if len(perc) else perc
@@ -386,30 +457,55 @@ class Bcba:
             shown = perc.assign(wijk=perc["wijkcode"].map(wijknamen).fillna(perc["wijkcode"]))
             shown = shown.assign(
                 gemiddelde=np.where(shown["onderdrukt"], np.nan, shown["gemiddelde"]),
-                ci=[("–" if o else f"{rh.nl_getal(lo, 1)} – {rh.nl_getal(hi, 1)}")
-                    for o, lo, hi in zip(shown["onderdrukt"], shown["ci_laag"], shown["ci_hoog"], strict=True)],
+                ci=[
+                    ("–" if o else f"{rh.nl_getal(lo, 1)} – {rh.nl_getal(hi, 1)}")
+                    for o, lo, hi in zip(
+                        shown["onderdrukt"], shown["ci_laag"], shown["ci_hoog"], strict=True
+                    )
+                ],
             )
-            parts.append(rh.tabel_html(
-                shown[["wijk", "n", "gemiddelde", "ci"]],
-                kolommen={"wijk": "Wijk", "n": "n", "gemiddelde": "Gemiddelde (1-5)", "ci": "95%-betrouwbaarheidsinterval"},
-                decimalen={"n": 0, "gemiddelde": 1},
-                bijschrift="Waargenomen signalen (1 = nooit, 5 = zeer vaak); cellen met n < 5 worden niet getoond",
-            ))
+            parts.append(
+                rh.tabel_html(
+                    shown[["wijk", "n", "gemiddelde", "ci"]],
+                    kolommen={
+                        "wijk": "Wijk",
+                        "n": "n",
+                        "gemiddelde": "Gemiddelde (1-5)",
+                        "ci": "95%-betrouwbaarheidsinterval",
+                    },
+                    decimalen={"n": 0, "gemiddelde": 1},
+                    bijschrift="Waargenomen signalen (1 = nooit, 5 = zeer vaak); cellen met n < 5 worden niet getoond",
+                )
+            )
         else:
             parts.append(_p("Geen enquêteantwoorden voor dit thema."))
         mentions = ind.enquete_vermeldingen
-        mentions = mentions[(mentions["thema"] == thema) & ~mentions["onderdrukt"]] if len(mentions) else mentions
+        mentions = (
+            mentions[(mentions["thema"] == thema) & ~mentions["onderdrukt"]]
+            if len(mentions)
+            else mentions
+        )
         if len(mentions):
-            names = pd.concat([
-                self.inputs.area.wijken.set_index("wijkcode")["wijknaam"],
-                self.inputs.area.buurten.set_index("buurtcode")["buurtnaam"],
-            ])
+            names = pd.concat(
+                [
+                    self.inputs.area.wijken.set_index("wijkcode")["wijknaam"],
+                    self.inputs.area.buurten.set_index("buurtcode")["buurtnaam"],
+                ]
+            )
             m = mentions.sort_values("vermeldingen_rapport", ascending=False).head(5)
             m = m.assign(gebied=m["gebiedcode"].map(names).fillna(m["gebiedcode"]))
-            parts.append(rh.tabel_html(m[["gebied", "gebied_niveau", "vermeldingen_rapport"]],
-                                       kolommen={"gebied": "Gebied", "gebied_niveau": "Niveau",
-                                                 "vermeldingen_rapport": "Vermeldingen"},
-                                       decimalen=0, bijschrift="Meest genoemde gebieden (n ≥ 5)"))
+            parts.append(
+                rh.tabel_html(
+                    m[["gebied", "gebied_niveau", "vermeldingen_rapport"]],
+                    kolommen={
+                        "gebied": "Gebied",
+                        "gebied_niveau": "Niveau",
+                        "vermeldingen_rapport": "Vermeldingen",
+                    },
+                    decimalen=0,
+                    bijschrift="Meest genoemde gebieden (n ≥ 5)",
+                )
+            )
         parts.append(_h(3, "Signalen van partners"))
         pb = ind.partners_buurt
         pb = pb[pb["thema"] == thema] if len(pb) else pb
@@ -417,13 +513,24 @@ class Bcba:
             names = self.inputs.area.buurten.set_index("buurtcode")["buurtnaam"]
             top_p = pb.sort_values("per_1000_inw", ascending=False).head(TOP_BUURTEN)
             top_p = top_p.assign(buurt=top_p["gebied"].map(names).fillna(top_p["gebied"]))
-            parts.append(_p(f"In de periode zijn {rh.nl_getal(pb['meldingen'].sum())} partnermeldingen over dit thema "
-                            "geregistreerd. Meldingsteksten worden niet letterlijk opgenomen."))
-            parts.append(rh.tabel_html(top_p[["buurt", "meldingen", "per_1000_inw"]],
-                                       kolommen={"buurt": "Buurt", "meldingen": "Meldingen",
-                                                 "per_1000_inw": "Per 1.000 inwoners"},
-                                       decimalen={"meldingen": 0, "per_1000_inw": 1},
-                                       bijschrift="Buurten met de meeste partnermeldingen per inwoner"))
+            parts.append(
+                _p(
+                    f"In de periode zijn {rh.nl_getal(pb['meldingen'].sum())} partnermeldingen over dit thema "
+                    "geregistreerd. Meldingsteksten worden niet letterlijk opgenomen."
+                )
+            )
+            parts.append(
+                rh.tabel_html(
+                    top_p[["buurt", "meldingen", "per_1000_inw"]],
+                    kolommen={
+                        "buurt": "Buurt",
+                        "meldingen": "Meldingen",
+                        "per_1000_inw": "Per 1.000 inwoners",
+                    },
+                    decimalen={"meldingen": 0, "per_1000_inw": 1},
+                    bijschrift="Buurten met de meeste partnermeldingen per inwoner",
+                )
+            )
         else:
             parts.append(_p("Geen partnermeldingen voor dit thema in de periode."))
         return _section(*parts)
@@ -433,11 +540,17 @@ class Bcba:
         g = ind.gelegenheid_buurt
         cats = self.themes.categorieen
         per_cat = (
-            g[g["groep"].isin(list(cats))].groupby("groep").agg(n=("n", "sum"), lq_max=("lq_gekrompen", "max"))
+            g[g["groep"].isin(list(cats))]
+            .groupby("groep")
+            .agg(n=("n", "sum"), lq_max=("lq_gekrompen", "max"))
             .reset_index()
         )
         if len(per_cat):
-            idx = g[g["groep"].isin(list(cats))].sort_values("lq_gekrompen", ascending=False).drop_duplicates("groep")
+            idx = (
+                g[g["groep"].isin(list(cats))]
+                .sort_values("lq_gekrompen", ascending=False)
+                .drop_duplicates("groep")
+            )
             names = self.inputs.area.buurten.set_index("buurtcode")["buurtnaam"]
             top = idx.set_index("groep")["gebied"].map(names)
             per_cat["categorie"] = per_cat["groep"].map({k: v.label for k, v in cats.items()})
@@ -451,11 +564,19 @@ class Bcba:
         )
         parts = [rh.markering_html(), _p(text)]
         if len(per_cat):
-            parts.append(rh.tabel_html(per_cat[["categorie", "n", "buurt", "lq_max"]],
-                                       kolommen={"categorie": "Categorie", "n": "Actieve vestigingen",
-                                                 "buurt": "Sterkst vertegenwoordigd in", "lq_max": "LQ daar"},
-                                       decimalen={"n": 0, "lq_max": 2},
-                                       bijschrift="Gelegenheidsstructuren (actieve KvK-vestigingen)"))
+            parts.append(
+                rh.tabel_html(
+                    per_cat[["categorie", "n", "buurt", "lq_max"]],
+                    kolommen={
+                        "categorie": "Categorie",
+                        "n": "Actieve vestigingen",
+                        "buurt": "Sterkst vertegenwoordigd in",
+                        "lq_max": "LQ daar",
+                    },
+                    decimalen={"n": 0, "lq_max": 2},
+                    bijschrift="Gelegenheidsstructuren (actieve KvK-vestigingen)",
+                )
+            )
         return _section(*parts)
 
     def risicolocaties(self) -> HTML:
@@ -466,25 +587,52 @@ class Bcba:
         parts = [rh.markering_html()]
         if len(flags) == 0:
             return _section(*parts, _p("Er zijn geen rode vlaggen gevonden."))
-        counts = flags.groupby("flag_id").agg(n=("flag_id", "size"), adressen=("adres_id", "nunique")).reset_index()
+        counts = (
+            flags.groupby("flag_id")
+            .agg(n=("flag_id", "size"), adressen=("adres_id", "nunique"))
+            .reset_index()
+        )
         counts["omschrijving"] = flag_label(counts["flag_id"].to_numpy())
-        parts.append(rh.tabel_html(counts[["flag_id", "omschrijving", "n", "adressen"]],
-                                   kolommen={"flag_id": "Vlag", "omschrijving": "Omschrijving", "n": "Aantal",
-                                             "adressen": "Adressen"},
-                                   decimalen=0, bijschrift="Rode vlaggen uit KvK en Kadaster"))
+        parts.append(
+            rh.tabel_html(
+                counts[["flag_id", "omschrijving", "n", "adressen"]],
+                kolommen={
+                    "flag_id": "Vlag",
+                    "omschrijving": "Omschrijving",
+                    "n": "Aantal",
+                    "adressen": "Adressen",
+                },
+                decimalen=0,
+                bijschrift="Rode vlaggen uit KvK en Kadaster",
+            )
+        )
         loc = ind.risicolocaties[ind.risicolocaties.geometry.notna()].copy()
         loc["reden"] = loc["bewijs"].astype(str).str.slice(0, 300)
-        parts.append(self._map(
-            "locaties", loc.assign(flag=loc["flag_ids"]), titel="Risicolocaties", flag_column="flag",
-            slug="risicolocaties", bijschrift="Adressen met rode vlaggen, gekleurd naar soort vlag (geclusterd).",
-        ))
+        parts.append(
+            self._map(
+                "locaties",
+                loc.assign(flag=loc["flag_ids"]),
+                titel="Risicolocaties",
+                flag_column="flag",
+                slug="risicolocaties",
+                bijschrift="Adressen met rode vlaggen, gekleurd naar soort vlag (geclusterd).",
+            )
+        )
         top = ind.risicolocaties.sort_values(["n_soorten", "n_flags"], ascending=False).head(15)
         names = self.inputs.area.buurten.set_index("buurtcode")["buurtnaam"]
         top = top.assign(buurt=top["buurtcode"].map(names).fillna(top["buurtcode"]))
-        parts.append(rh.tabel_html(top[["adres_sleutel", "buurt", "flag_ids", "bewijs"]],
-                                   kolommen={"adres_sleutel": "Adres (postcode|nr)", "buurt": "Buurt",
-                                             "flag_ids": "Vlaggen", "bewijs": "Onderbouwing"},
-                                   bijschrift="Adressen met de meeste soorten vlaggen"))
+        parts.append(
+            rh.tabel_html(
+                top[["adres_sleutel", "buurt", "flag_ids", "bewijs"]],
+                kolommen={
+                    "adres_sleutel": "Adres (postcode|nr)",
+                    "buurt": "Buurt",
+                    "flag_ids": "Vlaggen",
+                    "bewijs": "Onderbouwing",
+                },
+                bijschrift="Adressen met de meeste soorten vlaggen",
+            )
+        )
         return _section(*parts)
 
     def risicoterrein(self) -> HTML:
@@ -493,27 +641,58 @@ class Bcba:
         parts = [rh.markering_html()]
         if s.model is None:
             return _section(*parts, _p(f"Geen risicoterreinmodel: {' '.join(s.meldingen)}"))
-        parts.append(_p(
-            f"Het risicoterreinmodel (Caplan & Kennedy) schat voor {self._label(thema).lower()} per 100m-vierkant "
-            "het relatieve risico uit de nabijheid of dichtheid van gelegenheidsstructuren, gecorrigeerd voor het "
-            "aantal adressen. Factoren zijn geselecteerd met L1-gestrafte Poissonregressie en kruisvalidatie; "
-            "de relatieve risicowaarde (RRV) zegt hoeveel keer hoger het risico is waar een factor aanwezig is."
-        ))
+        parts.append(
+            _p(
+                f"Het risicoterreinmodel (Caplan & Kennedy) schat voor {self._label(thema).lower()} per 100m-vierkant "
+                "het relatieve risico uit de nabijheid of dichtheid van gelegenheidsstructuren, gecorrigeerd voor het "
+                "aantal adressen. Factoren zijn geselecteerd met L1-gestrafte Poissonregressie en kruisvalidatie; "
+                "de relatieve risicowaarde (RRV) zegt hoeveel keer hoger het risico is waar een factor aanwezig is."
+            )
+        )
         f = s.factoren[s.factoren["geselecteerd"]].sort_values("rrv", ascending=False)
         cats = self.themes.categorieen
-        f = f.assign(naam=f["factor"].map(lambda c: cats[c].label if c in cats else c.replace("_", " ")))
-        parts.append(rh.tabel_html(
-            f[["naam", "operationalisatie", "afstand_m", "rrv", "ci_laag", "ci_hoog", "p_waarde"]],
-            kolommen={"naam": "Risicofactor", "operationalisatie": "Vorm", "afstand_m": "Invloed (m)",
-                      "rrv": "RRV", "ci_laag": "95%-BI laag", "ci_hoog": "95%-BI hoog", "p_waarde": "p"},
-            decimalen={"afstand_m": 0, "rrv": 2, "ci_laag": 2, "ci_hoog": 2, "p_waarde": 3},
-            bijschrift="Geselecteerde risicofactoren",
-        ))
+        f = f.assign(
+            naam=f["factor"].map(lambda c: cats[c].label if c in cats else c.replace("_", " "))
+        )
+        parts.append(
+            rh.tabel_html(
+                f[
+                    [
+                        "naam",
+                        "operationalisatie",
+                        "afstand_m",
+                        "rrv",
+                        "ci_laag",
+                        "ci_hoog",
+                        "p_waarde",
+                    ]
+                ],
+                kolommen={
+                    "naam": "Risicofactor",
+                    "operationalisatie": "Vorm",
+                    "afstand_m": "Invloed (m)",
+                    "rrv": "RRV",
+                    "ci_laag": "95%-BI laag",
+                    "ci_hoog": "95%-BI hoog",
+                    "p_waarde": "p",
+                },
+                decimalen={"afstand_m": 0, "rrv": 2, "ci_laag": 2, "ci_hoog": 2, "p_waarde": 3},
+                bijschrift="Geselecteerde risicofactoren",
+            )
+        )
         surface = s.surface.copy()
-        surface["reden"] = [f"relatief risico {rh.nl_getal(v, 1)}" for v in surface["relatief_risico"]]
-        parts.append(self._map("risico", surface, titel=f"Risicokaart {self._label(thema).lower()}",
-                               slug=f"risicokaart_{thema}",
-                               bijschrift="Relatief risico per 100m-vierkant (alleen vierkanten met risico > 1)."))
+        surface["reden"] = [
+            f"relatief risico {rh.nl_getal(v, 1)}" for v in surface["relatief_risico"]
+        ]
+        parts.append(
+            self._map(
+                "risico",
+                surface,
+                titel=f"Risicokaart {self._label(thema).lower()}",
+                slug=f"risicokaart_{thema}",
+                bijschrift="Relatief risico per 100m-vierkant (alleen vierkanten met risico > 1).",
+            )
+        )
         if s.conclusie:
             parts.append(_p("Validatie: " + s.conclusie + " (zie bijlage B)."))
         return _section(*parts)
@@ -524,36 +703,66 @@ class Bcba:
         parts = [rh.markering_html()]
         if s.hotspots_cel is None:
             return _section(*parts, _p(" ".join(s.meldingen) or "Geen hotspotanalyse mogelijk."))
-        parts.append(_p(
-            "Getis-Ord Gi* toont waar meldingen meer clusteren dan op grond van het aantal adressen te verwachten is "
-            "(empirisch-Bayesiaans gecorrigeerde aantallen, permutatietoets met correctie voor meervoudig testen "
-            "(FDR, Benjamini-Hochberg))."
-        ))
+        parts.append(
+            _p(
+                "Getis-Ord Gi* toont waar meldingen meer clusteren dan op grond van het aantal adressen te verwachten is "
+                "(empirisch-Bayesiaans gecorrigeerde aantallen, permutatietoets met correctie voor meervoudig testen "
+                "(FDR, Benjamini-Hochberg))."
+            )
+        )
         grid = s.hotspots_cel
         melding = grid.attrs.get("melding") if hasattr(grid, "attrs") else None
         if melding:
             parts.append(_p(str(melding)))
         sig = grid[grid["klasse"].astype(str).str.startswith(("Hot", "Cold"))].copy()
-        sig["reden"] = [f"{k}, {rh.nl_getal(v)} meldingen" for k, v in zip(sig["klasse"].astype(str), sig["aantal"], strict=True)]
+        sig["reden"] = [
+            f"{k}, {rh.nl_getal(v)} meldingen"
+            for k, v in zip(sig["klasse"].astype(str), sig["aantal"], strict=True)
+        ]
         if len(sig):
-            parts.append(self._map("hotspot", sig, titel=f"Hotspots {self._label(thema).lower()} (100m)",
-                                   klasse_column="klasse", slug=f"hotspots_{thema}",
-                                   bijschrift="Significante hot- en coldspots per 100m-vierkant (na FDR)."))
+            parts.append(
+                self._map(
+                    "hotspot",
+                    sig,
+                    titel=f"Hotspots {self._label(thema).lower()} (100m)",
+                    klasse_column="klasse",
+                    slug=f"hotspots_{thema}",
+                    bijschrift="Significante hot- en coldspots per 100m-vierkant (na FDR).",
+                )
+            )
         else:
-            parts.append(_p("Geen significante hot- of coldspots op het 100m-raster na FDR-correctie."))
+            parts.append(
+                _p("Geen significante hot- of coldspots op het 100m-raster na FDR-correctie.")
+            )
         rows = []
         for t, res in self.spatial.items():
             if res.hotspots_buurt is None:
                 continue
             hot = res.hotspots_buurt[res.hotspots_buurt["klasse"].astype(str).str.startswith("Hot")]
             cells = _n_hot(res.hotspots_cel) if res.hotspots_cel is not None else "niet berekend"
-            rows.append({"thema": self._label(t), "meldingen": res.n_events, "hot_cellen": cells,
-                         "hot_buurten": ", ".join(hot.get("buurtnaam", hot["buurtcode"]).astype(str)) or "–"})
+            rows.append(
+                {
+                    "thema": self._label(t),
+                    "meldingen": res.n_events,
+                    "hot_cellen": cells,
+                    "hot_buurten": ", ".join(hot.get("buurtnaam", hot["buurtcode"]).astype(str))
+                    or "–",
+                }
+            )
         if rows:
-            parts.append(rh.tabel_html(pd.DataFrame(rows),
-                                       kolommen={"thema": "Thema", "meldingen": "Meldingen",
-                                                 "hot_cellen": "Hotspot-vierkanten", "hot_buurten": "Hotspot-buurten"},
-                                       decimalen=0, bijschrift="Hotspots per thema (na FDR-correctie)"))
+            parts.append(
+                rh.tabel_html(
+                    pd.DataFrame(rows),
+                    kolommen={
+                        "thema": "Thema",
+                        "meldingen": "Meldingen",
+                        "hot_cellen": "Hotspot-vierkanten",
+                        "hot_buurten": "Hotspot-buurten",
+                    },
+                    decimalen=0,
+                    bijschrift="Hotspots per thema (na FDR-correctie)",
+                )
+            )
         return _section(*parts)
 
     def netwerken(self) -> HTML:
@@ -562,26 +771,54 @@ class Bcba:
 
         nets = self.networks.networks
         parts = [rh.markering_html()]
-        flagged = nets[nets["flags"].astype(str).str.len() > 0].sort_values("rang").head(5) if len(nets) else nets
+        flagged = (
+            nets[nets["flags"].astype(str).str.len() > 0].sort_values("rang").head(5)
+            if len(nets)
+            else nets
+        )
         if len(flagged) == 0:
             return _section(*parts, _p("Geen netwerken met netwerkvlaggen gevonden."))
-        parts.append(_p(
-            "Bedrijven, personen (alleen als pseudoniem), adressen en vastgoed zijn gekoppeld tot netwerken. "
-            "De rangorde volgt het aantal en gewicht van de vlaggen in een netwerk. Exports voor i2 Analyst's "
-            "Notebook en GraphML staan in de map 'netwerken'."
-        ))
-        parts.append(rh.tabel_html(
-            flagged[["rang", "netwerk_id", "n_bedrijven", "n_personen", "n_adressen", "flags", "beschrijving"]],
-            kolommen={"rang": "Rang", "netwerk_id": "Netwerk", "n_bedrijven": "Bedrijven", "n_personen": "Personen",
-                      "n_adressen": "Adressen", "flags": "Vlaggen", "beschrijving": "Beschrijving"},
-            decimalen=0, bijschrift="Netwerken met de meeste signalen",
-        ))
+        parts.append(
+            _p(
+                "Bedrijven, personen (alleen als pseudoniem), adressen en vastgoed zijn gekoppeld tot netwerken. "
+                "De rangorde volgt het aantal en gewicht van de vlaggen in een netwerk. Exports voor i2 Analyst's "
+                "Notebook en GraphML staan in de map 'netwerken'."
+            )
+        )
+        parts.append(
+            rh.tabel_html(
+                flagged[
+                    [
+                        "rang",
+                        "netwerk_id",
+                        "n_bedrijven",
+                        "n_personen",
+                        "n_adressen",
+                        "flags",
+                        "beschrijving",
+                    ]
+                ],
+                kolommen={
+                    "rang": "Rang",
+                    "netwerk_id": "Netwerk",
+                    "n_bedrijven": "Bedrijven",
+                    "n_personen": "Personen",
+                    "n_adressen": "Adressen",
+                    "flags": "Vlaggen",
+                    "beschrijving": "Beschrijving",
+                },
+                decimalen=0,
+                bijschrift="Netwerken met de meeste signalen",
+            )
+        )
         for row in flagged.head(3).itertuples():
             fig = plot_network(self.networks, row.netwerk_id)
             parts.append(_h(3, f"Netwerk {row.netwerk_id}"))
-            parts.append(f'<figure class="bcba-figure"><img alt="Netwerkdiagram {_esc(row.netwerk_id)}" '
-                         f'src="data:image/png;base64,{figure_to_base64(fig, dpi=110)}">'
-                         f"<figcaption>{_esc(row.beschrijving)}</figcaption></figure>")
+            parts.append(
+                f'<figure class="bcba-figure"><img alt="Netwerkdiagram {_esc(row.netwerk_id)}" '
+                f'src="data:image/png;base64,{figure_to_base64(fig, dpi=110)}">'
+                f"<figcaption>{_esc(row.beschrijving)}</figcaption></figure>"
+            )
             import matplotlib.pyplot as plt
 
             plt.close(fig)
@@ -592,18 +829,28 @@ class Bcba:
         parts = [rh.markering_html()]
         if len(sig) == 0:
             return _section(*parts, _p("Geen signalen voor opvolging."))
-        parts.append(_p(
-            "Locaties en entiteiten die meerdere vlaggen of bronnen combineren worden signalen. De voorgestelde "
-            "eigenaar is de gemeente (lokale opvolging: vergunningen, APV, Bibob, handhaving) of de RIEC-intake "
-            "(als personen, netwerken of meerdere partners betrokken zijn)."
-        ))
+        parts.append(
+            _p(
+                "Locaties en entiteiten die meerdere vlaggen of bronnen combineren worden signalen. De voorgestelde "
+                "eigenaar is de gemeente (lokale opvolging: vergunningen, APV, Bibob, handhaving) of de RIEC-intake "
+                "(als personen, netwerken of meerdere partners betrokken zijn)."
+            )
+        )
         names = self.inputs.area.buurten.set_index("buurtcode")["buurtnaam"]
         sig = sig.assign(buurt=sig["buurtcode"].map(names).fillna(sig["buurtcode"]).fillna("–"))
         order = {"hoog": 0, "middel": 1, "laag": 2}
         sig = sig.assign(_o=sig["prioriteit"].map(order)).sort_values(["_o", "signaal_id"])
-        columns = {"signaal_id": "Signaal", "prioriteit": "Prioriteit", "buurt": "Buurt",
-                   "flag_ids": "Vlaggen", "bewijs": "Onderbouwing"}
-        for owner, title in (("gemeente", "Lokale opvolging (gemeente)"), ("RIEC-intake", "Voor de RIEC-intake")):
+        columns = {
+            "signaal_id": "Signaal",
+            "prioriteit": "Prioriteit",
+            "buurt": "Buurt",
+            "flag_ids": "Vlaggen",
+            "bewijs": "Onderbouwing",
+        }
+        for owner, title in (
+            ("gemeente", "Lokale opvolging (gemeente)"),
+            ("RIEC-intake", "Voor de RIEC-intake"),
+        ):
             sel = sig[sig["eigenaar"] == owner]
             parts.append(_h(3, f"{title}: {rh.nl_getal(len(sel))} signalen"))
             if len(sel):
@@ -615,7 +862,9 @@ class Bcba:
         from bcba.monitoring import monitoring_section, run_folders, vergelijk
 
         here = self.out.resolve()
-        earlier = [f for f in run_folders(self.cfg.gemeente) if f.resolve() != here and f.name < here.name]
+        earlier = [
+            f for f in run_folders(self.cfg.gemeente) if f.resolve() != here and f.name < here.name
+        ]
         if not earlier:
             return _section(rh.markering_html(), monitoring_section(None).data)
         result = vergelijk(self.cfg.gemeente, current=here, previous=earlier[-1])
@@ -625,26 +874,51 @@ class Bcba:
         rows = []
         for theme in self.themes.themas.values():
             for i in theme.interventies:
-                rows.append({"thema": theme.label, "stap": i.stap, "partner": i.partner,
-                             "instrument": i.instrument, "omschrijving": i.omschrijving})
+                rows.append(
+                    {
+                        "thema": theme.label,
+                        "stap": i.stap,
+                        "partner": i.partner,
+                        "instrument": i.instrument,
+                        "omschrijving": i.omschrijving,
+                    }
+                )
         text = (
             "Volgens het barrièremodel kan elke stap in het criminele proces (huisvesting, logistiek, "
             "financiën, werving) worden bemoeilijkt. Per thema staan hieronder instrumenten en de partner die ze inzet."
         )
-        return _section(rh.markering_html(), _p(text),
-                        rh.tabel_html(pd.DataFrame(rows),
-                                      kolommen={"thema": "Thema", "stap": "Stap in het proces", "partner": "Partner",
-                                                "instrument": "Instrument", "omschrijving": "Toelichting"}))
+        return _section(
+            rh.markering_html(),
+            _p(text),
+            rh.tabel_html(
+                pd.DataFrame(rows),
+                kolommen={
+                    "thema": "Thema",
+                    "stap": "Stap in het proces",
+                    "partner": "Partner",
+                    "instrument": "Instrument",
+                    "omschrijving": "Toelichting",
+                },
+            ),
+        )
 
     def bijlage_methode(self) -> HTML:
         cfg = self.indicators.config
-        thresholds = pd.DataFrame([
-            {"instelling": "Veel inschrijvingen op één adres (drempel)", "waarde": cfg.kvk.veel_inschrijvingen},
-            {"instelling": "Verloop op één adres (drempel)", "waarde": cfg.kvk.verloop_adres},
-            {"instelling": "Kadaster: doorverkoop binnen (dagen)", "waarde": cfg.kadaster.abc_dagen},
-            {"instelling": "Enquête: minimale celgrootte", "waarde": cfg.enquete_min_n},
-            {"instelling": "Thema-configuratie versie", "waarde": self.themes.versie},
-        ])
+        thresholds = pd.DataFrame(
+            [
+                {
+                    "instelling": "Veel inschrijvingen op één adres (drempel)",
+                    "waarde": cfg.kvk.veel_inschrijvingen,
+                },
+                {"instelling": "Verloop op één adres (drempel)", "waarde": cfg.kvk.verloop_adres},
+                {
+                    "instelling": "Kadaster: doorverkoop binnen (dagen)",
+                    "waarde": cfg.kadaster.abc_dagen,
+                },
+                {"instelling": "Enquête: minimale celgrootte", "waarde": cfg.enquete_min_n},
+                {"instelling": "Thema-configuratie versie", "waarde": self.themes.versie},
+            ]
+        )
         text = [
             "Indicatoren per buurt worden robuust gestandaardiseerd (mediaan en MAD, afgekapt) en per thema gewogen "
             "opgeteld; de bijdrage van elke indicator aan de score wordt bewaard (bijdragen.csv), zodat elke score "
@@ -652,8 +926,11 @@ class Bcba:
             "Het risicoterreinmodel en de hotspotanalyse staan beschreven in docs/method-rtm.md; de indicatoren "
             "en scores in docs/method.md.",
         ]
-        return _section(rh.markering_html(), *[_p(t) for t in text],
-                        rh.tabel_html(thresholds, kolommen={"instelling": "Instelling", "waarde": "Waarde"}))
+        return _section(
+            rh.markering_html(),
+            *[_p(t) for t in text],
+            rh.tabel_html(thresholds, kolommen={"instelling": "Instelling", "waarde": "Waarde"}),
+        )
 
     def bijlage_validatie(self) -> HTML:
         parts = [rh.markering_html()]
@@ -665,22 +942,37 @@ class Bcba:
             v.insert(0, "thema", self._label(t))
             rows.append(v)
         if not rows:
-            return _section(*parts, _p("Geen validatie mogelijk: te weinig meldingen in beide helften van de periode."))
+            return _section(
+                *parts,
+                _p("Geen validatie mogelijk: te weinig meldingen in beide helften van de periode."),
+            )
         table = pd.concat(rows, ignore_index=True)
         table["aandeel_oppervlak"] = table["aandeel_oppervlak"] * 100
         table["hit_rate"] = table["hit_rate"] * 100
-        parts.append(_p(
-            "Het model is getraind op de eerste helft van de periode en getoetst op de tweede helft. De hit rate is "
-            "het aandeel toetsmeldingen in het hoogst geschatte deel van het oppervlak; de PAI deelt dat door het "
-            "aandeel oppervlak. De basislijn is een kerndichtheidsschatting (quartic kernel) van de trainingsmeldingen."
-        ))
-        parts.append(rh.tabel_html(
-            table[["thema", "methode", "aandeel_oppervlak", "hit_rate", "pai", "n_test_events"]],
-            kolommen={"thema": "Thema", "methode": "Methode", "aandeel_oppervlak": "Oppervlak (%)",
-                      "hit_rate": "Hit rate (%)", "pai": "PAI", "n_test_events": "Toetsmeldingen"},
-            decimalen={"aandeel_oppervlak": 0, "hit_rate": 1, "pai": 2, "n_test_events": 0},
-            bijschrift="Validatie op een tijdsplitsing: risicoterreinmodel tegen de KDE-basislijn",
-        ))
+        parts.append(
+            _p(
+                "Het model is getraind op de eerste helft van de periode en getoetst op de tweede helft. De hit rate is "
+                "het aandeel toetsmeldingen in het hoogst geschatte deel van het oppervlak; de PAI deelt dat door het "
+                "aandeel oppervlak. De basislijn is een kerndichtheidsschatting (quartic kernel) van de trainingsmeldingen."
+            )
+        )
+        parts.append(
+            rh.tabel_html(
+                table[
+                    ["thema", "methode", "aandeel_oppervlak", "hit_rate", "pai", "n_test_events"]
+                ],
+                kolommen={
+                    "thema": "Thema",
+                    "methode": "Methode",
+                    "aandeel_oppervlak": "Oppervlak (%)",
+                    "hit_rate": "Hit rate (%)",
+                    "pai": "PAI",
+                    "n_test_events": "Toetsmeldingen",
+                },
+                decimalen={"aandeel_oppervlak": 0, "hit_rate": 1, "pai": 2, "n_test_events": 0},
+                bijschrift="Validatie op een tijdsplitsing: risicoterreinmodel tegen de KDE-basislijn",
+            )
+        )
         for t, s in self.spatial.items():
             if s.conclusie:
                 parts.append(_p(f"{self._label(t)}: {s.conclusie}"))
@@ -700,21 +992,42 @@ class Bcba:
         from bcba.keys import key_fingerprint, load_key
 
         key = load_key(required=False)
-        params = pd.DataFrame([
-            {"gegeven": "bcba-versie", "waarde": __version__},
-            {"gegeven": "Rapportnummer", "waarde": self.cfg.rapport_id},
-            {"gegeven": "Gemeente", "waarde": f"{self.gemeente.naam} ({self.cfg.gemeente})"},
-            {"gegeven": "Periode", "waarde": f"{rh.nl_datum(self.cfg.periode_start)} t/m {rh.nl_datum(self.cfg.periode_eind)}"},
-            {"gegeven": "Thema-configuratie", "waarde": f"versie {self.themes.versie}"
-             + (f" ({Path(self.cfg.thema_config).name})" if self.cfg.thema_config else " (standaard)")},
-            {"gegeven": "Sleutel (vingerafdruk)", "waarde": key_fingerprint(key) if key else "–"},
-            {"gegeven": "Gemaakt op", "waarde": dt.datetime.now().strftime("%d-%m-%Y %H:%M")},
-        ] + [{"gegeven": f"Rekentijd {k}", "waarde": f"{rh.nl_getal(v, 1)} s"} for k, v in self.timings.items()])
+        params = pd.DataFrame(
+            [
+                {"gegeven": "bcba-versie", "waarde": __version__},
+                {"gegeven": "Rapportnummer", "waarde": self.cfg.rapport_id},
+                {"gegeven": "Gemeente", "waarde": f"{self.gemeente.naam} ({self.cfg.gemeente})"},
+                {
+                    "gegeven": "Periode",
+                    "waarde": f"{rh.nl_datum(self.cfg.periode_start)} t/m {rh.nl_datum(self.cfg.periode_eind)}",
+                },
+                {
+                    "gegeven": "Thema-configuratie",
+                    "waarde": f"versie {self.themes.versie}"
+                    + (
+                        f" ({Path(self.cfg.thema_config).name})"
+                        if self.cfg.thema_config
+                        else " (standaard)"
+                    ),
+                },
+                {
+                    "gegeven": "Sleutel (vingerafdruk)",
+                    "waarde": key_fingerprint(key) if key else "–",
+                },
+                {"gegeven": "Gemaakt op", "waarde": dt.datetime.now().strftime("%d-%m-%Y %H:%M")},
+            ]
+            + [
+                {"gegeven": f"Rekentijd {k}", "waarde": f"{rh.nl_getal(v, 1)} s"}
+                for k, v in self.timings.items()
+            ]
+        )
         manifest = self.inputs.manifest.copy()
         manifest["sha256"] = manifest["sha256"].astype(str).str.slice(0, 16) + "…"
         return _section(
             rh.markering_html(),
-            rh.tabel_html(params, kolommen={"gegeven": "Gegeven", "waarde": "Waarde"}, bijschrift="Parameters"),
+            rh.tabel_html(
+                params, kolommen={"gegeven": "Gegeven", "waarde": "Waarde"}, bijschrift="Parameters"
+            ),
             rh.tabel_html(manifest, decimalen=0, bijschrift="Invoerbestanden (sha256, ingekort)"),
             _p(f"Referentiedata: {ATTRIBUTION}. Zie bcba/reference_data/SOURCES.md."),
         )
@@ -725,18 +1038,28 @@ class Bcba:
         from bcba.maps.mapbook import write_mapbook
 
         if self._figures:
-            write_mapbook(self._figures, self.out / "kaartenboek.pdf", gemeente=self.gemeente.naam,
-                          rapport_id=self.cfg.rapport_id, ontvanger=self.cfg.ontvanger)
+            write_mapbook(
+                self._figures,
+                self.out / "kaartenboek.pdf",
+                gemeente=self.gemeente.naam,
+                rapport_id=self.cfg.rapport_id,
+                ontvanger=self.cfg.ontvanger,
+                dpi=150,
+            )
         import matplotlib.pyplot as plt
 
         for fig, _ in self._figures:
             plt.close(fig)
         self._figures.clear()
-        check_outputs([self.out, config.processed_dir() / self.cfg.gemeente], sorted(self.inputs._names))
-        write_text(self.out / "LEESMIJ.txt",
-                   "STRIKT VERTROUWELIJK\n"
-                   f"B-CBA {self.gemeente.naam}, rapportnummer {self.cfg.rapport_id}, ontvanger {self.cfg.ontvanger}.\n"
-                   "Niet verspreiden zonder toestemming. Zie bcba_<GMxxxx>.html / .pdf.\n")
+        check_outputs(
+            [self.out, config.processed_dir() / self.cfg.gemeente], sorted(self.inputs._names)
+        )
+        write_text(
+            self.out / "LEESMIJ.txt",
+            "STRIKT VERTROUWELIJK\n"
+            f"B-CBA {self.gemeente.naam}, rapportnummer {self.cfg.rapport_id}, ontvanger {self.cfg.ontvanger}.\n"
+            "Niet verspreiden zonder toestemming. Zie bcba_<GMxxxx>.html / .pdf.\n",
+        )
         return HTML(f'<p class="bcba-end">{rh.markering_html()} Einde van het rapport.</p>')
 
 

@@ -104,7 +104,8 @@ def load_area(
         if outline is None and wijken is not None:
             outline = gpd.GeoDataFrame(
                 {"gemeentecode": [gem.code], "gemeentenaam": [gem.naam]},
-                geometry=[shapely.union_all(wijken.geometry.values)], crs=CRS,
+                geometry=[shapely.union_all(wijken.geometry.values)],
+                crs=CRS,
             )
         if wijken is None:
             raise UnknownMunicipalityError(
@@ -115,12 +116,16 @@ def load_area(
         outline = reference.gemeente_grens(gem.code)
         wijken = reference.wijken(gem.code)
         table = reference.gemeenten().set_index("gemeentecode")
-        buurten = reference.buurten(gem.code) if bool(table.loc[gem.code, "heeft_buurten"]) else None
+        buurten = (
+            reference.buurten(gem.code) if bool(table.loc[gem.code, "heeft_buurten"]) else None
+        )
         bron = BRON_MEEGELEVERD
     fallback = buurten is None or buurten.empty
     if fallback:
         log.warning(
-            "Geen buurtindeling voor %s (%s): de wijken worden als buurten gebruikt.", gem.naam, gem.code
+            "Geen buurtindeling voor %s (%s): de wijken worden als buurten gebruikt.",
+            gem.naam,
+            gem.code,
         )
         buurten = wijken.copy()
         buurten["buurtcode"] = buurten["wijkcode"]

@@ -14,9 +14,9 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bcba import __version__
 from pydantic import ValidationError
 
+from bcba import __version__
 from bcba.errors import BcbaError
 
 log = logging.getLogger(__name__)
@@ -55,14 +55,20 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="maak de volledige B-CBA voor een gemeente")
     p.add_argument("--gemeente", required=True, help="gemeentecode of -naam (GM0489, barendrecht)")
     p.add_argument("--data-dir", type=Path, help="invoermap (standaard data/raw/<GMxxxx>)")
-    p.add_argument("--out", type=Path, help="uitvoermap (standaard reports/<GMxxxx>_<naam>/<datum>)")
+    p.add_argument(
+        "--out", type=Path, help="uitvoermap (standaard reports/<GMxxxx>_<naam>/<datum>)"
+    )
     _add_period(p)
     p.add_argument("--ontvanger", default="Burgemeester", help="ontvanger in de rubricering")
     p.add_argument("--thema-config", type=Path, help="eigen thema-configuratie (YAML)")
     p.add_argument("--tegel-url", help="URL van een interne tegelserver voor de kaarten")
     p.add_argument("--geen-pdf", action="store_true", help="sla de PDF en het kaartenboek over")
-    p.add_argument("--versleutel-voor", action="append", metavar="AGE_ONTVANGER",
-                   help="versleutel de rapportbundel voor transport (age-ontvanger, herhaalbaar)")
+    p.add_argument(
+        "--versleutel-voor",
+        action="append",
+        metavar="AGE_ONTVANGER",
+        help="versleutel de rapportbundel voor transport (age-ontvanger, herhaalbaar)",
+    )
 
     p = sub.add_parser("validate", help="controleer de invoer en toon de datakwaliteit")
     p.add_argument("--gemeente", required=True)
@@ -84,13 +90,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("key", help="beheer de pseudonimiseringssleutel")
     ksub = p.add_subparsers(dest="key_command", metavar="actie")
     kp = ksub.add_parser("init", help="maak een nieuwe sleutel (buiten de repository, modus 0600)")
-    kp.add_argument("--pad", type=Path, help="sleutelbestand (standaard ~/.config/bcba/sleutel.key)")
+    kp.add_argument(
+        "--pad", type=Path, help="sleutelbestand (standaard ~/.config/bcba/sleutel.key)"
+    )
     kp.add_argument("--overschrijf", action="store_true")
 
     p = sub.add_parser("herleid", help="herleid pseudoniemen tot personen (wordt gelogd)")
     p.add_argument("pseudoniemen", nargs="+", help="pseudoniemen, bv. P-3fa9c2d1e07b")
-    p.add_argument("--bronbestand", type=Path, required=True,
-                   help="ruw bestand met naam en geboortedatum (bv. kvk_functionarissen.csv)")
+    p.add_argument(
+        "--bronbestand",
+        type=Path,
+        required=True,
+        help="ruw bestand met naam en geboortedatum (bv. kvk_functionarissen.csv)",
+    )
     p.add_argument("--reden", required=True, help="grondslag/reden van herleiding (verplicht)")
 
     p = sub.add_parser("export-landelijk", help="geanonimiseerde telling voor het landelijk beeld")
@@ -103,7 +115,9 @@ def build_parser() -> argparse.ArgumentParser:
     asub.add_parser("verify", help="controleer dat het auditlog niet is gewijzigd")
     asub.add_parser("toon", help="toon de laatste regels van het auditlog")
 
-    p = sub.add_parser("opschonen", help="verwijder verwerkte data en rapporten na de bewaartermijn")
+    p = sub.add_parser(
+        "opschonen", help="verwijder verwerkte data en rapporten na de bewaartermijn"
+    )
     p.add_argument("--gemeente", required=True)
     p.add_argument("--ouder-dan", type=int, required=True, metavar="DAGEN")
     p.add_argument("--proef", action="store_true", help="toon alleen wat zou worden verwijderd")
@@ -121,7 +135,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gemeente", required=True)
     p.add_argument("--huidig", type=Path, help="map van de huidige run (standaard de laatste)")
     p.add_argument("--vorig", type=Path, help="map van de vorige run (standaard de voorlaatste)")
-    p.add_argument("--interventies", type=Path, help="CSV met interventies (adres, datum, type, partner)")
+    p.add_argument(
+        "--interventies", type=Path, help="CSV met interventies (adres, datum, type, partner)"
+    )
     return parser
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 import argparse
 import datetime as dt
 
-
 from bcba import config
 from bcba.errors import ConfigError, MissingInputError
 
@@ -34,7 +33,10 @@ def _table(frame, title: str) -> None:
 
 def _period(args: argparse.Namespace) -> tuple[dt.date, dt.date]:
     start, end = config.default_period()
-    return (getattr(args, "periode_start", None) or start, getattr(args, "periode_eind", None) or end)
+    return (
+        getattr(args, "periode_start", None) or start,
+        getattr(args, "periode_eind", None) or end,
+    )
 
 
 def cmd_gemeenten(args: argparse.Namespace) -> int:
@@ -55,7 +57,9 @@ def cmd_gemeenten(args: argparse.Namespace) -> int:
     ]:
         shown[label] = table[column].map(yes)
     _table(shown, "Meegeleverde gemeenten (RIEC Rotterdam)")
-    _print("Bron: CBS, Wijk- en buurtkaart 2024. Gemeenten zonder buurten: lever 'gebieden.gpkg' aan.")
+    _print(
+        "Bron: CBS, Wijk- en buurtkaart 2024. Gemeenten zonder buurten: lever 'gebieden.gpkg' aan."
+    )
     return 0
 
 
@@ -65,10 +69,16 @@ def cmd_demo_data(args: argparse.Namespace) -> int:
     gem = reference.resolve_gemeente(args.gemeente)
     out = args.out or (config.raw_dir() / gem.code)
     seed = config.DEMO_SEED if args.seed is None else args.seed
-    planted = synthetic.generate(gem.code, out, seed=seed, periode=_period(args), scenario=args.scenario)
-    _print(f"Synthetische demodata voor {gem.naam} ({gem.code}), seed {seed}, geschreven naar {out}")
-    _print(f"Geplante patronen: {len(planted.get('risicolocaties', []))} risicolocaties, "
-           f"{len(planted.get('netwerken', []))} netwerken (zie planted.json).")
+    planted = synthetic.generate(
+        gem.code, out, seed=seed, periode=_period(args), scenario=args.scenario
+    )
+    _print(
+        f"Synthetische demodata voor {gem.naam} ({gem.code}), seed {seed}, geschreven naar {out}"
+    )
+    _print(
+        f"Geplante patronen: {len(planted.get('risicolocaties', []))} risicolocaties, "
+        f"{len(planted.get('netwerken', []))} netwerken (zie planted.json)."
+    )
     return 0
 
 
@@ -77,7 +87,9 @@ def _ensure_demo_key() -> None:
 
     if keys.load_key(required=False) is None:
         path = keys.init_key()
-        _print(f"Nieuwe pseudonimiseringssleutel aangemaakt: {path} (bewaar deze veilig, buiten de repository).")
+        _print(
+            f"Nieuwe pseudonimiseringssleutel aangemaakt: {path} (bewaar deze veilig, buiten de repository)."
+        )
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
@@ -87,7 +99,9 @@ def cmd_validate(args: argparse.Namespace) -> int:
     gem = reference.resolve_gemeente(args.gemeente)
     data_dir = args.data_dir or (config.raw_dir() / gem.code)
     if not data_dir.exists():
-        raise MissingInputError(f"Invoermap {data_dir} bestaat niet. Maak demodata met 'bcba demo-data --gemeente {gem.code}'.")
+        raise MissingInputError(
+            f"Invoermap {data_dir} bestaat niet. Maak demodata met 'bcba demo-data --gemeente {gem.code}'."
+        )
     inputs = load_inputs(gem.code, data_dir=data_dir, periode=_period(args), key=keys.load_key())
     _table(inputs.bronnen, f"Bronnen voor {gem.naam}")
     if len(inputs.kwaliteit):
@@ -109,7 +123,9 @@ def cmd_run(args: argparse.Namespace) -> int:
         thema_config=args.thema_config,
         tegel_url=args.tegel_url,
     )
-    result = pipeline.run_report(cfg, pdf=not args.geen_pdf, encrypt_for=args.versleutel_voor, progress=True)
+    result = pipeline.run_report(
+        cfg, pdf=not args.geen_pdf, encrypt_for=args.versleutel_voor, progress=True
+    )
     _print(f"Rapport: {result.html}")
     return 0
 
@@ -134,15 +150,19 @@ def cmd_key(args: argparse.Namespace) -> int:
     if args.key_command != "init":
         raise ConfigError("Gebruik: bcba key init [--pad BESTAND] [--overschrijf]")
     path = keys.init_key(args.pad, overwrite=args.overschrijf)
-    _print(f"Sleutel aangemaakt: {path} (modus 0600). Bewaar een kopie veilig; zonder sleutel "
-           "zijn pseudoniemen niet herleidbaar en niet reproduceerbaar.")
+    _print(
+        f"Sleutel aangemaakt: {path} (modus 0600). Bewaar een kopie veilig; zonder sleutel "
+        "zijn pseudoniemen niet herleidbaar en niet reproduceerbaar."
+    )
     return 0
 
 
 def cmd_herleid(args: argparse.Namespace) -> int:
     from bcba import keys, privacy
 
-    frame = privacy.herleid(args.pseudoniemen, args.bronbestand, key=keys.load_key(), reason=args.reden)
+    frame = privacy.herleid(
+        args.pseudoniemen, args.bronbestand, key=keys.load_key(), reason=args.reden
+    )
     _table(frame, "Herleiding (gelogd in het auditlog)")
     return 0
 
@@ -164,8 +184,10 @@ def cmd_audit(args: argparse.Namespace) -> int:
         return 0 if result.ok else 2
     if args.audit_command == "toon":
         for entry in audit.read_entries()[-20:]:
-            _print(f"{entry.get('seq')}  {entry.get('tijdstip', entry.get('timestamp'))}  "
-                   f"{entry.get('gebruiker', entry.get('user'))}  {entry.get('command')}")
+            _print(
+                f"{entry.get('seq')}  {entry.get('tijdstip', entry.get('timestamp'))}  "
+                f"{entry.get('gebruiker', entry.get('user'))}  {entry.get('command')}"
+            )
         return 0
     raise ConfigError("Gebruik: bcba audit verify | bcba audit toon")
 
@@ -208,10 +230,9 @@ def cmd_vergelijk(args: argparse.Namespace) -> int:
     from bcba import monitoring, reference
 
     gem = reference.resolve_gemeente(args.gemeente)
-    result = monitoring.vergelijk(gem.code, current=args.huidig, previous=args.vorig,
-                                  interventions=args.interventies)
+    result = monitoring.vergelijk(
+        gem.code, current=args.huidig, previous=args.vorig, interventions=args.interventies
+    )
     _table(result.summary, f"Verandering t.o.v. de vorige run ({gem.naam})")
     _print(f"Vergelijking geschreven naar {result.path}")
     return 0
-
-

@@ -45,12 +45,20 @@ def reports_dir() -> Path:
     return project_root() / "reports"
 
 
+def _project_or_checkout(name: str) -> Path:
+    """``<project root>/<name>`` when present, else the folder in the source checkout."""
+    here = project_root() / name
+    return here if here.is_dir() else PACKAGE_DIR.parent / name
+
+
 def notebooks_dir() -> Path:
-    return project_root() / "notebooks"
+    """The report notebooks (a project may carry its own adapted copies)."""
+    return _project_or_checkout("notebooks")
 
 
 def templates_dir() -> Path:
-    return project_root() / "templates"
+    """The nbconvert templates (a project may carry its own adapted copies)."""
+    return _project_or_checkout("templates")
 
 
 #: The municipality the demo runs for.

@@ -6,7 +6,6 @@ and offline interactive maps inline in JupyterLab. Nothing here writes files.
 
 from __future__ import annotations
 
-
 import pandas as pd
 from IPython.display import HTML
 
@@ -23,7 +22,10 @@ def laad(gemeente: str, *, data_dir: str = "", periode_start: str = "", periode_
 
     gem = resolve_gemeente(gemeente)
     start, end = config.default_period()
-    periode = (_as_date(periode_start, "periode_start") or start, _as_date(periode_eind, "periode_eind") or end)
+    periode = (
+        _as_date(periode_start, "periode_start") or start,
+        _as_date(periode_eind, "periode_eind") or end,
+    )
     folder = data_dir or (config.raw_dir() / gem.code)
     return load_inputs(gem.code, data_dir=folder, periode=periode, key=keys.load_key())
 
@@ -36,7 +38,9 @@ def bronnen(inputs) -> HTML:
 def kwaliteit(inputs) -> HTML:
     """Geocoding rates and the data-quality table."""
     return HTML(
-        rh.tabel_html(inputs.geocodering, decimalen={"aantal": 0, "aandeel": 3}, bijschrift="Geocodering")
+        rh.tabel_html(
+            inputs.geocodering, decimalen={"aantal": 0, "aandeel": 3}, bijschrift="Geocodering"
+        )
         + rh.tabel_html(inputs.kwaliteit, decimalen=0, bijschrift="Datakwaliteit")
     )
 
@@ -52,16 +56,21 @@ def voorbeeld(obj, table: str, n: int = 10) -> pd.DataFrame:
 def kaart(inputs) -> HTML:
     """Risk-branch establishments and partner events on an offline map."""
     from bcba.maps import interactive
-    from bcba.maps.offline import to_offline_html
     from bcba.themes import load_themes
 
     themes = load_themes()
     vest = inputs.kvk_vestigingen
     located = vest[vest.geometry.notna() & vest["datum_uitschrijving"].isna()]
-    risky = located[themes.is_risk_branch(located["sbi_code"], located.get("handelsnaam")).to_numpy()]
-    frame = risky[["sbi_code", "geometry"]].assign(flag="KVK_NIEUW_RISICOBRANCHE", reden="risicobranche " + risky["sbi_code"].astype(str))
+    risky = located[
+        themes.is_risk_branch(located["sbi_code"], located.get("handelsnaam")).to_numpy()
+    ]
+    frame = risky[["sbi_code", "geometry"]].assign(
+        flag="KVK_NIEUW_RISICOBRANCHE", reden="risicobranche " + risky["sbi_code"].astype(str)
+    )
     m = interactive.risk_locations_map(
-        frame, titel="Vestigingen in risicobranches", basemap={"outline": inputs.area.outline, "wijken": inputs.area.wijken},
+        frame,
+        titel="Vestigingen in risicobranches",
+        basemap={"outline": inputs.area.outline, "wijken": inputs.area.wijken},
     )
     return HTML(rh.kaart_html(m, hoogte=520))
 
@@ -76,11 +85,13 @@ def indicatoren(inputs):
 def topbuurten(resultaten, thema: str, n: int = 10) -> pd.DataFrame:
     """The top-n buurten of a theme with the reasons for their score."""
     frame = resultaten.scores_buurt.sort_values(f"rang_{thema}").head(n)
-    return pd.DataFrame({
-        "buurt": frame["buurtnaam"].to_numpy(),
-        "score": frame[f"score_{thema}"].round(2).to_numpy(),
-        "redenen": ["; ".join(resultaten.explain(c, thema)) for c in frame["buurtcode"]],
-    })
+    return pd.DataFrame(
+        {
+            "buurt": frame["buurtnaam"].to_numpy(),
+            "score": frame[f"score_{thema}"].round(2).to_numpy(),
+            "redenen": ["; ".join(resultaten.explain(c, thema)) for c in frame["buurtcode"]],
+        }
+    )
 
 
 def scorekaart(inputs, resultaten, thema: str) -> HTML:
@@ -90,9 +101,10 @@ def scorekaart(inputs, resultaten, thema: str) -> HTML:
     frame = resultaten.scores_buurt.copy()
     frame["reden"] = ["; ".join(resultaten.explain(c, thema)) for c in frame["buurtcode"]]
     m = interactive.buurt_choropleth(
-        frame, f"score_{thema}", titel=f"Score {thema}", legend_title="Score",
+        frame,
+        f"score_{thema}",
+        titel=f"Score {thema}",
+        legend_title="Score",
         basemap={"outline": inputs.area.outline, "wijken": inputs.area.wijken},
     )
     return HTML(rh.kaart_html(m, hoogte=520))
-
-

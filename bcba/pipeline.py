@@ -141,7 +141,7 @@ def run_report(
     stem = f"bcba_{cfg.gemeente}"
     executed = out / f"{stem}.ipynb"
 
-    bar = _progress(progress, total=4 if pdf else 2)
+    bar = _Progress(progress, total=4 if pdf else 2)
     started = time.perf_counter()
     with atomic_path(executed) as tmp:
         papermill.execute_notebook(
@@ -184,10 +184,13 @@ def run_report(
     outputs = sorted(p for p in out.rglob("*") if p.is_file())
     if result.bundle is not None:
         outputs.append(result.bundle)
-    inputs = sorted(p for p in Path(cfg.data_dir).rglob("*") if p.is_file() and p.name != "planted.json")
+    inputs = sorted(
+        p for p in Path(cfg.data_dir).rglob("*") if p.is_file() and p.name != "planted.json"
+    )
     audit.record(
         "run",
-        parameters=notebook_parameters(cfg) | {"pdf": pdf, "sleutel_vingerafdruk": _key_fingerprint()},
+        parameters=notebook_parameters(cfg)
+        | {"pdf": pdf, "sleutel_vingerafdruk": _key_fingerprint()},
         inputs=inputs,
         outputs=outputs,
     )
@@ -217,7 +220,7 @@ def _stamp_metadata(path: Path, cfg: RunConfig) -> None:
     nbformat.write(nb, path)
 
 
-class _progress:
+class _Progress:
     """A rich progress bar for the CLI; silent for library use."""
 
     def __init__(self, enabled: bool, total: int) -> None:

@@ -190,9 +190,7 @@ def cell_id(x: np.ndarray, y: np.ndarray, cell_size: int = 100) -> np.ndarray:
     ).astype(object)
 
 
-def grid(
-    outline: gpd.GeoDataFrame | shapely.Geometry, *, cell_size: int = 100
-) -> gpd.GeoDataFrame:
+def grid(outline: gpd.GeoDataFrame | shapely.Geometry, *, cell_size: int = 100) -> gpd.GeoDataFrame:
     """A full square grid over an area (all cells that intersect it), aligned to the RD origin.
 
     Unlike :func:`vierkanten` this includes uninhabited cells (business parks, water), which

@@ -82,7 +82,9 @@ def factor_layers(
         member = themes.match_categories(active["sbi_code"], active.get("handelsnaam"))
         for cat in categories or list(member.columns):
             if cat in member and member[cat].sum() >= min_points:
-                layers[cat] = active.loc[member[cat].to_numpy(), ["geometry"]].reset_index(drop=True)
+                layers[cat] = active.loc[member[cat].to_numpy(), ["geometry"]].reset_index(
+                    drop=True
+                )
     if risicolocaties is not None and len(risicolocaties) >= min_points:
         layers["risicolocatie_kvk_kadaster"] = risicolocaties[["geometry"]].reset_index(drop=True)
     return layers
@@ -132,28 +134,45 @@ def analyse_theme(
             "voor een hotspotanalyse."
         )
         return result
-    buurt_units = buurten.assign(aantal=_count_in(buurten, located, "buurtcode"),
-                                 adressen=buurt_exposure.to_numpy())
+    buurt_units = buurten.assign(
+        aantal=_count_in(buurten, located, "buurtcode"), adressen=buurt_exposure.to_numpy()
+    )
     keep = buurt_exposure.to_numpy() > 0
     buurt_units = buurt_units[keep].reset_index(drop=True)
     perms = _permutations(len(buurt_units), config)
     result.hotspots_buurt = hs.hotspots(
-        buurt_units, "aantal", exposure="adressen",
-        weights="queen", permutations=perms, alpha=config.alpha, seed=config.seed,
+        buurt_units,
+        "aantal",
+        exposure="adressen",
+        weights="queen",
+        permutations=perms,
+        alpha=config.alpha,
+        seed=config.seed,
     )
     result.moran_buurt = hs.local_moran(
-        buurt_units, "aantal", exposure="adressen",
-        permutations=perms, alpha=config.alpha, seed=config.seed,
+        buurt_units,
+        "aantal",
+        exposure="adressen",
+        permutations=perms,
+        alpha=config.alpha,
+        seed=config.seed,
     )
     if thema in config.raster_themas:
         # Only cells with addresses can host events under the per-address model; the
         # permutations needed for FDR grow with the number of cells (docs/method-rtm.md).
         has_addresses = exposure.to_numpy() > 0
-        cell_units = cells.assign(aantal=_count_in(cells, located, "cel_id"), adressen=exposure.to_numpy())
+        cell_units = cells.assign(
+            aantal=_count_in(cells, located, "cel_id"), adressen=exposure.to_numpy()
+        )
         cell_units = cell_units[has_addresses].reset_index(drop=True)
         result.hotspots_cel = hs.hotspots(
-            cell_units, "aantal", exposure="adressen", weights="queen",
-            permutations=_permutations(len(cell_units), config), alpha=config.alpha, seed=config.seed,
+            cell_units,
+            "aantal",
+            exposure="adressen",
+            weights="queen",
+            permutations=_permutations(len(cell_units), config),
+            alpha=config.alpha,
+            seed=config.seed,
         )
     if thema not in config.rtm_themas:
         return result
@@ -171,19 +190,29 @@ def analyse_theme(
     result.surface = model.predict(cells, factors, exposure=exposure)
     try:
         result.validatie = validation.validate_rtm(
-            cells, located, factors, exposure=exposure, model_params=params | {"weight_column": "gewicht"}
+            cells,
+            located,
+            factors,
+            exposure=exposure,
+            model_params=params | {"weight_column": "gewicht"},
         )
         result.conclusie = validation.conclusion(result.validatie)
-        result.spatial_cv = validation.spatial_cv(cells, located, factors, exposure=exposure,
-                                                  model_params=params | {"weight_column": "gewicht"})
+        result.spatial_cv = validation.spatial_cv(
+            cells,
+            located,
+            factors,
+            exposure=exposure,
+            model_params=params | {"weight_column": "gewicht"},
+        )
     except (BcbaError, ValueError) as exc:  # needs events in both halves; report why not
         log.warning("validatie voor %s niet mogelijk: %s", thema, exc)
         result.meldingen.append(f"Validatie niet mogelijk: {exc}")
     return result
 
 
-def analyse_spatial(inputs, indicators, themes: ThemeConfig, *, config: SpatialConfig | None = None
-                    ) -> dict[str, ThemeSpatial]:
+def analyse_spatial(
+    inputs, indicators, themes: ThemeConfig, *, config: SpatialConfig | None = None
+) -> dict[str, ThemeSpatial]:
     """Run :func:`analyse_theme` for every theme (those without enough events say why)."""
     config = config or SpatialConfig()
     cells = inputs.area.cellen
@@ -199,15 +228,26 @@ def analyse_spatial(inputs, indicators, themes: ThemeConfig, *, config: SpatialC
     else:
         events = gpd.GeoDataFrame({"thema_id": [], "gewicht": []}, geometry=[], crs=CRS)
     factors = factor_layers(
-        inputs.kvk_vestigingen, themes, peildatum=inputs.periode[1],
+        inputs.kvk_vestigingen,
+        themes,
+        peildatum=inputs.periode[1],
         risicolocaties=indicators.risicolocaties if indicators is not None else None,
         min_points=config.min_points_factor,
     )
     results = {}
     for thema in themes.themas:
-        theme_events = gpd.GeoDataFrame(events[events["thema_id"] == thema], geometry="geometry", crs=CRS)
+        theme_events = gpd.GeoDataFrame(
+            events[events["thema_id"] == thema], geometry="geometry", crs=CRS
+        )
         results[thema] = analyse_theme(
-            thema, cells=cells, buurten=buurten, events=theme_events, factors=factors,
-            exposure=exposure, buurt_exposure=buurt_exposure, periode=inputs.periode, config=config,
+            thema,
+            cells=cells,
+            buurten=buurten,
+            events=theme_events,
+            factors=factors,
+            exposure=exposure,
+            buurt_exposure=buurt_exposure,
+            periode=inputs.periode,
+            config=config,
         )
     return results

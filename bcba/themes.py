@@ -93,7 +93,7 @@ class Category(BaseModel):
         if unknown:
             raise ValueError(
                 f"onbekende SBI-code(s) {', '.join(unknown)}: gebruik codes uit SBI 2008 zonder "
-                "punten en met voorloopnullen, als tekst tussen aanhalingstekens (bijv. \"0113\")"
+                'punten en met voorloopnullen, als tekst tussen aanhalingstekens (bijv. "0113")'
             )
         return value
 
@@ -139,7 +139,9 @@ class Theme(BaseModel):
     def _flags(cls, value: list[str]) -> list[str]:
         unknown = [f for f in value if f not in FLAG_IDS]
         if unknown:
-            raise ValueError(f"onbekende vlag(gen) {', '.join(unknown)}; toegestaan: {', '.join(FLAG_IDS)}")
+            raise ValueError(
+                f"onbekende vlag(gen) {', '.join(unknown)}; toegestaan: {', '.join(FLAG_IDS)}"
+            )
         return value
 
 
@@ -198,7 +200,9 @@ class ThemeConfig(BaseModel):
         merged = {**self.standaard_gewichten, **self.themas[theme].gewichten}
         return {k: float(v) for k, v in merged.items() if k in INDICATORS}
 
-    def match_categories(self, sbi_code: pd.Series, handelsnaam: pd.Series | None = None) -> pd.DataFrame:
+    def match_categories(
+        self, sbi_code: pd.Series, handelsnaam: pd.Series | None = None
+    ) -> pd.DataFrame:
         """Boolean frame (rows of ``sbi_code`` x categories): does each establishment belong?
 
         A category code matches every SBI code that starts with it. When the category has
@@ -216,11 +220,15 @@ class ThemeConfig(BaseModel):
             for prefix in cat.sbi:
                 hit |= codes.str.startswith(prefix).to_numpy(dtype=bool)
             if cat.trefwoorden:
-                hit &= names.str.contains(cat.trefwoorden, case=False, regex=True).to_numpy(dtype=bool)
+                hit &= names.str.contains(cat.trefwoorden, case=False, regex=True).to_numpy(
+                    dtype=bool
+                )
             out[cid] = hit
         return pd.DataFrame(out, index=sbi_code.index)
 
-    def is_risk_branch(self, sbi_code: pd.Series, handelsnaam: pd.Series | None = None) -> pd.Series:
+    def is_risk_branch(
+        self, sbi_code: pd.Series, handelsnaam: pd.Series | None = None
+    ) -> pd.Series:
         """Whether each establishment is in a risk branch (``risicobranches``)."""
         cats = self.match_categories(sbi_code, handelsnaam)
         if not self.risicobranches:

@@ -12,16 +12,23 @@ TEST_KEY_HEX = "7465737420736c657574656c20766f6f722064652062636261207465737473" 
 PERIODE = (dt.date(2024, 1, 1), dt.date(2025, 12, 31))
 
 
-@pytest.fixture(autouse=True)
-def _isolated_environment(tmp_path_factory, monkeypatch):
-    """Never touch the real home: key, audit log and config live in a temporary folder."""
+@pytest.fixture(scope="session", autouse=True)
+def _isolated_environment(tmp_path_factory):
+    """Never touch the real home: key, audit log and config live in a temporary folder.
+
+    Session-scoped so that module-scoped fixtures (the end-to-end report run, whose papermill
+    kernel inherits this environment) see it too.
+    """
     home = tmp_path_factory.getbasetemp() / "home"
     home.mkdir(exist_ok=True)
-    monkeypatch.setenv("HOME", str(home))
-    monkeypatch.setenv("BCBA_AUDITLOG", str(home / "audit.jsonl"))
-    monkeypatch.setenv("BCBA_SLEUTEL", TEST_KEY_HEX + "00")
-    monkeypatch.setenv("MPLBACKEND", "Agg")
+    patch = pytest.MonkeyPatch()
+    patch.setenv("HOME", str(home))
+    patch.setenv("BCBA_AUDITLOG", str(home / "audit.jsonl"))
+    patch.setenv("BCBA_SLEUTEL", TEST_KEY_HEX + "00")
+    patch.setenv("MPLBACKEND", "Agg")
+    patch.setenv("BCBA_HOME", str(home / "project"))
     yield
+    patch.undo()
 
 
 def _generate(root: Path, gemeente: str, seed: int, **kwargs) -> Path:

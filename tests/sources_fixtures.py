@@ -21,8 +21,10 @@ BAG_ROWS = [
     "0489010000000007;Noordweg;3;B;;2992XA;Barendrecht;woonfunctie;80;96756;430683",
 ]
 
-KVK_HEADER = ("KvK-nummer;Vestigingsnr;Naam onderneming;Rechtsvorm;SBI-code;Straat;Huisnr;Huisletter;Toev.;"
-              "Postcode;Woonplaats;Datum inschrijving;Datum uitschrijving;Werkzame personen")
+KVK_HEADER = (
+    "KvK-nummer;Vestigingsnr;Naam onderneming;Rechtsvorm;SBI-code;Straat;Huisnr;Huisletter;Toev.;"
+    "Postcode;Woonplaats;Datum inschrijving;Datum uitschrijving;Werkzame personen"
+)
 KVK_ROWS = [
     "1234567;000012345678;Café Één;Eenmanszaak;5630;Dorpsstraat;1;A;;2991 aa;Barendrecht;01-02-2020;;3",
     "87654321;000087654321;Bouw BV;Besloten Vennootschap;4120;Kerkweg;5;;;2991AB;Barendrecht;2024-03-15;;12",
@@ -37,8 +39,10 @@ FUNC_ROWS = [
     "87654321,Ëlse Bakker,1975-06-02,Gevolmachtigde,2024-03-15,2024-06-01",
 ]
 
-KAD_HEADER = ("Transactie-ID\tTransportdatum\tKoopsom (EUR)\tPostcode\tHuisnummer\tHuisletter\tToevoeging\t"
-              "Koper naam\tKoper type\tKoper KvK-nummer\tVerkoper naam\tVerkoper type\tHypotheek\tWOZ")
+KAD_HEADER = (
+    "Transactie-ID\tTransportdatum\tKoopsom (EUR)\tPostcode\tHuisnummer\tHuisletter\tToevoeging\t"
+    "Koper naam\tKoper type\tKoper KvK-nummer\tVerkoper naam\tVerkoper type\tHypotheek\tWOZ"
+)
 KAD_ROWS = [
     "T1\t01-03-2024\t€ 1.250.000,00\t2991AB\t5\t\t\tBouw BV\trechtspersoon\t87654321\tPiet Jansen\tnatuurlijk_persoon\tnee\t900000",
     "T2\t2024-09-01\t1.400.000\t2991AB\t5\t\t\tHolding X BV\trechtspersoon\t\tBouw BV\trechtspersoon\tja\t900.000",
@@ -47,7 +51,7 @@ KAD_ROWS = [
 
 SURVEY_HEADER = "Respondentnummer;Afdeling;V3 Drugs;V5 Mensenhandel;V4 Wijken drugs;V10 Signalen;V10a Thema;V11 Adres"
 SURVEY_ROWS = [
-    "1;Handhaving;vaak;2;\"Centrum; Noord 1\";Drugshandel bij Jan de Vries thuis;drugs;Dorpsstraat 1a, 2991AA",
+    '1;Handhaving;vaak;2;"Centrum; Noord 1";Drugshandel bij Jan de Vries thuis;drugs;Dorpsstraat 1a, 2991AA',
     "2;Burgerzaken;Weet niet;zeer vaak;BU04890102,Onbekendwijk;;;",
     "3;Vergunningen;1;soms;;Verdacht pand;vastgoed_witwassen;Kerkweg 7, 2991 AB",
 ]
@@ -78,7 +82,9 @@ def write_csv(path: Path, header: str, rows: list[str], *, encoding: str = "utf-
     return path
 
 
-def write_xlsx(path: Path, header: str, rows: list[str], *, sep: str = ";", sheet: str = "Blad1") -> Path:
+def write_xlsx(
+    path: Path, header: str, rows: list[str], *, sep: str = ";", sheet: str = "Blad1"
+) -> Path:
     wb = openpyxl.Workbook()
     ws = wb.active
     ws.title = sheet

@@ -29,8 +29,19 @@ def test_run_without_data_folder_exits_2(tmp_path, capsys):
 
 
 def test_bad_period_exits_2(tmp_path, capsys):
-    code = main(["run", "--gemeente", "GM0489", "--data-dir", str(tmp_path),
-                 "--periode-start", "2025-01-01", "--periode-eind", "2024-01-01"])
+    code = main(
+        [
+            "run",
+            "--gemeente",
+            "GM0489",
+            "--data-dir",
+            str(tmp_path),
+            "--periode-start",
+            "2025-01-01",
+            "--periode-eind",
+            "2024-01-01",
+        ]
+    )
     assert code == 2
     assert "periode_eind" in capsys.readouterr().err
 
@@ -61,12 +72,20 @@ def test_audit_verify_on_empty_log(capsys):
 
 
 def test_entry_point_is_installed():
-    result = subprocess.run([sys.executable, "-m", "bcba.cli", "--help"], capture_output=True, text=True, check=False)
+    result = subprocess.run(
+        [sys.executable, "-m", "bcba.cli", "--help"], capture_output=True, text=True, check=False
+    )
     assert result.returncode == 0
     assert "STRIKT VERTROUWELIJK" in result.stdout
 
 
-@pytest.mark.parametrize("args", [["demo-data", "--gemeente", "Amsterdam"], ["opschonen", "--gemeente", "xyz", "--ouder-dan", "30"]])
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["demo-data", "--gemeente", "Amsterdam"],
+        ["opschonen", "--gemeente", "xyz", "--ouder-dan", "30"],
+    ],
+)
 def test_more_user_errors_exit_2(args, capsys):
     assert main(args) == 2
     assert "Traceback" not in capsys.readouterr().err

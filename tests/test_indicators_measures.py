@@ -24,21 +24,35 @@ def test_location_quotient_exact():
     assert lq[1] == pytest.approx(0.5)
     assert math.isnan(lq[2])  # no establishments at all: undefined
     assert lq[3] == 0.0  # establishments, none of the category
-    assert np.isnan(opportunity.location_quotient([1], [2], 0, 10)).all()  # category absent in region
+    assert np.isnan(
+        opportunity.location_quotient([1], [2], 0, 10)
+    ).all()  # category absent in region
     # shrunk: (2 + 10 * 0.25) / (4 + 10) / 0.25
-    assert opportunity.shrunk_location_quotient([2, 0], [4, 0], 3, 12, prior=10)[0] == pytest.approx(4.5 / 14 / 0.25)
-    assert opportunity.shrunk_location_quotient([2, 0], [4, 0], 3, 12, prior=10)[1] == pytest.approx(1.0)
+    assert opportunity.shrunk_location_quotient([2, 0], [4, 0], 3, 12, prior=10)[
+        0
+    ] == pytest.approx(4.5 / 14 / 0.25)
+    assert opportunity.shrunk_location_quotient([2, 0], [4, 0], 3, 12, prior=10)[
+        1
+    ] == pytest.approx(1.0)
 
 
 def test_opportunity_table(themes):
-    vest = pd.DataFrame({
-        "sbi_code": ["96021", "96021", "6201", "6201", "96021", "6201"],
-        "handelsnaam": ["K1", "K2", "IT", "IT", "K3", "IT"],
-        "datum_inschrijving": pd.to_datetime(["2020-01-01"] * 6),
-        "datum_uitschrijving": pd.to_datetime([None, None, None, None, None, "2021-01-01"]),
-        "buurtcode": ["A", "A", "A", "A", "B", "B"],
-    })
-    units = pd.DataFrame({"gebied": ["A", "B", "C"], "oppervlakte_km2": [2.0, 1.0, 0.5], "inwoners": [1000.0, 0.0, 10.0]})
+    vest = pd.DataFrame(
+        {
+            "sbi_code": ["96021", "96021", "6201", "6201", "96021", "6201"],
+            "handelsnaam": ["K1", "K2", "IT", "IT", "K3", "IT"],
+            "datum_inschrijving": pd.to_datetime(["2020-01-01"] * 6),
+            "datum_uitschrijving": pd.to_datetime([None, None, None, None, None, "2021-01-01"]),
+            "buurtcode": ["A", "A", "A", "A", "B", "B"],
+        }
+    )
+    units = pd.DataFrame(
+        {
+            "gebied": ["A", "B", "C"],
+            "oppervlakte_km2": [2.0, 1.0, 0.5],
+            "inwoners": [1000.0, 0.0, 10.0],
+        }
+    )
     table = opportunity.opportunity_table(vest, units, themes=themes, peildatum="2025-12-31")
     kap = table[table["groep"] == "kapper"].set_index("gebied")
     assert kap["n"].tolist() == [2, 1, 0]
@@ -49,17 +63,21 @@ def test_opportunity_table(themes):
     assert math.isnan(kap.loc["C", "lq"])
     assert kap.loc["A", "dichtheid_km2"] == 1.0 and kap.loc["A", "per_1000_inw"] == 2.0
     assert math.isnan(kap.loc["B", "per_1000_inw"])  # nobody lives there
-    by_theme = opportunity.opportunity_table(vest, units, themes=themes, by="thema", peildatum="2025-12-31")
+    by_theme = opportunity.opportunity_table(
+        vest, units, themes=themes, by="thema", peildatum="2025-12-31"
+    )
     assert set(by_theme["groep"]) == set(themes.themas)
 
 
 def test_perception_ci_and_suppression():
-    perc = pd.DataFrame({
-        "respondent_id": [1, 2, 3, 4, 5, 6, 7, 8, 9],
-        "afdeling": ["V"] * 5 + ["W"] * 4,
-        "thema": ["drugs"] * 5 + ["omg"] * 4,
-        "score": [1, 2, 3, 4, 5, 3, 3, 3, 3],
-    })
+    perc = pd.DataFrame(
+        {
+            "respondent_id": [1, 2, 3, 4, 5, 6, 7, 8, 9],
+            "afdeling": ["V"] * 5 + ["W"] * 4,
+            "thema": ["drugs"] * 5 + ["omg"] * 4,
+            "score": [1, 2, 3, 4, 5, 3, 3, 3, 3],
+        }
+    )
     out = survey.perception_summary(perc, min_n=5).set_index("thema")
     assert out.loc["drugs", "n"] == 5 and out.loc["drugs", "gemiddelde"] == 3.0
     half = 2.7764451051977987 * math.sqrt(2.5) / math.sqrt(5)  # t(0.975, 4) * sd / sqrt(n)
@@ -74,8 +92,14 @@ def test_perception_ci_and_suppression():
 
 
 def test_mentions_per_buurt_spreads_wijk_mentions():
-    verm = pd.DataFrame({"respondent_id": [1, 2, 3], "thema": ["drugs"] * 3,
-                         "gebied_niveau": ["buurt", "wijk", "wijk"], "gebiedcode": ["B1", "W1", "W1"]})
+    verm = pd.DataFrame(
+        {
+            "respondent_id": [1, 2, 3],
+            "thema": ["drugs"] * 3,
+            "gebied_niveau": ["buurt", "wijk", "wijk"],
+            "gebiedcode": ["B1", "W1", "W1"],
+        }
+    )
     counts = survey.mention_counts(verm, min_n=5)
     assert counts["onderdrukt"].all() and counts["vermeldingen_rapport"].isna().all()
     buurten = pd.DataFrame({"buurtcode": ["B1", "B2"], "wijkcode": ["W1", "W1"]})
@@ -84,16 +108,24 @@ def test_mentions_per_buurt_spreads_wijk_mentions():
 
 
 def test_partner_rates_weighted_and_mapped(themes):
-    events = pd.DataFrame({
-        "bron": ["politie"] * 4, "thema": ["drugs", "overig", "drugs", "drugs"],
-        "soort": ["", "hennepkwekerij", "", ""], "gewicht": [1.0, 0.5, 2.0, 1.0],
-        "datum": pd.to_datetime(["2024-05-01", "2024-05-01", "2024-05-01", "2023-05-01"]),
-        "buurtcode": ["A", "A", "B", "A"],
-    })
+    events = pd.DataFrame(
+        {
+            "bron": ["politie"] * 4,
+            "thema": ["drugs", "overig", "drugs", "drugs"],
+            "soort": ["", "hennepkwekerij", "", ""],
+            "gewicht": [1.0, 0.5, 2.0, 1.0],
+            "datum": pd.to_datetime(["2024-05-01", "2024-05-01", "2024-05-01", "2023-05-01"]),
+            "buurtcode": ["A", "A", "B", "A"],
+        }
+    )
     ev = partners.events_by_theme(events, themes, periode=("2024-01-01", "2025-12-31"))
     units = pd.DataFrame({"gebied": ["A", "B"], "inwoners": [500.0, 0.0]})
-    rates = partners.partner_rates(ev, units, theme_ids=list(themes.themas)).set_index(["gebied", "thema"])
-    assert rates.loc[("A", "drugs"), "gewogen"] == 1.5 and rates.loc[("A", "drugs"), "meldingen"] == 2
+    rates = partners.partner_rates(ev, units, theme_ids=list(themes.themas)).set_index(
+        ["gebied", "thema"]
+    )
+    assert (
+        rates.loc[("A", "drugs"), "gewogen"] == 1.5 and rates.loc[("A", "drugs"), "meldingen"] == 2
+    )
     assert rates.loc[("A", "drugs"), "per_1000_inw"] == 3.0
     assert math.isnan(rates.loc[("B", "drugs"), "per_1000_inw"])
     # shrinkage: (c + k R) / (d + k) * 1000 with R = 3.5 / 500
@@ -115,15 +147,23 @@ def test_robust_z_exact_and_fallback():
 def test_composite_score_decomposition_sums_exactly(themes):
     codes = ["B1", "B2", "B3", "B4", "B5"]
     rows = []
-    values = {"kansstructuur_lq": [1.0, 2.0, 3.0, 4.0, 10.0], "vlaggen_index": [0.0, 0.0, 0.0, 5.0, 1.0],
-              "kwetsbaarheid": [np.nan, 0.1, 0.2, -0.5, 0.3]}
+    values = {
+        "kansstructuur_lq": [1.0, 2.0, 3.0, 4.0, 10.0],
+        "vlaggen_index": [0.0, 0.0, 0.0, 5.0, 1.0],
+        "kwetsbaarheid": [np.nan, 0.1, 0.2, -0.5, 0.3],
+    }
     for tid in themes.themas:
         for ind, vals in values.items():
-            rows.append(pd.DataFrame({"buurtcode": codes, "thema": tid, "indicator": ind, "waarde": vals}))
+            rows.append(
+                pd.DataFrame({"buurtcode": codes, "thema": tid, "indicator": ind, "waarde": vals})
+            )
     table = pd.concat(rows, ignore_index=True)
     sc, contrib = scores.composite_scores(table, themes, clip=3.0, transforms={})
     summed = contrib.groupby(["buurtcode", "thema"])["bijdrage"].sum()
-    assert (sc.set_index(["buurtcode", "thema"])["score"] == summed.reindex(sc.set_index(["buurtcode", "thema"]).index)).all()
+    assert (
+        sc.set_index(["buurtcode", "thema"])["score"]
+        == summed.reindex(sc.set_index(["buurtcode", "thema"]).index)
+    ).all()
     # by hand for B4, drugs: w_lq * z_lq + w_flags * z_flags + w_kw * z_kw
     w = themes.weights("drugs")
     z_lq = (4 - 3) / 1.4826
@@ -142,13 +182,19 @@ def test_composite_score_decomposition_sums_exactly(themes):
     assert np.allclose(tot.sort_index(), mean_themes.sort_index(), atol=1e-12)
     # the default transforms standardise log(LQ): B4's LQ 4 against median 3
     _, logged = scores.composite_scores(table, themes, clip=3.0)
-    lq = logged[(logged["buurtcode"] == "B4") & (logged["thema"] == "drugs") & (logged["indicator"] == "kansstructuur_lq")]
+    lq = logged[
+        (logged["buurtcode"] == "B4")
+        & (logged["thema"] == "drugs")
+        & (logged["indicator"] == "kansstructuur_lq")
+    ]
     logs = np.log([1.0, 2.0, 3.0, 4.0, 10.0])
     mad = np.median(np.abs(logs - np.log(3.0)))
     assert lq["z"].iloc[0] == pytest.approx((np.log(4.0) - np.log(3.0)) / (1.4826 * mad))
     assert lq["waarde"].iloc[0] == 4.0  # the raw value is reported
     s2 = logged.groupby(["buurtcode", "thema"])["bijdrage"].sum()
-    sc2 = scores.composite_scores(table, themes, clip=3.0)[0].set_index(["buurtcode", "thema"])["score"]
+    sc2 = scores.composite_scores(table, themes, clip=3.0)[0].set_index(["buurtcode", "thema"])[
+        "score"
+    ]
     assert (sc2 == s2.reindex(sc2.index)).all()
     drugs = sc[sc["thema"] == "drugs"].set_index("buurtcode")
     order = drugs["score"].sort_values(ascending=False).index.tolist()
@@ -157,12 +203,16 @@ def test_composite_score_decomposition_sums_exactly(themes):
 
 
 def test_explain_in_dutch(themes):
-    ind = pd.DataFrame({
-        "buurtcode": ["B1", "B2", "B3"] * 2, "thema": "drugs",
-        "indicator": ["vlaggen_index"] * 3 + ["partner_per_1000_adressen"] * 3,
-        "waarde": [1.0, 1.2, 3.2, 3.0, 3.0, 1.0], "referentie": [1.0] * 3 + [2.5] * 3,
-        "detail": ["", "", "vooral: recent ingeschreven in een risicobranche", "", "", ""],
-    })
+    ind = pd.DataFrame(
+        {
+            "buurtcode": ["B1", "B2", "B3"] * 2,
+            "thema": "drugs",
+            "indicator": ["vlaggen_index"] * 3 + ["partner_per_1000_adressen"] * 3,
+            "waarde": [1.0, 1.2, 3.2, 3.0, 3.0, 1.0],
+            "referentie": [1.0] * 3 + [2.5] * 3,
+            "detail": ["", "", "vooral: recent ingeschreven in een risicobranche", "", "", ""],
+        }
+    )
     _, contrib = scores.composite_scores(ind, themes)
     sentences = scores.explain_contributions(contrib, "B3", "drugs", top=3)
     assert sentences == [
@@ -172,15 +222,26 @@ def test_explain_in_dutch(themes):
 
 
 def test_vulnerability_handles_missing():
-    buurten = pd.DataFrame({
-        "buurtcode": ["A", "B", "C", "D"], "aantal_inwoners": [1000, 1000, 1000, 0],
-        "percentage_huurwoningen": [10.0, 50.0, 30.0, np.nan],
-        "aantal_personen_met_een_alg_bijstandsuitkering_tot": [10.0, 40.0, 20.0, np.nan],
-        "gemiddelde_woningwaarde": [500.0, 200.0, 300.0, np.nan], "percentage_onbewoond": [2.0, 4.0, 3.0, np.nan],
-    })
+    buurten = pd.DataFrame(
+        {
+            "buurtcode": ["A", "B", "C", "D"],
+            "aantal_inwoners": [1000, 1000, 1000, 0],
+            "percentage_huurwoningen": [10.0, 50.0, 30.0, np.nan],
+            "aantal_personen_met_een_alg_bijstandsuitkering_tot": [10.0, 40.0, 20.0, np.nan],
+            "gemiddelde_woningwaarde": [500.0, 200.0, 300.0, np.nan],
+            "percentage_onbewoond": [2.0, 4.0, 3.0, np.nan],
+        }
+    )
     out = vulnerability.vulnerability(buurten).set_index("buurtcode")
-    assert out.loc["B", "kwetsbaarheid"] > out.loc["C", "kwetsbaarheid"] > out.loc["A", "kwetsbaarheid"]
+    assert (
+        out.loc["B", "kwetsbaarheid"]
+        > out.loc["C", "kwetsbaarheid"]
+        > out.loc["A", "kwetsbaarheid"]
+    )
     assert math.isnan(out.loc["D", "kwetsbaarheid"]) and out.loc["D", "n_componenten"] == 0
     assert out.loc["B", "z_woningwaarde"] > 0  # low value -> vulnerable
     report = vulnerability.missing_report(out.reset_index()).set_index("indicator")
-    assert report.loc["kwetsbaarheid", "ontbrekend"] == 1 and report.loc["ao_ww_per_1000", "ontbrekend"] == 4
+    assert (
+        report.loc["kwetsbaarheid", "ontbrekend"] == 1
+        and report.loc["ao_ww_per_1000", "ontbrekend"] == 4
+    )

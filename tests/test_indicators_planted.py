@@ -25,17 +25,25 @@ def planted_run(request, generate_raw):
     gemeente, seed = request.param
     folder = generate_raw(gemeente, seed)
     planted = json.loads((folder / "planted.json").read_text(encoding="utf-8"))
-    inputs = load_inputs(gemeente, data_dir=folder, periode=PERIODE, key=bytes.fromhex(TEST_KEY_HEX + "00"))
+    inputs = load_inputs(
+        gemeente, data_dir=folder, periode=PERIODE, key=bytes.fromhex(TEST_KEY_HEX + "00")
+    )
     return planted, compute_indicators(inputs)
 
 
 def test_planted_risk_locations_carry_their_flag(planted_run):
     planted, results = planted_run
     risk = results.risicolocaties.set_index("adres_id")["flag_ids"].str.split(";")
-    locations = [loc for loc in planted["risicolocaties"] if loc["flag"].startswith(("KVK_", "KAD_"))]
+    locations = [
+        loc for loc in planted["risicolocaties"] if loc["flag"].startswith(("KVK_", "KAD_"))
+    ]
     assert locations, "generator planted no KvK/Kadaster risk locations"
-    hits = [loc["adres_id"] in risk.index and loc["flag"] in risk[loc["adres_id"]] for loc in locations]
-    assert sum(hits) / len(hits) >= 0.8, [loc for loc, h in zip(locations, hits, strict=True) if not h]
+    hits = [
+        loc["adres_id"] in risk.index and loc["flag"] in risk[loc["adres_id"]] for loc in locations
+    ]
+    assert sum(hits) / len(hits) >= 0.8, [
+        loc for loc, h in zip(locations, hits, strict=True) if not h
+    ]
 
 
 def test_planted_kadaster_transactions_are_flagged(planted_run):
@@ -43,7 +51,10 @@ def test_planted_kadaster_transactions_are_flagged(planted_run):
     flags = results.flags
     entries = planted["kadaster"]
     found = [
-        flags[(flags["flag_id"] == e["flag"]) & flags["transactie_id"].isin(e["transactie_ids"])].shape[0] > 0
+        flags[
+            (flags["flag_id"] == e["flag"]) & flags["transactie_id"].isin(e["transactie_ids"])
+        ].shape[0]
+        > 0
         for e in entries
     ]
     assert entries and sum(found) / len(found) >= 0.8
@@ -54,7 +65,11 @@ def test_planted_high_risk_buurten_rank_in_top_decile(planted_run):
     scores = results.scores.set_index(["thema", "buurtcode"])
     for entry in planted["buurten_hoog_risico"]:
         row = scores.loc[(entry["thema"], entry["buurtcode"])]
-        assert row["percentiel"] >= 90.0, (entry, row.to_dict(), results.explain(entry["buurtcode"], entry["thema"]))
+        assert row["percentiel"] >= 90.0, (
+            entry,
+            row.to_dict(),
+            results.explain(entry["buurtcode"], entry["thema"]),
+        )
         assert results.explain(entry["buurtcode"], entry["thema"])  # a top buurt is explained
 
 

@@ -8,7 +8,9 @@ from bcba import reference
 from bcba.errors import CRSMismatchError, UnknownMunicipalityError
 
 
-@pytest.mark.parametrize("query", ["GM0489", "0489", "489", "barendrecht", "BARENDRECHT", " Barendrecht "])
+@pytest.mark.parametrize(
+    "query", ["GM0489", "0489", "489", "barendrecht", "BARENDRECHT", " Barendrecht "]
+)
 def test_resolve_barendrecht(query):
     gem = reference.resolve_gemeente(query)
     assert (gem.code, gem.naam) == ("GM0489", "Barendrecht")

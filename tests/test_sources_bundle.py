@@ -17,7 +17,11 @@ from bcba.sources import load_inputs, validate, write_processed
 
 
 def _hashes(folder):
-    return {p: hashlib.sha256(p.read_bytes()).hexdigest() for p in sorted(folder.rglob("*")) if p.is_file()}
+    return {
+        p: hashlib.sha256(p.read_bytes()).hexdigest()
+        for p in sorted(folder.rglob("*"))
+        if p.is_file()
+    }
 
 
 @pytest.fixture
@@ -31,7 +35,12 @@ def test_load_inputs_full(raw):
     assert _hashes(raw) == before
     assert inputs.gemeente.code == "GM0489"
     assert inputs.bronnen["aanwezig"].all()
-    assert inputs.kvk_vestigingen["geocode_niveau"].tolist() == ["exact", "exact", "postcode", "exact"]
+    assert inputs.kvk_vestigingen["geocode_niveau"].tolist() == [
+        "exact",
+        "exact",
+        "postcode",
+        "exact",
+    ]
     assert inputs.kadaster["dq_redenen"].tolist() == ["", "", "buiten_periode"]
     assert inputs.kvk_functionarissen["dq_redenen"].tolist() == ["", "", ""]
     assert inputs.enquete.signalen["tekst_gemaskeerd"].iloc[0] == "Drugshandel bij [persoon] thuis"
@@ -44,12 +53,21 @@ def test_load_inputs_full(raw):
     geo = inputs.geocodering.set_index(["bron", "geocode_niveau"])["aandeel"]
     assert geo[("kvk_vestigingen", "exact")] == 0.75
     assert set(inputs.manifest["bestand"]) == {
-        "bag_adressen.csv", "kvk_vestigingen.csv", "kvk_functionarissen.csv", "kadaster_transacties.csv",
-        "enquete.csv", "enquete_mapping.yaml", "partners/politie.csv",
+        "bag_adressen.csv",
+        "kvk_vestigingen.csv",
+        "kvk_functionarissen.csv",
+        "kadaster_transacties.csv",
+        "enquete.csv",
+        "enquete_mapping.yaml",
+        "partners/politie.csv",
     }
     # rows in = rows out (+ rows reported) for every tabular source
-    for bron, table in (("kvk_vestigingen", inputs.kvk_vestigingen), ("kadaster", inputs.kadaster),
-                        ("partners", inputs.partners), ("bag", inputs.bag)):
+    for bron, table in (
+        ("kvk_vestigingen", inputs.kvk_vestigingen),
+        ("kadaster", inputs.kadaster),
+        ("partners", inputs.partners),
+        ("bag", inputs.bag),
+    ):
         assert kw[(bron, "rijen gelezen")] == len(table)
 
 
@@ -58,8 +76,12 @@ def test_only_bag_is_required(tmp_path):
     inputs = load_inputs("GM0489", data_dir=raw, periode=PERIODE, key=KEY)
     assert inputs.kvk_vestigingen is None and inputs.enquete is None and inputs.partners is None
     assert inputs.bronnen.set_index("bron")["aanwezig"].to_dict() == {
-        "bag": True, "kvk_vestigingen": False, "kvk_functionarissen": False, "kadaster": False,
-        "enquete": False, "partners": False,
+        "bag": True,
+        "kvk_vestigingen": False,
+        "kvk_functionarissen": False,
+        "kadaster": False,
+        "enquete": False,
+        "partners": False,
     }
     (raw / "bag_adressen.csv").unlink()
     with pytest.raises(InputValidationError, match="verplicht bestand ontbreekt"):
@@ -84,14 +106,24 @@ def test_write_processed(raw, tmp_path):
     gpkg = written["gpkg"]
     assert gpkg.name == "bcba_GM0489.gpkg"
     layers = dict(pyogrio.list_layers(gpkg))
-    assert {"bag", "kvk_vestigingen", "kvk_functionarissen", "kadaster", "partners", "enquete_signalen"} <= set(layers)
+    assert {
+        "bag",
+        "kvk_vestigingen",
+        "kvk_functionarissen",
+        "kadaster",
+        "partners",
+        "enquete_signalen",
+    } <= set(layers)
     assert layers["kvk_vestigingen"] == "Point"
     back = gpd.read_parquet(written["kadaster"])
     assert back.crs == "EPSG:28992" and len(back) == 3
     for path in written.values():
         assert stat.S_IMODE(path.stat().st_mode) == 0o600
     manifest = json.loads(written["manifest"].read_text())
-    assert {m["bestand"] for m in manifest["invoer"]} >= {"bag_adressen.csv", "kadaster_transacties.csv"}
+    assert {m["bestand"] for m in manifest["invoer"]} >= {
+        "bag_adressen.csv",
+        "kadaster_transacties.csv",
+    }
     everything = b"".join(p.read_bytes() for p in out.rglob("*") if p.is_file())
     for name in ("Jan de Vries", "Piet Jansen", "Klaas Smit", "Bakker", "1980-01-31"):
         assert name.encode() not in everything, name
@@ -114,6 +146,8 @@ def test_demo_end_to_end(demo_dir):
     planted = json.loads((demo_dir / "planted.json").read_text())
     kw = inputs.kwaliteit.set_index(["bron", "controle"])["aantal"]
     assert kw[("kvk_vestigingen", "rijen gelezen")] == len(inputs.kvk_vestigingen)
-    texts = pd.concat([inputs.enquete.signalen["tekst_gemaskeerd"]] if inputs.enquete is not None else [])
+    texts = pd.concat(
+        [inputs.enquete.signalen["tekst_gemaskeerd"]] if inputs.enquete is not None else []
+    )
     for person in planted.get("personen", []):
         assert not texts.str.contains(person["naam"], regex=False).any()

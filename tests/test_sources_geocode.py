@@ -44,9 +44,20 @@ def _records():
         ("9999ZZ", 1, None, None, None, None, None),  # nothing
         (None, None, None, None, 120000.0, 480000.0, None),  # xy outside the municipality
     ]
-    frame = pd.DataFrame(rows, columns=["postcode", "huisnummer", "huisletter", "toevoeging", "x", "y", "buurtcode"])
-    frame = frame.astype({"postcode": "str", "huisnummer": "Int64", "huisletter": "str", "toevoeging": "str",
-                          "x": "float64", "y": "float64", "buurtcode": "str"})
+    frame = pd.DataFrame(
+        rows, columns=["postcode", "huisnummer", "huisletter", "toevoeging", "x", "y", "buurtcode"]
+    )
+    frame = frame.astype(
+        {
+            "postcode": "str",
+            "huisnummer": "Int64",
+            "huisletter": "str",
+            "toevoeging": "str",
+            "x": "float64",
+            "y": "float64",
+            "buurtcode": "str",
+        }
+    )
     frame["dq_redenen"] = ""
     return frame
 
@@ -57,11 +68,23 @@ def test_every_level(bag, area):
     out = geocode(records, bag, area)
     pd.testing.assert_frame_equal(records, before)  # input not mutated
     assert out["geocode_niveau"].tolist() == [
-        "exact", "exact", "exact", "postcode_huisnummer", "postcode", "pc4", "pc4", "xy", "buurtcode",
-        "geen", "xy",
+        "exact",
+        "exact",
+        "exact",
+        "postcode_huisnummer",
+        "postcode",
+        "pc4",
+        "pc4",
+        "xy",
+        "buurtcode",
+        "geen",
+        "xy",
     ]
     assert out["adres_id"].tolist()[:4] == [
-        "0489010000000002", "0489010000000002", "0489010000000003", "0489010000000001",
+        "0489010000000002",
+        "0489010000000002",
+        "0489010000000003",
+        "0489010000000001",
     ]
     assert out["adres_id"].iloc[4:].isna().all()
     assert out["adres_sleutel"].iloc[0] == "2991AA|1|A|"
@@ -83,10 +106,16 @@ def test_every_level(bag, area):
 
 def test_border_point_goes_to_lowest_code(area):
     b = area.buurten.set_index("buurtcode")
-    shared = shapely.intersection(b.geometry.loc["BU04890101"].boundary, b.geometry.loc["BU04890102"].boundary)
+    shared = shapely.intersection(
+        b.geometry.loc["BU04890101"].boundary, b.geometry.loc["BU04890102"].boundary
+    )
     if shared.is_empty:
         shared = shapely.shortest_line(b.geometry.loc["BU04890101"], b.geometry.loc["BU04890102"])
-    point = shapely.line_interpolate_point(shared, 0.5, normalized=True) if shared.geom_type != "Point" else shared
+    point = (
+        shapely.line_interpolate_point(shared, 0.5, normalized=True)
+        if shared.geom_type != "Point"
+        else shared
+    )
     pts = gpd.GeoDataFrame({"dq_redenen": [""]}, geometry=[point], crs="EPSG:28992")
     first = assign_areas(pts, area)["buurtcode"].iloc[0]
     again = assign_areas(pts, area)["buurtcode"].iloc[0]
@@ -95,7 +124,9 @@ def test_border_point_goes_to_lowest_code(area):
 
 
 def test_crs_mismatch_is_an_error(area):
-    pts = gpd.GeoDataFrame({"dq_redenen": [""]}, geometry=[shapely.Point(4.5, 51.8)], crs="EPSG:4326")
+    pts = gpd.GeoDataFrame(
+        {"dq_redenen": [""]}, geometry=[shapely.Point(4.5, 51.8)], crs="EPSG:4326"
+    )
     with pytest.raises(CRSMismatchError):
         assign_areas(pts, area)
 
@@ -104,13 +135,15 @@ def test_fast_at_scale(bag, area):
     rng = np.random.default_rng(1)
     n = 500_000
     idx = rng.integers(0, len(bag), n)
-    frame = pd.DataFrame({
-        "postcode": bag["postcode"].to_numpy()[idx],
-        "huisnummer": bag["huisnummer"].to_numpy()[idx],
-        "huisletter": bag["huisletter"].to_numpy()[idx],
-        "toevoeging": bag["toevoeging"].to_numpy()[idx],
-        "dq_redenen": "",
-    }).astype({"postcode": "str", "huisnummer": "Int64", "huisletter": "str", "toevoeging": "str"})
+    frame = pd.DataFrame(
+        {
+            "postcode": bag["postcode"].to_numpy()[idx],
+            "huisnummer": bag["huisnummer"].to_numpy()[idx],
+            "huisletter": bag["huisletter"].to_numpy()[idx],
+            "toevoeging": bag["toevoeging"].to_numpy()[idx],
+            "dq_redenen": "",
+        }
+    ).astype({"postcode": "str", "huisnummer": "Int64", "huisletter": "str", "toevoeging": "str"})
     index = build_index(bag)
     start = time.perf_counter()
     out = geocode(frame, bag, area, index=index)

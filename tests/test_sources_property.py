@@ -30,7 +30,9 @@ from bcba.sources import (
     read_partners,
 )
 
-SETTINGS = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+SETTINGS = settings(
+    max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 
 READERS = {
     "kvk": (lambda p: read_kvk_vestigingen(p), KVK_HEADER, KVK_ROWS, ";"),
@@ -52,7 +54,9 @@ def damaged(draw, header: str, rows: list[str], sep: str):
     for _ in range(draw(st.integers(0, 6))):  # garbage cells
         if body:
             r, c = draw(st.integers(0, len(body) - 1)), draw(st.integers(0, width - 1))
-            body[r][c] = draw(garbage).replace(sep, "").replace("\n", "").replace("\r", "").replace('"', "")
+            body[r][c] = (
+                draw(garbage).replace(sep, "").replace("\n", "").replace("\r", "").replace('"', "")
+            )
     header_cells = list(table[0])
     drop = sorted(draw(st.sets(st.integers(0, width - 1), max_size=3)), reverse=True)
     for c in drop:  # missing columns
@@ -90,10 +94,20 @@ def test_damaged_input_gives_result_or_validation_error(tmp_path, name):
     check()
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
-@given(cells=st.lists(st.one_of(garbage, st.integers(-10**9, 10**12).map(str),
-                                st.floats(allow_nan=False, allow_infinity=False).map(str)),
-                      min_size=14, max_size=14))
+@settings(
+    max_examples=20, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    cells=st.lists(
+        st.one_of(
+            garbage,
+            st.integers(-(10**9), 10**12).map(str),
+            st.floats(allow_nan=False, allow_infinity=False).map(str),
+        ),
+        min_size=14,
+        max_size=14,
+    )
+)
 def test_random_row_kvk(tmp_path, cells):
     path = tmp_path / "kvk.csv"
     clean = [c.replace(";", "").replace("\n", "").replace("\r", "").replace('"', "") for c in cells]

@@ -51,7 +51,10 @@ def test_kvk_encodings_and_delimiters(tmp_path, encoding, sep):
     assert frame["vestigingsnummer"].iloc[0] == "000012345678"
     assert frame["postcode"].tolist() == ["2991AA", "2991AB", "2991AB", "2992XA"]
     assert frame["datum_inschrijving"].dt.strftime("%Y-%m-%d").tolist() == [
-        "2020-02-01", "2024-03-15", "2024-03-15", "2023-03-15",
+        "2020-02-01",
+        "2024-03-15",
+        "2024-03-15",
+        "2023-03-15",
     ]
     assert frame["datum_uitschrijving"].isna().tolist() == [True, True, False, True]
     assert frame["werkzame_personen"].tolist()[:2] == [3, 12]
@@ -77,7 +80,9 @@ def test_kvk_xlsx_named_sheet_and_numbers(tmp_path):
 
 
 def test_extra_columns_kept_aside(tmp_path):
-    path = write_csv(tmp_path / "kvk.csv", KVK_HEADER + ";Opmerking intern", [r + ";x" for r in KVK_ROWS])
+    path = write_csv(
+        tmp_path / "kvk.csv", KVK_HEADER + ";Opmerking intern", [r + ";x" for r in KVK_ROWS]
+    )
     result = read_kvk_vestigingen(path)
     assert result.extra_kolommen == ["Opmerking intern"]
     assert "Opmerking intern" not in result.frame.columns
@@ -92,7 +97,11 @@ def test_error_names_file_row_column_check_and_fix(tmp_path):
     problems = {(p.row, p.column): p for p in info.value.problems}
     assert set(problems) == {(4, "Datum inschrijving"), (4, "Huisnr")}
     date = problems[(4, "Datum inschrijving")]
-    assert (date.file, date.check, date.value) == ("kvk_vestigingen.csv", "ongeldige datum", "31-02-2024")
+    assert (date.file, date.check, date.value) == (
+        "kvk_vestigingen.csv",
+        "ongeldige datum",
+        "31-02-2024",
+    )
     text = str(info.value)
     assert "bestand kvk_vestigingen.csv, rij 4, kolom 'Datum inschrijving': ongeldige datum" in text
     assert "Oplossing:" in text
@@ -104,7 +113,8 @@ def test_missing_required_columns_all_listed(tmp_path):
     with pytest.raises(InputValidationError) as info:
         read_kvk_vestigingen(path)
     assert {(p.column, p.check) for p in info.value.problems} == {
-        ("sbi_code", "verplichte kolom ontbreekt"), ("postcode", "verplichte kolom ontbreekt"),
+        ("sbi_code", "verplichte kolom ontbreekt"),
+        ("postcode", "verplichte kolom ontbreekt"),
     }
 
 
@@ -186,14 +196,24 @@ def test_bag_csv_and_gpkg(tmp_path):
 
 def test_survey_and_partners_mask_names(tmp_path):
     (tmp_path / "m.yaml").write_text(MAPPING, encoding="utf-8")
-    survey = read_survey(write_csv(tmp_path / "e.csv", SURVEY_HEADER, SURVEY_ROWS), tmp_path / "m.yaml",
-                         known_names={"Jan de Vries"}).frame
+    survey = read_survey(
+        write_csv(tmp_path / "e.csv", SURVEY_HEADER, SURVEY_ROWS),
+        tmp_path / "m.yaml",
+        known_names={"Jan de Vries"},
+    ).frame
     assert survey.percepties["score"].tolist() == [4, 1, 2, 5, 3]
-    assert survey.signalen["tekst_gemaskeerd"].tolist() == ["Drugshandel bij [persoon] thuis", "Verdacht pand"]
-    assert survey.signalen[["postcode", "huisnummer"]].values.tolist() == [["2991AA", 1], ["2991AB", 7]]
+    assert survey.signalen["tekst_gemaskeerd"].tolist() == [
+        "Drugshandel bij [persoon] thuis",
+        "Verdacht pand",
+    ]
+    assert survey.signalen[["postcode", "huisnummer"]].values.tolist() == [
+        ["2991AA", 1],
+        ["2991AB", 7],
+    ]
     assert "tekst" not in survey.signalen.columns
-    partners = read_partners([write_csv(tmp_path / "p.csv", PARTNER_HEADER, PARTNER_ROWS)],
-                             known_names={"Klaas Smit"}).frame
+    partners = read_partners(
+        [write_csv(tmp_path / "p.csv", PARTNER_HEADER, PARTNER_ROWS)], known_names={"Klaas Smit"}
+    ).frame
     assert partners["omschrijving_gemaskeerd"].iloc[0] == "Pand van [persoon]"
     assert partners["gewicht"].tolist() == [2.0, 1.0, 1.5]
     assert partners["thema"].tolist() == ["drugs", "drugs", "mensenhandel"]
@@ -221,18 +241,37 @@ def test_raw_file_unchanged(tmp_path):
 
 
 def test_parsers():
-    dates, bad = parse_date(pd.Series(["31-01-2024", "1-2-2024", "2024-02-03", "03/04/2024", "45292", "", "x",
-                                       "2024-02-30"], dtype=object))
-    assert dates.dt.strftime("%Y-%m-%d").tolist()[:5] == ["2024-01-31", "2024-02-01", "2024-02-03",
-                                                         "2024-04-03", "2024-01-01"]
+    dates, bad = parse_date(
+        pd.Series(
+            ["31-01-2024", "1-2-2024", "2024-02-03", "03/04/2024", "45292", "", "x", "2024-02-30"],
+            dtype=object,
+        )
+    )
+    assert dates.dt.strftime("%Y-%m-%d").tolist()[:5] == [
+        "2024-01-31",
+        "2024-02-01",
+        "2024-02-03",
+        "2024-04-03",
+        "2024-01-01",
+    ]
     assert bad.tolist() == [False] * 6 + [True, True]
-    nums, bad = parse_number(pd.Series(["€ 1.250.000,00", "1250000", "1.250.000", "12,5", "1250.5", 7, "abc", ""],
-                                       dtype=object))
+    nums, bad = parse_number(
+        pd.Series(
+            ["€ 1.250.000,00", "1250000", "1.250.000", "12,5", "1250.5", 7, "abc", ""], dtype=object
+        )
+    )
     assert nums.tolist()[:6] == [1_250_000.0, 1_250_000.0, 1_250_000.0, 12.5, 1250.5, 7.0]
     assert bad.tolist() == [False] * 6 + [True, False]
     pcs, bad = parse_postcode(pd.Series([" 2991 ab", "2991AB", "0123AB", "29911"], dtype=object))
     assert pcs.tolist()[:2] == ["2991AB", "2991AB"] and bad.tolist() == [False, False, True, True]
-    ids, bad = parse_digits(pd.Series(["1234567", "12345678.0", "123456789", "12a"], dtype=object), 8)
-    assert ids.tolist()[:2] == ["01234567", "12345678"] and bad.tolist() == [False, False, True, True]
+    ids, bad = parse_digits(
+        pd.Series(["1234567", "12345678.0", "123456789", "12a"], dtype=object), 8
+    )
+    assert ids.tolist()[:2] == ["01234567", "12345678"] and bad.tolist() == [
+        False,
+        False,
+        True,
+        True,
+    ]
     flags, bad = parse_bool(pd.Series(["ja", "N", "true", "0", "", "soms"], dtype=object))
     assert flags.tolist()[:4] == [True, False, True, False] and bad.tolist() == [False] * 5 + [True]

@@ -78,6 +78,8 @@ def test_missing_user_file(tmp_path):
 
 def test_partner_theme_matrix_by_thema_or_soort():
     themes = load_themes()
-    m = themes.partner_theme_matrix(pd.Series(["Drugs", "overig", None]), pd.Series(["", "hennepkwekerij", "clubhuis"]))
+    m = themes.partner_theme_matrix(
+        pd.Series(["Drugs", "overig", None]), pd.Series(["", "hennepkwekerij", "clubhuis"])
+    )
     assert m["drugs"].tolist() == [True, True, False]
     assert m["omg"].tolist() == [False, False, True]

@@ -36,14 +36,21 @@ class KadasterFlagConfig(BaseModel):
 
     abc_dagen: int = Field(183, ge=1, description="doorverkoop binnen zoveel dagen")
     prijs_woz_afwijking: float = Field(0.5, gt=0, description="|koopsom/WOZ - 1| vanaf deze waarde")
-    zonder_hypotheek_vanaf: float = Field(300_000, ge=0, description="koopsom in euro zonder hypotheek")
+    zonder_hypotheek_vanaf: float = Field(
+        300_000, ge=0, description="koopsom in euro zonder hypotheek"
+    )
     jonge_rechtspersoon_maanden: int = Field(12, ge=1)
     veel_aankopen: int = Field(3, ge=2, description="aankopen door één koper in de periode")
 
 
 def _euro(values: pd.Series) -> pd.Series:
     """Dutch money format: € 1.234.567."""
-    return values.round(0).astype("Int64").map(lambda v: f"€ {v:,.0f}".replace(",", "."), na_action="ignore").astype("string")
+    return (
+        values.round(0)
+        .astype("Int64")
+        .map(lambda v: f"€ {v:,.0f}".replace(",", "."), na_action="ignore")
+        .astype("string")
+    )
 
 
 def _in_period(kad: pd.DataFrame, periode: tuple) -> pd.Series:
@@ -51,7 +58,9 @@ def _in_period(kad: pd.DataFrame, periode: tuple) -> pd.Series:
     return (d >= _ts(periode[0])) & (d <= _ts(periode[1]))
 
 
-def flag_abc(kad: gpd.GeoDataFrame, *, themes: ThemeConfig | None = None, dagen: int = 183) -> gpd.GeoDataFrame:
+def flag_abc(
+    kad: gpd.GeoDataFrame, *, themes: ThemeConfig | None = None, dagen: int = 183
+) -> gpd.GeoDataFrame:
     """KAD_ABC: the same object sold again within ``dagen`` days; the resale is flagged."""
     key = location_key(kad)
     frame = kad.assign(_key=key, _d=pd.to_datetime(kad["datum"])).dropna(subset=["_key", "_d"])
@@ -64,14 +73,29 @@ def flag_abc(kad: gpd.GeoDataFrame, *, themes: ThemeConfig | None = None, dagen:
     if base.empty:
         return empty_flags()
     bewijs = (
-        "Doorverkocht " + gap[hit].astype(int).astype(str) + " dagen na de vorige transactie ("
-        + prev_t[hit].astype("string") + " op " + _fmt_date(prev_d[hit]) + ")"
+        "Doorverkocht "
+        + gap[hit].astype(int).astype(str)
+        + " dagen na de vorige transactie ("
+        + prev_t[hit].astype("string")
+        + " op "
+        + _fmt_date(prev_d[hit])
+        + ")"
     )
-    return flag_frame(base, "KAD_ABC", bron="kadaster", entiteit_type="transactie", entiteit_id=base["transactie_id"],
-                      bewijs=bewijs, themes=themes, datum=base["datum"])
+    return flag_frame(
+        base,
+        "KAD_ABC",
+        bron="kadaster",
+        entiteit_type="transactie",
+        entiteit_id=base["transactie_id"],
+        bewijs=bewijs,
+        themes=themes,
+        datum=base["datum"],
+    )
 
 
-def flag_prijs_woz(kad: gpd.GeoDataFrame, *, themes: ThemeConfig | None = None, afwijking: float = 0.5) -> gpd.GeoDataFrame:
+def flag_prijs_woz(
+    kad: gpd.GeoDataFrame, *, themes: ThemeConfig | None = None, afwijking: float = 0.5
+) -> gpd.GeoDataFrame:
     """KAD_PRIJS_WOZ: ``|koopsom / woz_waarde - 1| >= afwijking`` (missing or zero WOZ: skipped)."""
     koop = pd.to_numeric(kad["koopsom"], errors="coerce")
     woz = pd.to_numeric(kad["woz_waarde"], errors="coerce").where(lambda s: s > 0)
@@ -84,14 +108,30 @@ def flag_prijs_woz(kad: gpd.GeoDataFrame, *, themes: ThemeConfig | None = None, 
     pct = ((ratio[hit] - 1) * 100).round(0).astype(int)
     sign = np.where(pct >= 0, "+", "")
     bewijs = (
-        "Koopsom " + _euro(koop[hit]) + " tegen WOZ " + _euro(woz[hit]) + " ("
-        + pd.Series(sign, index=base.index) + pct.astype(str) + "%)"
+        "Koopsom "
+        + _euro(koop[hit])
+        + " tegen WOZ "
+        + _euro(woz[hit])
+        + " ("
+        + pd.Series(sign, index=base.index)
+        + pct.astype(str)
+        + "%)"
     )
-    return flag_frame(base, "KAD_PRIJS_WOZ", bron="kadaster", entiteit_type="transactie", entiteit_id=base["transactie_id"],
-                      bewijs=bewijs, themes=themes, datum=base["datum"])
+    return flag_frame(
+        base,
+        "KAD_PRIJS_WOZ",
+        bron="kadaster",
+        entiteit_type="transactie",
+        entiteit_id=base["transactie_id"],
+        bewijs=bewijs,
+        themes=themes,
+        datum=base["datum"],
+    )
 
 
-def flag_zonder_hypotheek(kad: gpd.GeoDataFrame, *, themes: ThemeConfig | None = None, vanaf: float = 300_000) -> gpd.GeoDataFrame:
+def flag_zonder_hypotheek(
+    kad: gpd.GeoDataFrame, *, themes: ThemeConfig | None = None, vanaf: float = 300_000
+) -> gpd.GeoDataFrame:
     """KAD_ZONDER_HYPOTHEEK: no mortgage and ``koopsom >= vanaf`` (unknown mortgage: not flagged)."""
     koop = pd.to_numeric(kad["koopsom"], errors="coerce")
     hyp = kad["hypotheek"].astype("boolean")
@@ -99,37 +139,78 @@ def flag_zonder_hypotheek(kad: gpd.GeoDataFrame, *, themes: ThemeConfig | None =
     base = kad.loc[hit]
     if base.empty:
         return empty_flags()
-    bewijs = "Aankoop van " + _euro(koop[hit]) + " zonder hypotheek (drempel " + _euro(pd.Series([vanaf] * len(base), index=base.index)) + ")"
-    return flag_frame(base, "KAD_ZONDER_HYPOTHEEK", bron="kadaster", entiteit_type="transactie",
-                      entiteit_id=base["transactie_id"], bewijs=bewijs, themes=themes, datum=base["datum"])
+    bewijs = (
+        "Aankoop van "
+        + _euro(koop[hit])
+        + " zonder hypotheek (drempel "
+        + _euro(pd.Series([vanaf] * len(base), index=base.index))
+        + ")"
+    )
+    return flag_frame(
+        base,
+        "KAD_ZONDER_HYPOTHEEK",
+        bron="kadaster",
+        entiteit_type="transactie",
+        entiteit_id=base["transactie_id"],
+        bewijs=bewijs,
+        themes=themes,
+        datum=base["datum"],
+    )
 
 
 def flag_jonge_rechtspersoon(
-    kad: gpd.GeoDataFrame, vestigingen: pd.DataFrame | None, *, themes: ThemeConfig | None = None, maanden: int = 12
+    kad: gpd.GeoDataFrame,
+    vestigingen: pd.DataFrame | None,
+    *,
+    themes: ThemeConfig | None = None,
+    maanden: int = 12,
 ) -> gpd.GeoDataFrame:
     """KAD_JONGE_RECHTSPERSOON: buyer is a legal entity registered at most ``maanden`` before the
     purchase (registration = earliest ``datum_inschrijving`` of its establishments)."""
     if vestigingen is None or vestigingen.empty or "koper_kvk_nummer" not in kad:
         return empty_flags()
     founded = (
-        pd.DataFrame({"k": vestigingen["kvk_nummer"].astype("string"), "d": pd.to_datetime(vestigingen["datum_inschrijving"])})
-        .groupby("k")["d"].min()
+        pd.DataFrame(
+            {
+                "k": vestigingen["kvk_nummer"].astype("string"),
+                "d": pd.to_datetime(vestigingen["datum_inschrijving"]),
+            }
+        )
+        .groupby("k")["d"]
+        .min()
     )
     is_rp = kad["koper_type"].astype("string").str.lower().eq("rechtspersoon").fillna(False)
-    buyer_kvk = kad["koper_kvk_nummer"].astype("string").str.replace(r"\D", "", regex=True).str.zfill(8)
+    buyer_kvk = (
+        kad["koper_kvk_nummer"].astype("string").str.replace(r"\D", "", regex=True).str.zfill(8)
+    )
     since = buyer_kvk.map(founded)
     d = pd.to_datetime(kad["datum"])
-    hit = (is_rp & since.notna() & (since <= d) & (d <= since + pd.DateOffset(months=maanden))).fillna(False)
+    hit = (
+        is_rp & since.notna() & (since <= d) & (d <= since + pd.DateOffset(months=maanden))
+    ).fillna(False)
     base = kad.loc[hit]
     if base.empty:
         return empty_flags()
     days = (d[hit] - since[hit]).dt.days
     bewijs = (
-        "Koper " + base["koper_id"].astype("string") + " ingeschreven in KvK op " + _fmt_date(since[hit])
-        + ", aankoop " + days.astype(str) + " dagen later"
+        "Koper "
+        + base["koper_id"].astype("string")
+        + " ingeschreven in KvK op "
+        + _fmt_date(since[hit])
+        + ", aankoop "
+        + days.astype(str)
+        + " dagen later"
     )
-    return flag_frame(base, "KAD_JONGE_RECHTSPERSOON", bron="kadaster", entiteit_type="transactie",
-                      entiteit_id=base["transactie_id"], bewijs=bewijs, themes=themes, datum=base["datum"])
+    return flag_frame(
+        base,
+        "KAD_JONGE_RECHTSPERSOON",
+        bron="kadaster",
+        entiteit_type="transactie",
+        entiteit_id=base["transactie_id"],
+        bewijs=bewijs,
+        themes=themes,
+        datum=base["datum"],
+    )
 
 
 def flag_veel_aankopen(
@@ -147,10 +228,23 @@ def flag_veel_aankopen(
     base = kad.loc[hit]
     if base.empty:
         return empty_flags()
-    bewijs = "Koper " + buyer[hit] + " verwierf " + buyer[hit].map(many).astype(str) + " objecten in de periode"
-    return flag_frame(base.assign(persoon_id=buyer[hit].where(buyer[hit].str.startswith("P-"))), "KAD_VEEL_AANKOPEN",
-                      bron="kadaster", entiteit_type="koper", entiteit_id=buyer[hit], bewijs=bewijs, themes=themes,
-                      datum=base["datum"])
+    bewijs = (
+        "Koper "
+        + buyer[hit]
+        + " verwierf "
+        + buyer[hit].map(many).astype(str)
+        + " objecten in de periode"
+    )
+    return flag_frame(
+        base.assign(persoon_id=buyer[hit].where(buyer[hit].str.startswith("P-"))),
+        "KAD_VEEL_AANKOPEN",
+        bron="kadaster",
+        entiteit_type="koper",
+        entiteit_id=buyer[hit],
+        bewijs=bewijs,
+        themes=themes,
+        datum=base["datum"],
+    )
 
 
 def kadaster_flags(
@@ -180,7 +274,9 @@ def kadaster_flags(
         flag_abc(kad, themes=themes, dagen=cfg.abc_dagen),
         flag_prijs_woz(in_period, themes=themes, afwijking=cfg.prijs_woz_afwijking),
         flag_zonder_hypotheek(in_period, themes=themes, vanaf=cfg.zonder_hypotheek_vanaf),
-        flag_jonge_rechtspersoon(in_period, vestigingen, themes=themes, maanden=cfg.jonge_rechtspersoon_maanden),
+        flag_jonge_rechtspersoon(
+            in_period, vestigingen, themes=themes, maanden=cfg.jonge_rechtspersoon_maanden
+        ),
         flag_veel_aankopen(kad, periode=periode, themes=themes, minimum=cfg.veel_aankopen),
     ]
     out = concat_flags(frames)

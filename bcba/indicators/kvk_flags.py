@@ -66,10 +66,18 @@ class KvkFlagConfig(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
     veel_inschrijvingen: int = Field(8, ge=1, description="actieve inschrijvingen op één adres")
-    verloop_adres: int = Field(6, ge=1, description="in- plus uitschrijvingen op één adres in de periode")
-    nieuw_maanden: int = Field(12, ge=1, description="'recent' = in de laatste N maanden van de periode")
-    woonadres_werkzame_personen: int = Field(5, ge=1, description="werkzame personen op een woonadres")
-    kort_bestaan_maanden: int = Field(12, ge=1, description="opgeheven binnen N maanden na inschrijving")
+    verloop_adres: int = Field(
+        6, ge=1, description="in- plus uitschrijvingen op één adres in de periode"
+    )
+    nieuw_maanden: int = Field(
+        12, ge=1, description="'recent' = in de laatste N maanden van de periode"
+    )
+    woonadres_werkzame_personen: int = Field(
+        5, ge=1, description="werkzame personen op een woonadres"
+    )
+    kort_bestaan_maanden: int = Field(
+        12, ge=1, description="opgeheven binnen N maanden na inschrijving"
+    )
     functionaris_min_ondernemingen: int = Field(5, ge=1)
     functionaris_min_kort: int = Field(3, ge=0)
 
@@ -78,14 +86,24 @@ class KvkFlagConfig(BaseModel):
 def check_crs(frame: pd.DataFrame | None, name: str) -> None:
     """Raise :class:`CRSMismatchError` when a GeoDataFrame is not in EPSG:28992."""
     if isinstance(frame, gpd.GeoDataFrame) and frame.crs is not None and frame.crs != CRS:
-        raise CRSMismatchError(f"{name} staat in {frame.crs}, verwacht {CRS}. Projecteer eerst naar RD New.")
+        raise CRSMismatchError(
+            f"{name} staat in {frame.crs}, verwacht {CRS}. Projecteer eerst naar RD New."
+        )
 
 
 def location_key(frame: pd.DataFrame) -> pd.Series:
     """One address key per row: ``adres_id`` when known, else ``S|`` + ``adres_sleutel``."""
     idx = frame.index
-    aid = frame["adres_id"].astype("string") if "adres_id" in frame else pd.Series(pd.NA, index=idx, dtype="string")
-    key = frame["adres_sleutel"].astype("string") if "adres_sleutel" in frame else pd.Series(pd.NA, index=idx, dtype="string")
+    aid = (
+        frame["adres_id"].astype("string")
+        if "adres_id" in frame
+        else pd.Series(pd.NA, index=idx, dtype="string")
+    )
+    key = (
+        frame["adres_sleutel"].astype("string")
+        if "adres_sleutel" in frame
+        else pd.Series(pd.NA, index=idx, dtype="string")
+    )
     aid = aid.where(aid.str.len() > 0)
     key = ("S|" + key).where(key.str.len() > 0)
     return aid.fillna(key)
@@ -115,13 +133,27 @@ def flag_frame(
     out["omschrijving"] = OMSCHRIJVING[flag_id]
     out["entiteit_type"] = entiteit_type
     out["entiteit_id"] = entiteit_id.astype("string")
-    for name in ("kvk_nummer", "vestigingsnummer", "persoon_id", "transactie_id", *LOCATION_COLUMNS):
+    for name in (
+        "kvk_nummer",
+        "vestigingsnummer",
+        "persoon_id",
+        "transactie_id",
+        *LOCATION_COLUMNS,
+    ):
         out[name] = _col(base, name).astype("string")
-    out["datum"] = pd.to_datetime(datum if datum is not None else pd.Series(pd.NaT, index=base.index))
+    out["datum"] = pd.to_datetime(
+        datum if datum is not None else pd.Series(pd.NaT, index=base.index)
+    )
     out["bewijs"] = bewijs.astype("string")
     out["themas"] = ";".join(themes.themes_of_flag(flag_id)) if themes is not None else ""
-    geom = base.geometry if isinstance(base, gpd.GeoDataFrame) else gpd.GeoSeries([None] * len(base), index=base.index)
-    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geom.values, index=base.index), crs=CRS)[FLAG_COLUMNS]
+    geom = (
+        base.geometry
+        if isinstance(base, gpd.GeoDataFrame)
+        else gpd.GeoSeries([None] * len(base), index=base.index)
+    )
+    return gpd.GeoDataFrame(out, geometry=gpd.GeoSeries(geom.values, index=base.index), crs=CRS)[
+        FLAG_COLUMNS
+    ]
 
 
 def empty_flags() -> gpd.GeoDataFrame:
@@ -170,7 +202,11 @@ def _category_label(vest: pd.DataFrame, themes: ThemeConfig) -> pd.Series:
 
 # -- the flags ----------------------------------------------------------------------------------
 def flag_veel_inschrijvingen(
-    vest: gpd.GeoDataFrame, *, periode: tuple, themes: ThemeConfig | None = None, threshold: int = 8,
+    vest: gpd.GeoDataFrame,
+    *,
+    periode: tuple,
+    themes: ThemeConfig | None = None,
+    threshold: int = 8,
     recent_maanden: int = 12,
 ) -> gpd.GeoDataFrame:
     """KVK_VEEL_INSCHRIJVINGEN: ``threshold`` or more active registrations at one address."""
@@ -187,12 +223,18 @@ def flag_veel_inschrijvingen(
         return empty_flags()
     base = _first_per_group(act, k).loc[hit]
     bewijs = (
-        n[hit].astype(str) + " actieve inschrijvingen op dit adres; "
-        + n_recent[hit].astype(str) + f" in de laatste {recent_maanden} maanden"
+        n[hit].astype(str)
+        + " actieve inschrijvingen op dit adres; "
+        + n_recent[hit].astype(str)
+        + f" in de laatste {recent_maanden} maanden"
     )
     return flag_frame(
-        base.assign(kvk_nummer=pd.NA, vestigingsnummer=pd.NA), "KVK_VEEL_INSCHRIJVINGEN", bron="kvk",
-        entiteit_type="adres", entiteit_id=pd.Series(hit, index=base.index), bewijs=pd.Series(bewijs.to_numpy(), index=base.index),
+        base.assign(kvk_nummer=pd.NA, vestigingsnummer=pd.NA),
+        "KVK_VEEL_INSCHRIJVINGEN",
+        bron="kvk",
+        entiteit_type="adres",
+        entiteit_id=pd.Series(hit, index=base.index),
+        bewijs=pd.Series(bewijs.to_numpy(), index=base.index),
         themes=themes,
     )
 
@@ -214,13 +256,19 @@ def flag_verloop_adres(
     valid = key.notna()
     base = _first_per_group(vest.loc[valid], key[valid]).loc[hit]
     bewijs = (
-        n_in.reindex(hit, fill_value=0).astype(int).astype(str) + " inschrijvingen en "
-        + n_uit.reindex(hit, fill_value=0).astype(int).astype(str) + " uitschrijvingen op dit adres in de periode"
+        n_in.reindex(hit, fill_value=0).astype(int).astype(str)
+        + " inschrijvingen en "
+        + n_uit.reindex(hit, fill_value=0).astype(int).astype(str)
+        + " uitschrijvingen op dit adres in de periode"
     )
     return flag_frame(
-        base.assign(kvk_nummer=pd.NA, vestigingsnummer=pd.NA), "KVK_VERLOOP_ADRES", bron="kvk",
-        entiteit_type="adres", entiteit_id=pd.Series(hit, index=base.index),
-        bewijs=pd.Series(bewijs.to_numpy(), index=base.index), themes=themes,
+        base.assign(kvk_nummer=pd.NA, vestigingsnummer=pd.NA),
+        "KVK_VERLOOP_ADRES",
+        bron="kvk",
+        entiteit_type="adres",
+        entiteit_id=pd.Series(hit, index=base.index),
+        bewijs=pd.Series(bewijs.to_numpy(), index=base.index),
+        themes=themes,
     )
 
 
@@ -239,17 +287,32 @@ def flag_nieuw_risicobranche(
     if base.empty:
         return empty_flags()
     bewijs = (
-        "Ingeschreven op " + _fmt_date(base["datum_inschrijving"]) + " in risicobranche '"
-        + label[hit] + "' (SBI " + base["sbi_code"].astype("string") + ")"
+        "Ingeschreven op "
+        + _fmt_date(base["datum_inschrijving"])
+        + " in risicobranche '"
+        + label[hit]
+        + "' (SBI "
+        + base["sbi_code"].astype("string")
+        + ")"
     )
     return flag_frame(
-        base, "KVK_NIEUW_RISICOBRANCHE", bron="kvk", entiteit_type="vestiging",
-        entiteit_id=base["vestigingsnummer"], bewijs=bewijs, themes=themes, datum=base["datum_inschrijving"],
+        base,
+        "KVK_NIEUW_RISICOBRANCHE",
+        bron="kvk",
+        entiteit_type="vestiging",
+        entiteit_id=base["vestigingsnummer"],
+        bewijs=bewijs,
+        themes=themes,
+        datum=base["datum_inschrijving"],
     )
 
 
 def flag_woonadres(
-    vest: gpd.GeoDataFrame, bag: pd.DataFrame | None, *, periode: tuple, themes: ThemeConfig,
+    vest: gpd.GeoDataFrame,
+    bag: pd.DataFrame | None,
+    *,
+    periode: tuple,
+    themes: ThemeConfig,
     min_werkzame_personen: int = 5,
 ) -> gpd.GeoDataFrame:
     """KVK_WOONADRES: an active business at an address whose only BAG use is ``woonfunctie``.
@@ -262,8 +325,15 @@ def flag_woonadres(
         return empty_flags()
     end = _ts(periode[1])
     doel = bag[["adres_id", "gebruiksdoel"]].dropna(subset=["adres_id"]).drop_duplicates("adres_id")
-    only_wonen = doel.set_index("adres_id")["gebruiksdoel"].astype("string").str.strip().str.lower() == "woonfunctie"
-    aid = vest["adres_id"].astype("string") if "adres_id" in vest else pd.Series(pd.NA, index=vest.index, dtype="string")
+    only_wonen = (
+        doel.set_index("adres_id")["gebruiksdoel"].astype("string").str.strip().str.lower()
+        == "woonfunctie"
+    )
+    aid = (
+        vest["adres_id"].astype("string")
+        if "adres_id" in vest
+        else pd.Series(pd.NA, index=vest.index, dtype="string")
+    )
     at_home = aid.map(only_wonen).fillna(False).astype(bool)
     label = _category_label(vest, themes)
     personen = pd.to_numeric(_col(vest, "werkzame_personen", np.nan), errors="coerce")
@@ -280,8 +350,13 @@ def flag_woonadres(
     reason = reason.mask((lab != "") & many[hit].fillna(False), reason + " en " + many_txt)
     bewijs = "Actieve vestiging (" + reason + ") op een adres met alleen woonfunctie (BAG)"
     return flag_frame(
-        base, "KVK_WOONADRES", bron="kvk", entiteit_type="vestiging", entiteit_id=base["vestigingsnummer"],
-        bewijs=bewijs, themes=themes,
+        base,
+        "KVK_WOONADRES",
+        bron="kvk",
+        entiteit_type="vestiging",
+        entiteit_id=base["vestigingsnummer"],
+        bewijs=bewijs,
+        themes=themes,
     )
 
 
@@ -290,13 +365,21 @@ def company_lifetimes(vest: pd.DataFrame, *, maanden: int = 12) -> pd.DataFrame:
     number of branches and whether the company was short-lived (closed within ``maanden``)."""
     ins = pd.to_datetime(vest["datum_inschrijving"])
     uit = pd.to_datetime(vest["datum_uitschrijving"])
-    grouped = pd.DataFrame({"kvk_nummer": vest["kvk_nummer"].astype("string"), "ins": ins, "uit": uit,
-                            "open": uit.isna()}).groupby("kvk_nummer")
-    life = pd.DataFrame({
-        "datum_inschrijving": grouped["ins"].min(),
-        "datum_uitschrijving": grouped["uit"].max(),
-        "n_vestigingen": grouped.size(),
-    })
+    grouped = pd.DataFrame(
+        {
+            "kvk_nummer": vest["kvk_nummer"].astype("string"),
+            "ins": ins,
+            "uit": uit,
+            "open": uit.isna(),
+        }
+    ).groupby("kvk_nummer")
+    life = pd.DataFrame(
+        {
+            "datum_inschrijving": grouped["ins"].min(),
+            "datum_uitschrijving": grouped["uit"].max(),
+            "n_vestigingen": grouped.size(),
+        }
+    )
     life.loc[grouped["open"].any(), "datum_uitschrijving"] = pd.NaT
     life["kort_bestaan"] = life["datum_uitschrijving"].notna() & (
         life["datum_uitschrijving"] <= life["datum_inschrijving"] + pd.DateOffset(months=maanden)
@@ -310,48 +393,83 @@ def flag_kort_bestaan(
     """KVK_KORT_BESTAAN: a company deregistered in the period within ``maanden`` of its registration."""
     start, end = _ts(periode[0]), _ts(periode[1])
     life = company_lifetimes(vest, maanden=maanden)
-    hit = life[life["kort_bestaan"] & (life["datum_uitschrijving"] >= start) & (life["datum_uitschrijving"] <= end)]
+    hit = life[
+        life["kort_bestaan"]
+        & (life["datum_uitschrijving"] >= start)
+        & (life["datum_uitschrijving"] <= end)
+    ]
     if hit.empty:
         return empty_flags()
-    ordered = vest.assign(_ins=pd.to_datetime(vest["datum_inschrijving"])).sort_values("_ins", kind="stable")
-    rep = ordered.drop_duplicates("kvk_nummer").set_index(ordered.drop_duplicates("kvk_nummer")["kvk_nummer"].astype("string"))
+    ordered = vest.assign(_ins=pd.to_datetime(vest["datum_inschrijving"])).sort_values(
+        "_ins", kind="stable"
+    )
+    rep = ordered.drop_duplicates("kvk_nummer").set_index(
+        ordered.drop_duplicates("kvk_nummer")["kvk_nummer"].astype("string")
+    )
     base = rep.loc[hit.index].drop(columns="_ins")
     days = (hit["datum_uitschrijving"] - hit["datum_inschrijving"]).dt.days
     bewijs = (
-        "Ingeschreven " + _fmt_date(hit["datum_inschrijving"]) + ", opgeheven "
-        + _fmt_date(hit["datum_uitschrijving"]) + " (na " + days.astype(str) + " dagen)"
+        "Ingeschreven "
+        + _fmt_date(hit["datum_inschrijving"])
+        + ", opgeheven "
+        + _fmt_date(hit["datum_uitschrijving"])
+        + " (na "
+        + days.astype(str)
+        + " dagen)"
     )
     base = base.assign(vestigingsnummer=pd.NA)
     return flag_frame(
-        base, "KVK_KORT_BESTAAN", bron="kvk", entiteit_type="onderneming",
-        entiteit_id=pd.Series(hit.index, index=base.index), bewijs=pd.Series(bewijs.to_numpy(), index=base.index),
-        themes=themes, datum=pd.Series(hit["datum_uitschrijving"].to_numpy(), index=base.index),
+        base,
+        "KVK_KORT_BESTAAN",
+        bron="kvk",
+        entiteit_type="onderneming",
+        entiteit_id=pd.Series(hit.index, index=base.index),
+        bewijs=pd.Series(bewijs.to_numpy(), index=base.index),
+        themes=themes,
+        datum=pd.Series(hit["datum_uitschrijving"].to_numpy(), index=base.index),
     )
 
 
 def flag_functionaris_veel(
-    vest: gpd.GeoDataFrame, functionarissen: pd.DataFrame | None, *, themes: ThemeConfig | None = None,
-    min_ondernemingen: int = 5, min_kort: int = 3, maanden: int = 12,
+    vest: gpd.GeoDataFrame,
+    functionarissen: pd.DataFrame | None,
+    *,
+    themes: ThemeConfig | None = None,
+    min_ondernemingen: int = 5,
+    min_kort: int = 3,
+    maanden: int = 12,
 ) -> gpd.GeoDataFrame:
     """KVK_FUNCTIONARIS_VEEL: one officer (``persoon_id``) of >= ``min_ondernemingen`` companies,
     of which >= ``min_kort`` short-lived. Located at the address most of those companies use."""
     if functionarissen is None or functionarissen.empty:
         return empty_flags()
     life = company_lifetimes(vest, maanden=maanden)
-    links = functionarissen[["persoon_id", "kvk_nummer"]].dropna().astype("string").drop_duplicates()
-    links = links.assign(kort=links["kvk_nummer"].map(life["kort_bestaan"]).fillna(False).astype(bool))
+    links = (
+        functionarissen[["persoon_id", "kvk_nummer"]].dropna().astype("string").drop_duplicates()
+    )
+    links = links.assign(
+        kort=links["kvk_nummer"].map(life["kort_bestaan"]).fillna(False).astype(bool)
+    )
     per = links.groupby("persoon_id").agg(n=("kvk_nummer", "size"), n_kort=("kort", "sum"))
     hit = per[(per["n"] >= min_ondernemingen) & (per["n_kort"] >= min_kort)]
     if hit.empty:
         return empty_flags()
     key = location_key(vest)
-    vk = vest.assign(_key=key, kvk_nummer=vest["kvk_nummer"].astype("string")).dropna(subset=["_key"])
-    ll = links[links["persoon_id"].isin(hit.index)].merge(vk[["kvk_nummer", "_key"]], on="kvk_nummer")
+    vk = vest.assign(_key=key, kvk_nummer=vest["kvk_nummer"].astype("string")).dropna(
+        subset=["_key"]
+    )
+    ll = links[links["persoon_id"].isin(hit.index)].merge(
+        vk[["kvk_nummer", "_key"]], on="kvk_nummer"
+    )
     # the address where most of the person's companies are registered (ties: smallest key)
     mode = (
-        ll.groupby(["persoon_id", "_key"]).size().rename("n").reset_index()
+        ll.groupby(["persoon_id", "_key"])
+        .size()
+        .rename("n")
+        .reset_index()
         .sort_values(["persoon_id", "n", "_key"], ascending=[True, False, True])
-        .drop_duplicates("persoon_id").set_index("persoon_id")["_key"]
+        .drop_duplicates("persoon_id")
+        .set_index("persoon_id")["_key"]
     )
     reps = _first_per_group(vk, vk["_key"])
     persons = hit.index
@@ -362,13 +480,20 @@ def flag_functionaris_veel(
         persoon_id=persons.to_numpy(), kvk_nummer=pd.NA, vestigingsnummer=pd.NA
     )
     bewijs = (
-        "Functionaris bij " + hit["n"].astype(str) + " ondernemingen, waarvan "
-        + hit["n_kort"].astype(int).astype(str) + f" binnen {maanden} maanden opgeheven"
+        "Functionaris bij "
+        + hit["n"].astype(str)
+        + " ondernemingen, waarvan "
+        + hit["n_kort"].astype(int).astype(str)
+        + f" binnen {maanden} maanden opgeheven"
     )
     return flag_frame(
-        base, "KVK_FUNCTIONARIS_VEEL", bron="kvk", entiteit_type="persoon",
+        base,
+        "KVK_FUNCTIONARIS_VEEL",
+        bron="kvk",
+        entiteit_type="persoon",
         entiteit_id=pd.Series(persons.to_numpy(), index=base.index),
-        bewijs=pd.Series(bewijs.to_numpy(), index=base.index), themes=themes,
+        bewijs=pd.Series(bewijs.to_numpy(), index=base.index),
+        themes=themes,
     )
 
 
@@ -402,14 +527,31 @@ def kvk_flags(
     check_crs(vestigingen, "kvk_vestigingen")
     vest = vestigingen.copy()
     frames = [
-        flag_veel_inschrijvingen(vest, periode=periode, themes=themes, threshold=cfg.veel_inschrijvingen,
-                                 recent_maanden=cfg.nieuw_maanden),
+        flag_veel_inschrijvingen(
+            vest,
+            periode=periode,
+            themes=themes,
+            threshold=cfg.veel_inschrijvingen,
+            recent_maanden=cfg.nieuw_maanden,
+        ),
         flag_verloop_adres(vest, periode=periode, themes=themes, threshold=cfg.verloop_adres),
         flag_nieuw_risicobranche(vest, periode=periode, themes=themes, maanden=cfg.nieuw_maanden),
-        flag_woonadres(vest, bag, periode=periode, themes=themes, min_werkzame_personen=cfg.woonadres_werkzame_personen),
+        flag_woonadres(
+            vest,
+            bag,
+            periode=periode,
+            themes=themes,
+            min_werkzame_personen=cfg.woonadres_werkzame_personen,
+        ),
         flag_kort_bestaan(vest, periode=periode, themes=themes, maanden=cfg.kort_bestaan_maanden),
-        flag_functionaris_veel(vest, functionarissen, themes=themes, min_ondernemingen=cfg.functionaris_min_ondernemingen,
-                               min_kort=cfg.functionaris_min_kort, maanden=cfg.kort_bestaan_maanden),
+        flag_functionaris_veel(
+            vest,
+            functionarissen,
+            themes=themes,
+            min_ondernemingen=cfg.functionaris_min_ondernemingen,
+            min_kort=cfg.functionaris_min_kort,
+            maanden=cfg.kort_bestaan_maanden,
+        ),
     ]
     out = concat_flags(frames)
     log.info("KvK-vlaggen: %s", out["flag_id"].value_counts().to_dict())

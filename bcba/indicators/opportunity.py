@@ -25,8 +25,16 @@ from bcba.themes import ThemeConfig
 log = logging.getLogger(__name__)
 
 OPPORTUNITY_COLUMNS = [
-    "gebied", "groep", "n", "n_alle", "oppervlakte_km2", "inwoners",
-    "dichtheid_km2", "per_1000_inw", "lq", "lq_gekrompen",
+    "gebied",
+    "groep",
+    "n",
+    "n_alle",
+    "oppervlakte_km2",
+    "inwoners",
+    "dichtheid_km2",
+    "per_1000_inw",
+    "lq",
+    "lq_gekrompen",
 ]
 
 
@@ -42,7 +50,9 @@ def location_quotient(n_cat, n_all, total_cat, total_all) -> np.ndarray:
         return local / share_region
 
 
-def shrunk_location_quotient(n_cat, n_all, total_cat, total_all, *, prior: float = 10.0) -> np.ndarray:
+def shrunk_location_quotient(
+    n_cat, n_all, total_cat, total_all, *, prior: float = 10.0
+) -> np.ndarray:
     """LQ with ``prior`` pseudo-establishments at the regional share added (1.0 when no data)."""
     n_cat = np.asarray(n_cat, dtype=float)
     n_all = np.asarray(n_all, dtype=float)
@@ -52,7 +62,9 @@ def shrunk_location_quotient(n_cat, n_all, total_cat, total_all, *, prior: float
     return ((n_cat + prior * p) / (n_all + prior)) / p
 
 
-def active_establishments(vestigingen: pd.DataFrame, *, peildatum: dt.date | pd.Timestamp) -> pd.DataFrame:
+def active_establishments(
+    vestigingen: pd.DataFrame, *, peildatum: dt.date | pd.Timestamp
+) -> pd.DataFrame:
     """Establishments registered on or before ``peildatum`` and not deregistered by then."""
     at = pd.Timestamp(peildatum)
     ins = pd.to_datetime(vestigingen["datum_inschrijving"])
@@ -60,7 +72,9 @@ def active_establishments(vestigingen: pd.DataFrame, *, peildatum: dt.date | pd.
     return vestigingen.loc[(ins.isna() | (ins <= at)) & (uit.isna() | (uit > at))]
 
 
-def membership(vestigingen: pd.DataFrame, themes: ThemeConfig, *, by: str = "categorie") -> pd.DataFrame:
+def membership(
+    vestigingen: pd.DataFrame, themes: ThemeConfig, *, by: str = "categorie"
+) -> pd.DataFrame:
     """Boolean frame: establishment x category (``by='categorie'``) or x theme (``by='thema'``).
 
     An establishment belongs to a theme when it falls in any of the theme's categories.
@@ -70,7 +84,10 @@ def membership(vestigingen: pd.DataFrame, themes: ThemeConfig, *, by: str = "cat
         return cats
     if by == "thema":
         return pd.DataFrame(
-            {tid: cats[t.categorieen].any(axis=1) if t.categorieen else False for tid, t in themes.themas.items()},
+            {
+                tid: cats[t.categorieen].any(axis=1) if t.categorieen else False
+                for tid, t in themes.themas.items()
+            },
             index=vestigingen.index,
         )
     from bcba.errors import ConfigError
@@ -83,11 +100,15 @@ def units_from_buurten(buurten: pd.DataFrame) -> pd.DataFrame:
     area = pd.to_numeric(buurten.get("oppervlakte_land_in_ha"), errors="coerce") / 100.0
     if area.isna().any() and hasattr(buurten, "geometry"):
         area = area.fillna(pd.Series(buurten.geometry.area / 1e6, index=buurten.index))
-    return pd.DataFrame({
-        "gebied": buurten["buurtcode"].astype("string").to_numpy(),
-        "oppervlakte_km2": area.to_numpy(dtype=float),
-        "inwoners": pd.to_numeric(buurten.get("aantal_inwoners"), errors="coerce").to_numpy(dtype=float),
-    })
+    return pd.DataFrame(
+        {
+            "gebied": buurten["buurtcode"].astype("string").to_numpy(),
+            "oppervlakte_km2": area.to_numpy(dtype=float),
+            "inwoners": pd.to_numeric(buurten.get("aantal_inwoners"), errors="coerce").to_numpy(
+                dtype=float
+            ),
+        }
+    )
 
 
 def units_from_cells(cellen: pd.DataFrame) -> pd.DataFrame:
@@ -96,12 +117,18 @@ def units_from_cells(cellen: pd.DataFrame) -> pd.DataFrame:
         area = pd.to_numeric(cellen["oppervlakte_in_gebied"], errors="coerce") / 1e6
     else:
         area = pd.Series(0.01, index=cellen.index)
-    inw = pd.to_numeric(cellen["aantal_inwoners"], errors="coerce") if "aantal_inwoners" in cellen else pd.Series(np.nan, index=cellen.index)
-    return pd.DataFrame({
-        "gebied": cellen["cel_id"].astype("string").to_numpy(),
-        "oppervlakte_km2": area.to_numpy(dtype=float),
-        "inwoners": inw.to_numpy(dtype=float),
-    })
+    inw = (
+        pd.to_numeric(cellen["aantal_inwoners"], errors="coerce")
+        if "aantal_inwoners" in cellen
+        else pd.Series(np.nan, index=cellen.index)
+    )
+    return pd.DataFrame(
+        {
+            "gebied": cellen["cel_id"].astype("string").to_numpy(),
+            "oppervlakte_km2": area.to_numpy(dtype=float),
+            "inwoners": inw.to_numpy(dtype=float),
+        }
+    )
 
 
 def opportunity_table(
@@ -147,7 +174,11 @@ def opportunity_table(
     gebieden = pd.Index(units["gebied"].astype("string"))
     per_unit = per_unit.reindex(gebieden, fill_value=0)
     n_all = n_all.reindex(gebieden, fill_value=0)
-    long = per_unit.rename_axis("gebied").reset_index().melt(id_vars="gebied", var_name="groep", value_name="n")
+    long = (
+        per_unit.rename_axis("gebied")
+        .reset_index()
+        .melt(id_vars="gebied", var_name="groep", value_name="n")
+    )
     u = units.assign(gebied=units["gebied"].astype("string")).set_index("gebied")
     long["n"] = long["n"].astype(int)
     long["n_alle"] = long["gebied"].map(n_all).astype(int)
@@ -162,11 +193,17 @@ def opportunity_table(
     long["lq_gekrompen"] = np.nan
     for idx in long.groupby("groep").groups.values():
         sub = long.loc[idx]
-        long.loc[idx, "lq"] = location_quotient(sub["n"], sub["n_alle"], tot[idx].iloc[0], total_all)
+        long.loc[idx, "lq"] = location_quotient(
+            sub["n"], sub["n_alle"], tot[idx].iloc[0], total_all
+        )
         long.loc[idx, "lq_gekrompen"] = shrunk_location_quotient(
             sub["n"], sub["n_alle"], tot[idx].iloc[0], total_all, prior=prior
         )
     outside = int((~in_unit).sum())
     if outside:
-        log.info("%d actieve vestigingen zonder %s tellen mee in de regio maar niet in een gebied", outside, key)
+        log.info(
+            "%d actieve vestigingen zonder %s tellen mee in de regio maar niet in een gebied",
+            outside,
+            key,
+        )
     return long[OPPORTUNITY_COLUMNS]

@@ -20,7 +20,9 @@ log = logging.getLogger(__name__)
 PARTNER_COLUMNS = ["gebied", "thema", "meldingen", "gewogen", "inwoners", "per_1000_inw"]
 
 
-def events_by_theme(partners: pd.DataFrame, themes: ThemeConfig, *, periode: tuple | None = None) -> pd.DataFrame:
+def events_by_theme(
+    partners: pd.DataFrame, themes: ThemeConfig, *, periode: tuple | None = None
+) -> pd.DataFrame:
     """Long table: one row per event x theme it belongs to (with ``thema_id`` and ``gewicht``).
 
     Events outside ``periode`` (when given) are dropped; events matching no theme are logged.
@@ -29,12 +31,21 @@ def events_by_theme(partners: pd.DataFrame, themes: ThemeConfig, *, periode: tup
     ev = partners.reset_index(drop=True)
     if periode is not None and "datum" in ev:
         d = pd.to_datetime(ev["datum"])
-        ev = ev.loc[d.isna() | ((d >= pd.Timestamp(periode[0])) & (d <= pd.Timestamp(periode[1])))].reset_index(drop=True)
-    ev["gewicht"] = pd.to_numeric(ev["gewicht"], errors="coerce").fillna(1.0) if "gewicht" in ev else 1.0
-    matrix = themes.partner_theme_matrix(ev["thema"], ev["soort"] if "soort" in ev else pd.Series("", index=ev.index))
+        ev = ev.loc[
+            d.isna() | ((d >= pd.Timestamp(periode[0])) & (d <= pd.Timestamp(periode[1])))
+        ].reset_index(drop=True)
+    ev["gewicht"] = (
+        pd.to_numeric(ev["gewicht"], errors="coerce").fillna(1.0) if "gewicht" in ev else 1.0
+    )
+    matrix = themes.partner_theme_matrix(
+        ev["thema"], ev["soort"] if "soort" in ev else pd.Series("", index=ev.index)
+    )
     unmatched = int((~matrix.any(axis=1)).sum())
     if unmatched:
-        log.info("%d partnermeldingen passen bij geen thema (thema/soort niet in de themaconfiguratie)", unmatched)
+        log.info(
+            "%d partnermeldingen passen bij geen thema (thema/soort niet in de themaconfiguratie)",
+            unmatched,
+        )
     stacked = matrix.stack()
     pairs = stacked[stacked].index.to_frame(index=False, name=["_row", "thema_id"])
     out = ev.iloc[pairs["_row"].to_numpy()].reset_index(drop=True)
@@ -43,7 +54,11 @@ def events_by_theme(partners: pd.DataFrame, themes: ThemeConfig, *, periode: tup
 
 
 def partner_rates(
-    events: pd.DataFrame, units: pd.DataFrame, *, key: str = "buurtcode", theme_ids: list[str] | tuple[str, ...]
+    events: pd.DataFrame,
+    units: pd.DataFrame,
+    *,
+    key: str = "buurtcode",
+    theme_ids: list[str] | tuple[str, ...],
 ) -> pd.DataFrame:
     """Weighted event counts and rates per 1,000 inhabitants per area unit and theme.
 

@@ -31,8 +31,12 @@ class IndicatorConfig(BaseModel):
     enquete_min_n: int = Field(5, ge=1, description="kleinere cellen worden onderdrukt")
     z_clip: float = Field(5.0, gt=0, description="robuuste z-scores afgekapt op ±z_clip")
     prior_vestigingen: float = Field(10.0, ge=0, description="krimp van het locatiequotiënt")
-    prior_adressen: float = Field(100.0, ge=0, description="krimp van partnermeldingen per 1.000 adressen")
-    prior_vlaggen: float = Field(2.0, gt=0, description="krimp van de vlaggenindex (pseudo-aantal vlaggen)")
+    prior_adressen: float = Field(
+        100.0, ge=0, description="krimp van partnermeldingen per 1.000 adressen"
+    )
+    prior_vlaggen: float = Field(
+        2.0, gt=0, description="krimp van de vlaggenindex (pseudo-aantal vlaggen)"
+    )
     klein_gebied_inwoners: int = Field(50, ge=0)
     klein_gebied_adressen: int = Field(25, ge=0)
 
@@ -99,23 +103,53 @@ def build_indicators(
         ot = opp_thema[opp_thema["groep"] == tid].set_index("gebied").reindex(codes)
         # the category with most establishments in the buurt, for the explanation
         oc = opp_cat[opp_cat["groep"].isin(theme.categorieen) & (opp_cat["n"] > 0)]
-        top_cat = oc.sort_values(["gebied", "n", "groep"], ascending=[True, False, True]).drop_duplicates("gebied")
-        cat_detail = ("vooral " + top_cat["groep"].map(lambda c: _lower_first(themes.categorieen[c].label))).set_axis(top_cat["gebied"].to_numpy())
+        top_cat = oc.sort_values(
+            ["gebied", "n", "groep"], ascending=[True, False, True]
+        ).drop_duplicates("gebied")
+        cat_detail = (
+            "vooral " + top_cat["groep"].map(lambda c: _lower_first(themes.categorieen[c].label))
+        ).set_axis(top_cat["gebied"].to_numpy())
         cat_detail = cat_detail.reindex(codes).fillna("")
         area_total = ot["oppervlakte_km2"].sum()
-        rows.append(pd.DataFrame({"buurtcode": codes, "thema": tid, "indicator": "kansstructuur_lq",
-                                  "waarde": ot["lq_gekrompen"].to_numpy(), "referentie": 1.0, "detail": cat_detail.to_numpy()}))
-        rows.append(pd.DataFrame({"buurtcode": codes, "thema": tid, "indicator": "kansstructuur_dichtheid",
-                                  "waarde": ot["dichtheid_km2"].to_numpy(),
-                                  "referentie": ot["n"].sum() / area_total if area_total > 0 else np.nan,
-                                  "detail": cat_detail.to_numpy()}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "buurtcode": codes,
+                    "thema": tid,
+                    "indicator": "kansstructuur_lq",
+                    "waarde": ot["lq_gekrompen"].to_numpy(),
+                    "referentie": 1.0,
+                    "detail": cat_detail.to_numpy(),
+                }
+            )
+        )
+        rows.append(
+            pd.DataFrame(
+                {
+                    "buurtcode": codes,
+                    "thema": tid,
+                    "indicator": "kansstructuur_dichtheid",
+                    "waarde": ot["dichtheid_km2"].to_numpy(),
+                    "referentie": ot["n"].sum() / area_total if area_total > 0 else np.nan,
+                    "detail": cat_detail.to_numpy(),
+                }
+            )
+        )
         # flag index: per flag type of the theme the shrunk rate per 1,000 addresses relative to
         # the municipal rate, averaged over the flag types that occur in the municipality. Each
         # type weighs equally, so a common, noisy flag cannot drown a rare, specific one.
-        tf = flags[flags["themas"].fillna("").str.split(";").map(lambda ts, t=tid: t in ts)] if len(flags) else flags
+        tf = (
+            flags[flags["themas"].fillna("").str.split(";").map(lambda ts, t=tid: t in ts)]
+            if len(flags)
+            else flags
+        )
         ratios = []
         for fid in theme.vlaggen:
-            n_f = _count_by(tf[tf["flag_id"] == fid] if len(tf) else None, "buurtcode").reindex(codes, fill_value=0).astype(float)
+            n_f = (
+                _count_by(tf[tf["flag_id"] == fid] if len(tf) else None, "buurtcode")
+                .reindex(codes, fill_value=0)
+                .astype(float)
+            )
             if n_f.sum() == 0 or adressen.sum() == 0:
                 continue
             expected = adressen * (n_f.sum() / adressen.sum())
@@ -126,29 +160,74 @@ def build_indicators(
             rr_all = pd.concat(ratios, axis=1)
             index = rr_all.mean(axis=1)
             top = rr_all.idxmax(axis=1)
-            flag_detail = ("vooral: " + top.map(lambda f: _lower_first(kvk_mod.OMSCHRIJVING.get(f, f)))).where(rr_all.max(axis=1) > 1.5, "")
+            flag_detail = (
+                "vooral: " + top.map(lambda f: _lower_first(kvk_mod.OMSCHRIJVING.get(f, f)))
+            ).where(rr_all.max(axis=1) > 1.5, "")
         else:
             index = pd.Series(1.0, index=codes)
             flag_detail = pd.Series("", index=codes)
-        rows.append(pd.DataFrame({"buurtcode": codes, "thema": tid, "indicator": "vlaggen_index",
-                                  "waarde": index.to_numpy(), "referentie": 1.0, "detail": flag_detail.fillna("").to_numpy()}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "buurtcode": codes,
+                    "thema": tid,
+                    "indicator": "vlaggen_index",
+                    "waarde": index.to_numpy(),
+                    "referentie": 1.0,
+                    "detail": flag_detail.fillna("").to_numpy(),
+                }
+            )
+        )
         # partner events per 1,000 addresses (shrunk). Addresses, not inhabitants: business
         # parks have (almost) no inhabitants, so a per-inhabitant rate explodes there
         pb = partner_buurt[partner_buurt["thema"] == tid].set_index("gebied").reindex(codes)
         gew = pb["gewogen"].fillna(0.0)
         prate = partners.shrunk_rate(gew, adressen, prior=config.prior_adressen)
         pref = gew.sum() / adressen.sum() * 1000 if adressen.sum() > 0 else np.nan
-        rows.append(pd.DataFrame({"buurtcode": codes, "thema": tid, "indicator": "partner_per_1000_adressen",
-                                  "waarde": prate, "referentie": pref, "detail": ""}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "buurtcode": codes,
+                    "thema": tid,
+                    "indicator": "partner_per_1000_adressen",
+                    "waarde": prate,
+                    "referentie": pref,
+                    "detail": "",
+                }
+            )
+        )
         # survey mentions
         st = theme.enquete_thema or tid
-        mb = mentions_buurt[mentions_buurt["thema"] == st].set_index("buurtcode")["vermeldingen"] if len(mentions_buurt) else pd.Series(dtype=float)
+        mb = (
+            mentions_buurt[mentions_buurt["thema"] == st].set_index("buurtcode")["vermeldingen"]
+            if len(mentions_buurt)
+            else pd.Series(dtype=float)
+        )
         mentions = mb.reindex(codes, fill_value=0.0).astype(float)
-        rows.append(pd.DataFrame({"buurtcode": codes, "thema": tid, "indicator": "enquete_vermeldingen",
-                                  "waarde": mentions.to_numpy(), "referentie": mentions.mean() if len(mentions) else np.nan,
-                                  "detail": ""}))
-        rows.append(pd.DataFrame({"buurtcode": codes, "thema": tid, "indicator": "kwetsbaarheid",
-                                  "waarde": kw.to_numpy(), "referentie": np.nan, "detail": ""}))
+        rows.append(
+            pd.DataFrame(
+                {
+                    "buurtcode": codes,
+                    "thema": tid,
+                    "indicator": "enquete_vermeldingen",
+                    "waarde": mentions.to_numpy(),
+                    "referentie": mentions.mean() if len(mentions) else np.nan,
+                    "detail": "",
+                }
+            )
+        )
+        rows.append(
+            pd.DataFrame(
+                {
+                    "buurtcode": codes,
+                    "thema": tid,
+                    "indicator": "kwetsbaarheid",
+                    "waarde": kw.to_numpy(),
+                    "referentie": np.nan,
+                    "detail": "",
+                }
+            )
+        )
     out = pd.concat(rows, ignore_index=True)
     out["buurtcode"] = out["buurtcode"].astype("string")
     return out
@@ -175,20 +254,55 @@ def compute_indicators(
     buurten = area.buurten
     kvk_mod.check_crs(buurten, "buurten")
     vest = inputs.kvk_vestigingen
-    empty_vest = pd.DataFrame(columns=["sbi_code", "handelsnaam", "datum_inschrijving", "datum_uitschrijving",
-                                       "buurtcode", "cel_id"])
-    v = vest if vest is not None else empty_vest.astype({"datum_inschrijving": "datetime64[us]",
-                                                         "datum_uitschrijving": "datetime64[us]"})
+    empty_vest = pd.DataFrame(
+        columns=[
+            "sbi_code",
+            "handelsnaam",
+            "datum_inschrijving",
+            "datum_uitschrijving",
+            "buurtcode",
+            "cel_id",
+        ]
+    )
+    v = (
+        vest
+        if vest is not None
+        else empty_vest.astype(
+            {"datum_inschrijving": "datetime64[us]", "datum_uitschrijving": "datetime64[us]"}
+        )
+    )
     end = pd.Timestamp(periode[1])
     ub, uc = opportunity.units_from_buurten(buurten), opportunity.units_from_cells(area.cellen)
-    opp_cat = opportunity.opportunity_table(v, ub, themes=themes, key="buurtcode", peildatum=end, prior=cfg.prior_vestigingen)
-    opp_cel = opportunity.opportunity_table(v, uc, themes=themes, key="cel_id", peildatum=end, prior=cfg.prior_vestigingen)
-    opp_thema = opportunity.opportunity_table(v, ub, themes=themes, key="buurtcode", by="thema", peildatum=end,
-                                              prior=cfg.prior_vestigingen)
-    flags = kvk_mod.concat_flags([
-        kvk_mod.kvk_flags(vest, inputs.kvk_functionarissen, inputs.bag, periode=periode, themes=themes, config=cfg.kvk),
-        kad_mod.kadaster_flags(inputs.kadaster, vest, periode=periode, themes=themes, config=cfg.kadaster),
-    ])
+    opp_cat = opportunity.opportunity_table(
+        v, ub, themes=themes, key="buurtcode", peildatum=end, prior=cfg.prior_vestigingen
+    )
+    opp_cel = opportunity.opportunity_table(
+        v, uc, themes=themes, key="cel_id", peildatum=end, prior=cfg.prior_vestigingen
+    )
+    opp_thema = opportunity.opportunity_table(
+        v,
+        ub,
+        themes=themes,
+        key="buurtcode",
+        by="thema",
+        peildatum=end,
+        prior=cfg.prior_vestigingen,
+    )
+    flags = kvk_mod.concat_flags(
+        [
+            kvk_mod.kvk_flags(
+                vest,
+                inputs.kvk_functionarissen,
+                inputs.bag,
+                periode=periode,
+                themes=themes,
+                config=cfg.kvk,
+            ),
+            kad_mod.kadaster_flags(
+                inputs.kadaster, vest, periode=periode, themes=themes, config=cfg.kadaster
+            ),
+        ]
+    )
     theme_ids = list(themes.themas)
     if inputs.partners is not None and len(inputs.partners):
         events = partners.events_by_theme(inputs.partners, themes, periode=periode)
@@ -203,31 +317,65 @@ def compute_indicators(
     m_buurt = survey.mentions_per_buurt(mentions, buurten)
     kw = vulnerability.vulnerability(buurten, clip=cfg.z_clip)
     n_adr = _count_by(inputs.bag, "buurtcode")
-    ind = build_indicators(buurten=buurten, themes=themes, config=cfg, opp_thema=opp_thema, opp_cat=opp_cat,
-                           flags=flags, n_adressen=n_adr, partner_buurt=p_buurt, mentions_buurt=m_buurt, kwetsbaarheid=kw)
+    ind = build_indicators(
+        buurten=buurten,
+        themes=themes,
+        config=cfg,
+        opp_thema=opp_thema,
+        opp_cat=opp_cat,
+        flags=flags,
+        n_adressen=n_adr,
+        partner_buurt=p_buurt,
+        mentions_buurt=m_buurt,
+        kwetsbaarheid=kw,
+    )
     sc, contrib = scores.composite_scores(ind, themes, clip=cfg.z_clip)
     risk = signals.risk_locations(flags)
-    sig = signals.build_signals(flags, risk, partner_events=events,
-                                survey_signals=enq.signalen if enq is not None else None)
+    sig = signals.build_signals(
+        flags, risk, partner_events=events, survey_signals=enq.signalen if enq is not None else None
+    )
     scores_buurt = _scores_wide(buurten, sc, n_adr, cfg)
-    log.info("Indicatoren berekend: %d vlaggen, %d risicolocaties, %d signalen", len(flags), len(risk), len(sig))
+    log.info(
+        "Indicatoren berekend: %d vlaggen, %d risicolocaties, %d signalen",
+        len(flags),
+        len(risk),
+        len(sig),
+    )
     return IndicatorResults(
-        scores_buurt=scores_buurt, scores=sc, bijdragen=contrib, indicatoren=ind, flags=flags, risicolocaties=risk,
-        signalen=sig, gelegenheid_buurt=opp_cat, gelegenheid_cel=opp_cel, gelegenheid_thema_buurt=opp_thema,
-        enquete_percepties=perc, enquete_vermeldingen=mentions, enquete_afdelingen=afd, partners_buurt=p_buurt,
-        partners_cel=p_cel, kwetsbaarheid=kw, kwetsbaarheid_ontbrekend=vulnerability.missing_report(kw),
-        themes=themes, config=cfg,
+        scores_buurt=scores_buurt,
+        scores=sc,
+        bijdragen=contrib,
+        indicatoren=ind,
+        flags=flags,
+        risicolocaties=risk,
+        signalen=sig,
+        gelegenheid_buurt=opp_cat,
+        gelegenheid_cel=opp_cel,
+        gelegenheid_thema_buurt=opp_thema,
+        enquete_percepties=perc,
+        enquete_vermeldingen=mentions,
+        enquete_afdelingen=afd,
+        partners_buurt=p_buurt,
+        partners_cel=p_cel,
+        kwetsbaarheid=kw,
+        kwetsbaarheid_ontbrekend=vulnerability.missing_report(kw),
+        themes=themes,
+        config=cfg,
     )
 
 
-def _scores_wide(buurten: gpd.GeoDataFrame, sc: pd.DataFrame, n_adr: pd.Series, cfg: IndicatorConfig) -> gpd.GeoDataFrame:
+def _scores_wide(
+    buurten: gpd.GeoDataFrame, sc: pd.DataFrame, n_adr: pd.Series, cfg: IndicatorConfig
+) -> gpd.GeoDataFrame:
     keep = [c for c in ("buurtcode", "buurtnaam", "wijkcode", "aantal_inwoners") if c in buurten]
     base = pd.DataFrame(buurten[keep]).copy()
     base["buurtcode"] = base["buurtcode"].astype("string")
     base["adressen"] = base["buurtcode"].map(n_adr).fillna(0).astype(int)
     inw = pd.to_numeric(base.get("aantal_inwoners"), errors="coerce").fillna(0)
     # a tiny buurt is marked: its rates are shrunk, but readers should weigh its rank with care
-    base["klein_gebied"] = (inw < cfg.klein_gebied_inwoners) & (base["adressen"] < cfg.klein_gebied_adressen)
+    base["klein_gebied"] = (inw < cfg.klein_gebied_inwoners) & (
+        base["adressen"] < cfg.klein_gebied_adressen
+    )
     wide = sc.pivot(index="buurtcode", columns="thema", values=["score", "rang", "percentiel"])
     wide.columns = [f"{a}_{b}" for a, b in wide.columns]
     out = base.merge(wide.reset_index(), on="buurtcode", how="left")

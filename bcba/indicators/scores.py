@@ -44,7 +44,17 @@ TRANSFORMS = {
     "enquete_vermeldingen": "log1p",
 }
 
-CONTRIBUTION_COLUMNS = ["buurtcode", "thema", "indicator", "waarde", "referentie", "z", "gewicht", "bijdrage", "detail"]
+CONTRIBUTION_COLUMNS = [
+    "buurtcode",
+    "thema",
+    "indicator",
+    "waarde",
+    "referentie",
+    "z",
+    "gewicht",
+    "bijdrage",
+    "detail",
+]
 
 #: Dutch sentence templates for :func:`explain`; {waarde}, {ratio} and {detail} are filled in.
 SENTENCES = {
@@ -62,7 +72,11 @@ def robust_z(values: pd.Series | np.ndarray, *, clip: float | None = 3.0) -> pd.
 
     NaN stays NaN. Returns a float Series aligned with ``values``.
     """
-    x = pd.Series(values, dtype=float) if not isinstance(values, pd.Series) else values.astype(float)
+    x = (
+        pd.Series(values, dtype=float)
+        if not isinstance(values, pd.Series)
+        else values.astype(float)
+    )
     known = x.dropna()
     if known.empty:
         return pd.Series(np.nan, index=x.index, dtype=float)
@@ -88,7 +102,11 @@ def transform(values: pd.Series, how: str | None) -> pd.Series:
 
 
 def composite_scores(
-    indicators: pd.DataFrame, themes: ThemeConfig, *, clip: float = 3.0, transforms: dict[str, str] | None = None
+    indicators: pd.DataFrame,
+    themes: ThemeConfig,
+    *,
+    clip: float = 3.0,
+    transforms: dict[str, str] | None = None,
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Standardise indicators, weight them and sum to scores per buurt and theme.
 
@@ -123,10 +141,14 @@ def composite_scores(
     for name, how in tf.items():
         sel = ind["indicator"] == name
         ind.loc[sel, "_t"] = transform(ind.loc[sel, "waarde"], how)
-    ind["z"] = ind.groupby(["thema", "indicator"], sort=False)["_t"].transform(lambda s: robust_z(s, clip=clip))
+    ind["z"] = ind.groupby(["thema", "indicator"], sort=False)["_t"].transform(
+        lambda s: robust_z(s, clip=clip)
+    )
     ind["z"] = ind["z"].fillna(0.0)
     weights = {tid: themes.weights(tid) for tid in themes.themas}
-    ind["gewicht"] = [weights.get(t, {}).get(i, 0.0) for t, i in zip(ind["thema"], ind["indicator"], strict=True)]
+    ind["gewicht"] = [
+        weights.get(t, {}).get(i, 0.0) for t, i in zip(ind["thema"], ind["indicator"], strict=True)
+    ]
     ind["bijdrage"] = ind["gewicht"] * ind["z"]
     theme_ids = [t for t in themes.themas if t in set(ind["thema"])]
     n_themes = len(theme_ids)
@@ -137,7 +159,9 @@ def composite_scores(
     overall["bijdrage"] = overall["bijdrage"] / n_themes
     contributions = pd.concat([ind, overall], ignore_index=True)[CONTRIBUTION_COLUMNS]
     contributions["detail"] = contributions["detail"].fillna("").astype("string")
-    scores = contributions.groupby(["buurtcode", "thema"], as_index=False, sort=False)["bijdrage"].sum()
+    scores = contributions.groupby(["buurtcode", "thema"], as_index=False, sort=False)[
+        "bijdrage"
+    ].sum()
     scores = scores.rename(columns={"bijdrage": "score"})
     grp = scores.groupby("thema")["score"]
     scores["rang"] = grp.rank(ascending=False, method="min").astype(int)
@@ -151,9 +175,13 @@ def _nl(value: float, digits: int = 1) -> str:
     return f"{value:,.{digits}f}".replace(",", "_").replace(".", ",").replace("_", ".")
 
 
-def explain_contributions(contributions: pd.DataFrame, buurtcode: str, thema: str, *, top: int = 3) -> list[str]:
+def explain_contributions(
+    contributions: pd.DataFrame, buurtcode: str, thema: str, *, top: int = 3
+) -> list[str]:
     """The ``top`` largest positive contributions of a buurt's score as Dutch sentences."""
-    sub = contributions[(contributions["buurtcode"] == buurtcode) & (contributions["thema"] == thema)]
+    sub = contributions[
+        (contributions["buurtcode"] == buurtcode) & (contributions["thema"] == thema)
+    ]
     if sub.empty:
         from bcba.errors import ConfigError
 
@@ -165,10 +193,16 @@ def explain_contributions(contributions: pd.DataFrame, buurtcode: str, thema: st
         prefix = ""
         if thema == TOTAAL and ":" in str(row.indicator):
             prefix = str(row.indicator).split(":")[0].replace("_", " ") + ": "
-        ratio = row.waarde / row.referentie if row.referentie and np.isfinite(row.referentie) and row.referentie > 0 else np.nan
+        ratio = (
+            row.waarde / row.referentie
+            if row.referentie and np.isfinite(row.referentie) and row.referentie > 0
+            else np.nan
+        )
         detail = f" ({row.detail})" if isinstance(row.detail, str) and row.detail else ""
         template = SENTENCES.get(indicator, indicator + " ({waarde})")
         digits = 2 if indicator in ("kansstructuur_lq", "kwetsbaarheid") else 1
         text = template.format(waarde=_nl(row.waarde, digits), ratio=_nl(ratio), detail=detail)
-        sentences.append(prefix + text.replace("(onbekend× regio)", "").replace("; onbekend× regio", ""))
+        sentences.append(
+            prefix + text.replace("(onbekend× regio)", "").replace("; onbekend× regio", "")
+        )
     return sentences

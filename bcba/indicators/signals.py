@@ -30,24 +30,55 @@ from bcba.config import CRS
 from bcba.indicators.kvk_flags import LOCATION_COLUMNS, location_key
 
 RISK_LOCATION_COLUMNS = [
-    "adres_id", "adres_sleutel", "buurtcode", "wijkcode", "cel_id", "flag_ids", "n_flags", "n_soorten",
-    "bewijs", "themas", "geometry",
+    "adres_id",
+    "adres_sleutel",
+    "buurtcode",
+    "wijkcode",
+    "cel_id",
+    "flag_ids",
+    "n_flags",
+    "n_soorten",
+    "bewijs",
+    "themas",
+    "geometry",
 ]
 
 SIGNAL_COLUMNS = [
-    "signaal_id", "soort", "entiteit_id", "adres_id", "adres_sleutel", "buurtcode", "wijkcode", "cel_id",
-    "prioriteit", "indicaties", "bronnen", "flag_ids", "bewijs", "themas", "eigenaar", "geometry",
+    "signaal_id",
+    "soort",
+    "entiteit_id",
+    "adres_id",
+    "adres_sleutel",
+    "buurtcode",
+    "wijkcode",
+    "cel_id",
+    "prioriteit",
+    "indicaties",
+    "bronnen",
+    "flag_ids",
+    "bewijs",
+    "themas",
+    "eigenaar",
+    "geometry",
 ]
 
 #: Flags that point at persons, networks or property: follow-up belongs with the RIEC partners.
-RIEC_FLAGS = {"KVK_FUNCTIONARIS_VEEL", "KAD_ABC", "KAD_JONGE_RECHTSPERSOON", "KAD_VEEL_AANKOPEN",
-              "KAD_ZONDER_HYPOTHEEK", "KAD_PRIJS_WOZ"}
+RIEC_FLAGS = {
+    "KVK_FUNCTIONARIS_VEEL",
+    "KAD_ABC",
+    "KAD_JONGE_RECHTSPERSOON",
+    "KAD_VEEL_AANKOPEN",
+    "KAD_ZONDER_HYPOTHEEK",
+    "KAD_PRIJS_WOZ",
+}
 GEMEENTE_BRONNEN = {"gemeente", "handhaving", "vergunningen", "boa", "bibob"}
 
 
 def _join_groups(keys: pd.Series, values: pd.Series, sep: str = ";") -> pd.Series:
     """Per key: the sorted unique items of ``sep``-joined values, joined again (vectorised)."""
-    frame = pd.DataFrame({"k": keys.to_numpy(), "v": values.fillna("").astype(str).str.split(sep).to_numpy()})
+    frame = pd.DataFrame(
+        {"k": keys.to_numpy(), "v": values.fillna("").astype(str).str.split(sep).to_numpy()}
+    )
     frame = frame.explode("v")
     frame = frame[frame["v"].notna() & (frame["v"] != "")].drop_duplicates().sort_values(["k", "v"])
     joined = frame.groupby("k")["v"].agg(sep.join)
@@ -77,12 +108,18 @@ def risk_locations(flags: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out["bewijs"] = text.groupby(located["_key"].to_numpy()).agg(" | ".join).reindex(out.index)
     out["themas"] = _join_groups(located["_key"], located["themas"]).reindex(out.index)
     geom = g["geometry"].first()
-    res = gpd.GeoDataFrame(out.reset_index(drop=True), geometry=gpd.GeoSeries(geom.to_numpy(), crs=CRS), crs=CRS)
-    return res.sort_values(["n_soorten", "n_flags"], ascending=False, kind="stable").reset_index(drop=True)[RISK_LOCATION_COLUMNS]
+    res = gpd.GeoDataFrame(
+        out.reset_index(drop=True), geometry=gpd.GeoSeries(geom.to_numpy(), crs=CRS), crs=CRS
+    )
+    return res.sort_values(["n_soorten", "n_flags"], ascending=False, kind="stable").reset_index(
+        drop=True
+    )[RISK_LOCATION_COLUMNS]
 
 
 def _signal_id(kind: str, keys: pd.Series) -> pd.Series:
-    return keys.astype(str).map(lambda k: "SIG-" + hashlib.sha1(f"{kind}|{k}".encode()).hexdigest()[:10].upper())
+    return keys.astype(str).map(
+        lambda k: "SIG-" + hashlib.sha1(f"{kind}|{k}".encode()).hexdigest()[:10].upper()
+    )
 
 
 def _priority(indicaties: pd.Series, n_sources: pd.Series) -> pd.Series:
@@ -123,53 +160,88 @@ def build_signals(
         partner_themes = pd.Series("", index=loc.index, dtype="string")
         if partner_events is not None and len(partner_events):
             pe = partner_events.assign(_key=location_key(partner_events)).dropna(subset=["_key"])
-            pe = pe[pe["_key"].isin(loc.index)].drop_duplicates(subset=[c for c in ("_key", "bron", "datum", "soort") if c in pe])
+            pe = pe[pe["_key"].isin(loc.index)].drop_duplicates(
+                subset=[c for c in ("_key", "bron", "datum", "soort") if c in pe]
+            )
             if len(pe):
                 bron = pe["bron"].astype("string").fillna("onbekend").str.lower()
                 g = pe.assign(bron=bron).groupby("_key")
                 n_partner_src = g["bron"].nunique().reindex(loc.index, fill_value=0)
                 partner_bronnen = _join_groups(pe["_key"], bron).reindex(loc.index, fill_value="")
                 counts = g.size().reindex(loc.index, fill_value=0)
-                partner_txt = ("partners: " + counts.astype(str) + " melding(en) van " + partner_bronnen.str.replace(";", ", ")).where(counts > 0, "")
+                partner_txt = (
+                    "partners: "
+                    + counts.astype(str)
+                    + " melding(en) van "
+                    + partner_bronnen.str.replace(";", ", ")
+                ).where(counts > 0, "")
                 if "thema_id" in pe:
-                    partner_themes = _join_groups(pe["_key"], pe["thema_id"]).reindex(loc.index, fill_value="")
+                    partner_themes = _join_groups(pe["_key"], pe["thema_id"]).reindex(
+                        loc.index, fill_value=""
+                    )
         n_survey = pd.Series(0, index=loc.index)
         if survey_signals is not None and len(survey_signals):
             ss = survey_signals.assign(_key=location_key(survey_signals)).dropna(subset=["_key"])
             n_survey = ss.groupby("_key").size().reindex(loc.index, fill_value=0)
         has_kvk = loc["flag_ids"].str.contains("KVK_", regex=False)
         has_kad = loc["flag_ids"].str.contains("KAD_", regex=False)
-        n_sources = has_kvk.astype(int) + has_kad.astype(int) + (n_partner_src > 0).astype(int) + (n_survey > 0).astype(int)
-        indicaties = loc["n_soorten"].astype(int) + n_partner_src.astype(int) + (n_survey > 0).astype(int)
+        n_sources = (
+            has_kvk.astype(int)
+            + has_kad.astype(int)
+            + (n_partner_src > 0).astype(int)
+            + (n_survey > 0).astype(int)
+        )
+        indicaties = (
+            loc["n_soorten"].astype(int) + n_partner_src.astype(int) + (n_survey > 0).astype(int)
+        )
         keep = indicaties >= 2
         if keep.any():
             sel = loc[keep]
-            riec = (
-                loc["flag_ids"][keep].str.contains("|".join(sorted(RIEC_FLAGS)), regex=True)
-                | partner_bronnen[keep].map(lambda b: any(x and x not in GEMEENTE_BRONNEN for x in str(b).split(";")))
+            riec = loc["flag_ids"][keep].str.contains(
+                "|".join(sorted(RIEC_FLAGS)), regex=True
+            ) | partner_bronnen[keep].map(
+                lambda b: any(x and x not in GEMEENTE_BRONNEN for x in str(b).split(";"))
             )
             bronnen = (
-                np.where(has_kvk[keep], "kvk;", "") + np.where(has_kad[keep], "kadaster;", "")
-                + np.where(n_partner_src[keep] > 0, "partners;", "") + np.where(n_survey[keep] > 0, "enquete;", "")
+                np.where(has_kvk[keep], "kvk;", "")
+                + np.where(has_kad[keep], "kadaster;", "")
+                + np.where(n_partner_src[keep] > 0, "partners;", "")
+                + np.where(n_survey[keep] > 0, "enquete;", "")
             )
-            survey_txt = np.where(n_survey[keep] > 0, " | enquête: " + n_survey[keep].astype(str) + " signaal/signalen op dit adres", "")
-            bewijs = sel["bewijs"] + np.where(partner_txt[keep] != "", " | " + partner_txt[keep], "") + survey_txt
-            themas = _join_groups(pd.Series(list(sel.index) * 2), pd.concat([sel["themas"], partner_themes[keep]]))
+            survey_txt = np.where(
+                n_survey[keep] > 0,
+                " | enquête: " + n_survey[keep].astype(str) + " signaal/signalen op dit adres",
+                "",
+            )
+            bewijs = (
+                sel["bewijs"]
+                + np.where(partner_txt[keep] != "", " | " + partner_txt[keep], "")
+                + survey_txt
+            )
+            themas = _join_groups(
+                pd.Series(list(sel.index) * 2), pd.concat([sel["themas"], partner_themes[keep]])
+            )
             themas = themas.reindex(sel.index).to_numpy()
-            addr = pd.DataFrame({
-                "signaal_id": _signal_id("adres", sel.index.to_series()).to_numpy(),
-                "soort": "adres",
-                "entiteit_id": sel.index.to_numpy(),
-                **{c: sel[c].to_numpy() for c in LOCATION_COLUMNS},
-                "prioriteit": _priority(indicaties[keep], n_sources[keep]).to_numpy(),
-                "indicaties": indicaties[keep].to_numpy(),
-                "bronnen": pd.Series(bronnen).str.rstrip(";").to_numpy(),
-                "flag_ids": sel["flag_ids"].to_numpy(),
-                "bewijs": np.asarray(bewijs, dtype=object),
-                "themas": themas,
-                "eigenaar": np.where(riec, "RIEC-intake", "gemeente"),
-            })
-            parts.append(gpd.GeoDataFrame(addr, geometry=gpd.GeoSeries(sel.geometry.to_numpy(), crs=CRS), crs=CRS))
+            addr = pd.DataFrame(
+                {
+                    "signaal_id": _signal_id("adres", sel.index.to_series()).to_numpy(),
+                    "soort": "adres",
+                    "entiteit_id": sel.index.to_numpy(),
+                    **{c: sel[c].to_numpy() for c in LOCATION_COLUMNS},
+                    "prioriteit": _priority(indicaties[keep], n_sources[keep]).to_numpy(),
+                    "indicaties": indicaties[keep].to_numpy(),
+                    "bronnen": pd.Series(bronnen).str.rstrip(";").to_numpy(),
+                    "flag_ids": sel["flag_ids"].to_numpy(),
+                    "bewijs": np.asarray(bewijs, dtype=object),
+                    "themas": themas,
+                    "eigenaar": np.where(riec, "RIEC-intake", "gemeente"),
+                }
+            )
+            parts.append(
+                gpd.GeoDataFrame(
+                    addr, geometry=gpd.GeoSeries(sel.geometry.to_numpy(), crs=CRS), crs=CRS
+                )
+            )
     # -- person signals (pseudonyms only) -------------------------------------------------------
     pf = flags.dropna(subset=["persoon_id"])
     if len(pf):
@@ -177,31 +249,47 @@ def build_signals(
         n_ids = g["flag_id"].nunique()
         hit = n_ids[n_ids >= 2].index
         if len(hit):
-            sub = pf[pf["persoon_id"].isin(hit)].sort_values(["persoon_id", "flag_id"], kind="stable")
+            sub = pf[pf["persoon_id"].isin(hit)].sort_values(
+                ["persoon_id", "flag_id"], kind="stable"
+            )
             gg = sub.groupby("persoon_id")
             ids = _join_groups(sub["persoon_id"], sub["flag_id"])
             srcs = gg["bron"].nunique().reindex(ids.index)
             text = (sub["flag_id"] + ": " + sub["bewijs"].fillna("")).astype(str)
             bewijs = text.groupby(sub["persoon_id"].to_numpy()).agg(" | ".join).reindex(ids.index)
             first = gg.first()
-            pers = pd.DataFrame({
-                "signaal_id": _signal_id("persoon", ids.index.to_series()).to_numpy(),
-                "soort": "persoon",
-                "entiteit_id": ids.index.to_numpy(),
-                **{c: first[c].to_numpy() for c in LOCATION_COLUMNS},
-                "prioriteit": _priority(n_ids[ids.index], srcs).to_numpy(),
-                "indicaties": n_ids[ids.index].to_numpy(),
-                "bronnen": _join_groups(sub["persoon_id"], sub["bron"]).reindex(ids.index).to_numpy(),
-                "flag_ids": ids.to_numpy(),
-                "bewijs": bewijs.to_numpy(),
-                "themas": _join_groups(sub["persoon_id"], sub["themas"]).reindex(ids.index).to_numpy(),
-                "eigenaar": "RIEC-intake",
-            })
-            parts.append(gpd.GeoDataFrame(pers, geometry=gpd.GeoSeries(gg["geometry"].first().to_numpy(), crs=CRS), crs=CRS))
+            pers = pd.DataFrame(
+                {
+                    "signaal_id": _signal_id("persoon", ids.index.to_series()).to_numpy(),
+                    "soort": "persoon",
+                    "entiteit_id": ids.index.to_numpy(),
+                    **{c: first[c].to_numpy() for c in LOCATION_COLUMNS},
+                    "prioriteit": _priority(n_ids[ids.index], srcs).to_numpy(),
+                    "indicaties": n_ids[ids.index].to_numpy(),
+                    "bronnen": _join_groups(sub["persoon_id"], sub["bron"])
+                    .reindex(ids.index)
+                    .to_numpy(),
+                    "flag_ids": ids.to_numpy(),
+                    "bewijs": bewijs.to_numpy(),
+                    "themas": _join_groups(sub["persoon_id"], sub["themas"])
+                    .reindex(ids.index)
+                    .to_numpy(),
+                    "eigenaar": "RIEC-intake",
+                }
+            )
+            parts.append(
+                gpd.GeoDataFrame(
+                    pers,
+                    geometry=gpd.GeoSeries(gg["geometry"].first().to_numpy(), crs=CRS),
+                    crs=CRS,
+                )
+            )
     if not parts:
         return _empty(SIGNAL_COLUMNS)
     out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=CRS)
     order = out["prioriteit"].map({"hoog": 0, "middel": 1, "laag": 2})
-    out = out.assign(_o=order).sort_values(["_o", "indicaties", "signaal_id"], ascending=[True, False, True], kind="stable")
+    out = out.assign(_o=order).sort_values(
+        ["_o", "indicaties", "signaal_id"], ascending=[True, False, True], kind="stable"
+    )
     out["indicaties"] = out["indicaties"].astype(int)
     return out.drop(columns="_o").reset_index(drop=True)[SIGNAL_COLUMNS]

@@ -424,6 +424,10 @@ def offline_map(
         prefer_canvas=False,
         height=height,
     )
+    # Without a tile layer nothing tells Leaflet the zoom range, and markercluster needs it
+    # ("Map has no maxZoom specified"); folium only passes min/max zoom on to tile layers.
+    m.options["minZoom"] = 8
+    m.options["maxZoom"] = 19
     use_vendored_assets(m)
     background = "#ffffff"
     m.get_root().header.add_child(

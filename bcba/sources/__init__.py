@@ -16,7 +16,19 @@ from bcba.sources.quality import kwaliteitsrapport
 from bcba.sources.survey import SurveyData, read_survey
 
 __all__ = [
-    "Inputs", "SourceResult", "SurveyData", "build_index", "geocode", "kwaliteitsrapport",
-    "load_inputs", "read_bag", "read_kadaster", "read_kvk_functionarissen", "read_kvk_vestigingen",
-    "read_partners", "read_survey", "validate", "write_processed",
+    "Inputs",
+    "SourceResult",
+    "SurveyData",
+    "build_index",
+    "geocode",
+    "kwaliteitsrapport",
+    "load_inputs",
+    "read_bag",
+    "read_kadaster",
+    "read_kvk_functionarissen",
+    "read_kvk_vestigingen",
+    "read_partners",
+    "read_survey",
+    "validate",
+    "write_processed",
 ]

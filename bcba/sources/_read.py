@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import csv
 import datetime as dt
+import functools
 import io
 import logging
 import re
@@ -159,7 +160,9 @@ def _unreadable(problems: Problems, name: str, why: str, sheet: str | None = Non
     )
 
 
-def read_table(path: str | Path, *, sheet: str | None = None, problems: Problems) -> RawTable | None:
+def read_table(
+    path: str | Path, *, sheet: str | None = None, problems: Problems
+) -> RawTable | None:
     """Read a CSV or XLSX file into a :class:`RawTable`; on failure add a problem, return None.
 
     The file is opened read-only and never modified. Wholly empty rows are dropped and
@@ -188,9 +191,14 @@ def read_table(path: str | Path, *, sheet: str | None = None, problems: Problems
             _unreadable(problems, name, "bevat binaire tekens; is dit wel een CSV-bestand?")
             return None
         if not text.strip():
-            problems.add(name, "bestand is leeg", fix="Lever een bestand met kopregel en gegevens aan")
+            problems.add(
+                name, "bestand is leeg", fix="Lever een bestand met kopregel en gegevens aan"
+            )
             return None
         delim = _sniff_delimiter(text)
+        fast = _csv_frame_fast(text, delim)
+        if fast is not None:
+            return _frame_to_table(fast, name, None, problems)
         try:
             rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True))
         except csv.Error as exc:
@@ -259,7 +267,12 @@ def _rows_to_table(
     rows: list[list], name: str, sheet: str | None, problems: Problems, *, typed: bool
 ) -> RawTable | None:
     if not rows:
-        problems.add(name, "bestand is leeg", fix="Lever een bestand met kopregel en gegevens aan", sheet=sheet)
+        problems.add(
+            name,
+            "bestand is leeg",
+            fix="Lever een bestand met kopregel en gegevens aan",
+            sheet=sheet,
+        )
         return None
     header = [str(_cell_to_value(c)) for c in rows[0]]
     if all(h == "" for h in header):
@@ -289,12 +302,77 @@ def _rows_to_table(
             return None
     labels = [h if h else f"kolom_{i + 1}" for i, h in enumerate(header)]
     if typed:
-        body = [[_cell_to_value(c) for c in r[:width]] + [""] * (width - len(r[:width])) for r in body]
+        body = [
+            [_cell_to_value(c) for c in r[:width]] + [""] * (width - len(r[:width])) for r in body
+        ]
     elif any(len(r) != width for r in body):
         body = [r[:width] + [""] * (width - len(r[:width])) for r in body]
     frame = pd.DataFrame(body, columns=pd.Index(range(width)), dtype=object)
     if not typed and len(frame):
-        frame = frame.apply(lambda col: col.str.strip())
+        frame = _strip_frame(frame)
+    return _finish_table(frame, header, labels, name, sheet)
+
+
+def _csv_frame_fast(text: str, delim: str) -> pd.DataFrame | None:
+    """All rows (header included) of a simple CSV via pandas' C parser, or None.
+
+    Only files without quote characters, bare carriage returns or a blank first line take
+    this path: there the C parser splits exactly as :func:`csv.reader` does. Everything
+    else (and any row longer than the first) returns None, so the strict ``csv`` module
+    reads it and reports the problems row by row.
+    """
+    if '"' in text:
+        return None
+    if "\r" in text:
+        text = text.replace("\r\n", "\n")
+        if "\r" in text:
+            return None
+    if not text.split("\n", 1)[0].strip():
+        return None
+    try:
+        frame = pd.read_csv(
+            io.StringIO(text), sep=delim, header=None, dtype=object, na_filter=False,
+            keep_default_na=False, skip_blank_lines=False, quoting=csv.QUOTE_NONE, engine="c",
+        )
+    except (pd.errors.ParserError, ValueError):
+        return None
+    return frame
+
+
+#: A cell that starts or ends with whitespace (``\s`` is exactly what ``str.strip`` removes).
+_PADDED = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")
+
+
+def _strip_column(values: pd.Series) -> np.ndarray:
+    """``str.strip`` each cell (CSV cells are all str and never hold NUL, see read_table)."""
+    cells = values.to_numpy(dtype=object)
+    if not _PADDED.search("\x00".join(cells)):
+        return cells
+    codes, uniques = pd.factorize(cells, use_na_sentinel=False)
+    stripped = np.array([u.strip() for u in uniques], dtype=object)
+    return stripped[codes] if len(stripped) else np.array([], dtype=object)
+
+
+def _strip_frame(frame: pd.DataFrame) -> pd.DataFrame:
+    return pd.DataFrame({c: _strip_column(frame[c]) for c in frame.columns}, index=frame.index, dtype=object)
+
+
+def _frame_to_table(rows: pd.DataFrame, name: str, sheet: str | None, problems: Problems) -> RawTable | None:
+    """:func:`_rows_to_table` for a CSV already split by :func:`_csv_frame_fast`."""
+    header = [str(c).strip() for c in rows.iloc[0].tolist()]
+    if all(h == "" for h in header):
+        problems.add(name, "de eerste rij (kopregel) is leeg", row=1, fix="Zet de kolomnamen in rij 1", sheet=sheet)
+        return None
+    labels = [h if h else f"kolom_{i + 1}" for i, h in enumerate(header)]
+    body = rows.iloc[1:].reset_index(drop=True)
+    body.columns = pd.Index(range(len(header)))
+    if len(body):
+        body = _strip_frame(body)
+    return _finish_table(body, header, labels, name, sheet)
+
+
+def _finish_table(frame: pd.DataFrame, header: list[str], labels: list[str], name: str,
+                  sheet: str | None) -> RawTable:
     frame.columns = pd.Index(labels)
     frame["bron_rij"] = np.arange(2, len(frame) + 2, dtype="int64")
     values = frame.drop(columns="bron_rij")
@@ -323,20 +401,52 @@ def fold_header(label: object) -> str:
 
 #: Dutch header variants seen in real extracts, folded -> canonical name.
 COMMON_ALIASES: dict[str, tuple[str, ...]] = {
-    "kvk_nummer": ("kvknummer", "kvknr", "kvk", "dossiernummer", "kamervankoophandelnummer", "kvkno"),
+    "kvk_nummer": (
+        "kvknummer",
+        "kvknr",
+        "kvk",
+        "dossiernummer",
+        "kamervankoophandelnummer",
+        "kvkno",
+    ),
     "vestigingsnummer": ("vestigingsnummer", "vestigingsnr", "vestnr", "vestigingnummer"),
-    "handelsnaam": ("handelsnaam", "naamonderneming", "bedrijfsnaam", "eerstehandelsnaam", "statutairenaam"),
+    "handelsnaam": (
+        "handelsnaam",
+        "naamonderneming",
+        "bedrijfsnaam",
+        "eerstehandelsnaam",
+        "statutairenaam",
+    ),
     "rechtsvorm": ("rechtsvorm", "rechtsvormomschrijving"),
-    "sbi_code": ("sbicode", "sbi", "sbihoofdactiviteit", "hoofdactiviteit", "sbihoofdactiviteitcode", "hoofdsbi"),
+    "sbi_code": (
+        "sbicode",
+        "sbi",
+        "sbihoofdactiviteit",
+        "hoofdactiviteit",
+        "sbihoofdactiviteitcode",
+        "hoofdsbi",
+    ),
     "straat": ("straat", "straatnaam", "openbareruimte", "openbareruimtenaam"),
     "huisnummer": ("huisnummer", "huisnr", "nr", "nummer"),
     "huisletter": ("huisletter", "letter"),
     "toevoeging": ("toevoeging", "toev", "huisnummertoevoeging", "huisnrtoevoeging"),
     "postcode": ("postcode", "pc", "postcd"),
     "plaats": ("plaats", "woonplaats", "plaatsnaam", "vestigingsplaats"),
-    "datum_inschrijving": ("datuminschrijving", "inschrijfdatum", "datumvestiging", "datumoprichting", "ingangsdatum"),
+    "datum_inschrijving": (
+        "datuminschrijving",
+        "inschrijfdatum",
+        "datumvestiging",
+        "datumoprichting",
+        "ingangsdatum",
+    ),
     "datum_uitschrijving": ("datumuitschrijving", "uitschrijfdatum", "datumopheffing", "einddatum"),
-    "werkzame_personen": ("werkzamepersonen", "aantalwerkzamepersonen", "totaalwerkzamepersonen", "werkzpersonen", "medewerkers"),
+    "werkzame_personen": (
+        "werkzamepersonen",
+        "aantalwerkzamepersonen",
+        "totaalwerkzamepersonen",
+        "werkzpersonen",
+        "medewerkers",
+    ),
     "naam": ("naam", "volledigenaam", "naamfunctionaris", "functionaris"),
     "geboortedatum": ("geboortedatum", "gebdatum", "geboren"),
     "functie": ("functie", "functieomschrijving", "rol"),
@@ -353,7 +463,14 @@ COMMON_ALIASES: dict[str, tuple[str, ...]] = {
     "verkoper_kvk_nummer": ("verkoperkvknummer", "kvknummerverkoper", "verkoperkvk"),
     "hypotheek": ("hypotheek", "hypotheekja", "metHypotheek".lower(), "hypotheekjanee"),
     "woz_waarde": ("wozwaarde", "woz", "wozeur", "wozwaardeeur"),
-    "adresseerbaar_object_id": ("adresseerbaarobjectid", "adresseerbaarobject", "verblijfsobjectid", "vboid", "identificatie", "adresid"),
+    "adresseerbaar_object_id": (
+        "adresseerbaarobjectid",
+        "adresseerbaarobject",
+        "verblijfsobjectid",
+        "vboid",
+        "identificatie",
+        "adresid",
+    ),
     "gebruiksdoel": ("gebruiksdoel", "gebruiksdoelen"),
     "oppervlakte": ("oppervlakte", "oppervlaktem2", "opp"),
     "x": ("x", "xcoordinaat", "xrd", "rdx"),
@@ -417,7 +534,12 @@ def match_columns(
 
 
 def require_columns(
-    frame: pd.DataFrame, required: Iterable[str], *, file: str, sheet: str | None, problems: Problems
+    frame: pd.DataFrame,
+    required: Iterable[str],
+    *,
+    file: str,
+    sheet: str | None,
+    problems: Problems,
 ) -> bool:
     """Add a problem per missing required column; True when all are present."""
     ok = True
@@ -438,17 +560,58 @@ def require_columns(
 # --------------------------------------------------------------------------- parsing
 
 
+#: Below this many rows parsing every cell is as cheap as finding the distinct ones.
+_DISTINCT_MIN_ROWS = 256
+
+
+def _text_like(values: pd.Series) -> bool:
+    """True for a string column whose nulls are all of one kind (safe to factorize)."""
+    if isinstance(values.dtype, pd.StringDtype):
+        return True
+    return values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) == "string"
+
+
+def _spread(result: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    return result.take(codes).set_axis(index)
+
+
+def on_distinct(func):
+    """Run a column parser once per distinct value and spread the results over the rows.
+
+    Extracts repeat the same postcode, date or label thousands of times; parsing the
+    distinct values only keeps every ``.str`` and regex step small. Only string columns
+    take this path (mixed Excel-typed cells are parsed directly), so the result is the same
+    as calling ``func`` on the whole column.
+    """
+
+    @functools.wraps(func)
+    def wrapper(values: pd.Series, *args, **kwargs):
+        if len(values) < _DISTINCT_MIN_ROWS or not _text_like(values):
+            return func(values, *args, **kwargs)
+        codes, uniques = pd.factorize(values, use_na_sentinel=False)
+        distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=values.dtype, name=values.name)
+        result = func(distinct, *args, **kwargs)
+        if isinstance(result, tuple):
+            return tuple(_spread(r, codes, values.index) for r in result)
+        return _spread(result, codes, values.index)
+
+    return wrapper
+
+
+@on_distinct
 def as_text(values: pd.Series) -> pd.Series:
     """Cells as stripped strings ('' for empty), whatever their Excel type."""
-    if values.dtype == object:
+    if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) != "string":
         values = values.map(lambda v: v if isinstance(v, str) else ("" if v is None or v is pd.NA else str(v)))
     return values.fillna("").astype(str).str.strip()
 
 
+@on_distinct
 def blank(values: pd.Series) -> pd.Series:
     return as_text(values) == ""
 
 
+@on_distinct
 def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse dates: dd-mm-jjjj, d-m-jjjj, dd/mm/jjjj, jjjj-mm-dd, jjjjmmdd or Excel serials.
 
@@ -489,6 +652,7 @@ def _from_parts(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:
     return pd.to_datetime(frame, errors="coerce").astype("datetime64[ns]")
 
 
+@on_distinct
 def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse amounts in Dutch or plain notation: '€ 1.250.000,00', '1250000', '1.250.000', '12,5'.
 
@@ -505,7 +669,9 @@ def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     neg = text.str.startswith("-")
     text = text.str.lstrip("+-")
     dutch = text.str.fullmatch(r"\d{1,3}(\.\d{3})+(,\d*)?") | text.str.fullmatch(r"\d+,\d*")
-    english = text.str.fullmatch(r"\d{1,3}(,\d{3}){2,}(\.\d*)?") | text.str.fullmatch(r"\d{1,3}(,\d{3})+\.\d*")
+    english = text.str.fullmatch(r"\d{1,3}(,\d{3}){2,}(\.\d*)?") | text.str.fullmatch(
+        r"\d{1,3}(,\d{3})+\.\d*"
+    )
     plain = text.str.fullmatch(r"\d+(\.\d+)?|\.\d+")
     conv = pd.Series(pd.NA, index=text.index, dtype="str")
     conv[dutch] = text[dutch].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
@@ -527,15 +693,21 @@ def parse_int(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return out, bad
 
 
+@on_distinct
 def parse_digits(values: pd.Series, width: int) -> tuple[pd.Series, pd.Series]:
     """Identifier of ``width`` digits as string, left-padded with zeros (Excel drops them)."""
-    text = as_text(values).str.replace(r"\.0+$", "", regex=True).str.replace(r"[\s.\-]", "", regex=True)
+    text = (
+        as_text(values)
+        .str.replace(r"\.0+$", "", regex=True)
+        .str.replace(r"[\s.\-]", "", regex=True)
+    )
     ok = text.str.fullmatch(rf"\d{{1,{width}}}")
     out = text.str.zfill(width).where(ok)
     bad = (text != "") & ~ok
     return out.astype("str"), bad
 
 
+@on_distinct
 def parse_postcode(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Postcodes normalised to ``1234AB``; returns (str with NA, mask of invalid non-empty)."""
     text = as_text(values).str.upper().str.replace(r"[\s\-]", "", regex=True)
@@ -544,12 +716,14 @@ def parse_postcode(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     return text.where(ok).astype("str"), bad
 
 
+@on_distinct
 def parse_code(values: pd.Series) -> pd.Series:
     """Short code or label: stripped text, NA when empty."""
     text = as_text(values)
     return text.where(text != "").astype("str")
 
 
+@on_distinct
 def norm_suffix(values: pd.Series) -> pd.Series:
     """Huisletter/toevoeging normalised for matching: uppercase, stripped, '' when empty."""
     text = as_text(values.fillna("")).str.upper().str.replace(r"^[\s\-/]+|\s+", "", regex=True)
@@ -560,6 +734,7 @@ _TRUE = {"ja", "j", "true", "waar", "yes", "y", "1", "x", "wel"}
 _FALSE = {"nee", "n", "false", "onwaar", "no", "0", "niet", "geen"}
 
 
+@on_distinct
 def parse_bool(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """ja/nee, j/n, true/false, 1/0 -> boolean (NA when empty)."""
     text = as_text(values).str.lower()
@@ -598,7 +773,9 @@ class SourceResult:
         return len(self.frame)
 
 
-def run_schema(schema, frame: pd.DataFrame, *, file: str, sheet: str | None, problems: Problems) -> None:
+def run_schema(
+    schema, frame: pd.DataFrame, *, file: str, sheet: str | None, problems: Problems
+) -> None:
     """Validate ``frame`` lazily with a pandera schema and add every failure as a problem.
 
     Failures on a (row, column) that already has a problem (e.g. an unparseable value that
@@ -629,11 +806,16 @@ def run_schema(schema, frame: pd.DataFrame, *, file: str, sheet: str | None, pro
             elif check.startswith("column_in_dataframe"):
                 check, fix = "verplichte kolom ontbreekt", "Voeg deze kolom toe"
             elif check.startswith("dtype("):
-                check, fix = f"verkeerd gegevenstype ({check})", "Controleer de waarden in deze kolom"
+                check, fix = (
+                    f"verkeerd gegevenstype ({check})",
+                    "Controleer de waarden in deze kolom",
+                )
             else:
                 fix = "Corrigeer de waarde in het bronbestand of in een nieuwe export"
             value = case.get("failure_case")
-            problems.add(file, check, row=row, column=column, value=_display(value), fix=fix, sheet=sheet)
+            problems.add(
+                file, check, row=row, column=column, value=_display(value), fix=fix, sheet=sheet
+            )
 
 
 def add_reason(reasons: pd.Series, mask: pd.Series, code: str) -> pd.Series:
@@ -666,7 +848,9 @@ def finish_frame(frame: pd.DataFrame, file: str, columns: list[str]) -> pd.DataF
     return out[ordered + rest]
 
 
-def address_columns(frame: pd.DataFrame, out: dict, *, file: str, sheet: str | None, problems: Problems) -> None:
+def address_columns(
+    frame: pd.DataFrame, out: dict, *, file: str, sheet: str | None, problems: Problems
+) -> None:
     """Parse the shared address fields into ``out`` (postcode invalid -> problem)."""
     rows = frame["bron_rij"]
     if "straat" in frame:
@@ -674,16 +858,27 @@ def address_columns(frame: pd.DataFrame, out: dict, *, file: str, sheet: str | N
     if "postcode" in frame:
         pc, bad = parse_postcode(frame["postcode"])
         problems.add_rows(
-            file, rows, frame["postcode"], bad, column="postcode",
-            check="ongeldige postcode", fix="Schrijf de postcode als 1234AB", sheet=sheet,
+            file,
+            rows,
+            frame["postcode"],
+            bad,
+            column="postcode",
+            check="ongeldige postcode",
+            fix="Schrijf de postcode als 1234AB",
+            sheet=sheet,
         )
         out["postcode"] = pc
     if "huisnummer" in frame:
         hn, bad = parse_int(frame["huisnummer"])
         bad = bad | (hn.fillna(1) <= 0)
         problems.add_rows(
-            file, rows, frame["huisnummer"], bad, column="huisnummer",
-            check="ongeldig huisnummer", fix="Alleen het nummer (bv. 12); letter en toevoeging in eigen kolommen",
+            file,
+            rows,
+            frame["huisnummer"],
+            bad,
+            column="huisnummer",
+            check="ongeldig huisnummer",
+            fix="Alleen het nummer (bv. 12); letter en toevoeging in eigen kolommen",
             sheet=sheet,
         )
         out["huisnummer"] = hn.where(~bad)
@@ -713,7 +908,12 @@ def reader_start(
     if not ok or problems:
         return None
     if frame.empty:
-        problems.add(raw.file, "bestand bevat geen gegevensrijen", row=2, sheet=raw.sheet,
-                     fix="Lever een export met gegevens aan")
+        problems.add(
+            raw.file,
+            "bestand bevat geen gegevensrijen",
+            row=2,
+            sheet=raw.sheet,
+            fix="Lever een export met gegevens aan",
+        )
         return None
     return raw, frame, extra

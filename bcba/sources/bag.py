@@ -33,25 +33,53 @@ from bcba.sources._read import (
 log = logging.getLogger(__name__)
 
 BAG_INPUT_COLUMNS = [
-    "adresseerbaar_object_id", "straat", "huisnummer", "huisletter", "toevoeging", "postcode",
-    "plaats", "gebruiksdoel", "oppervlakte", "x", "y",
+    "adresseerbaar_object_id",
+    "straat",
+    "huisnummer",
+    "huisletter",
+    "toevoeging",
+    "postcode",
+    "plaats",
+    "gebruiksdoel",
+    "oppervlakte",
+    "x",
+    "y",
 ]
 BAG_REQUIRED = ["adresseerbaar_object_id", "postcode", "huisnummer"]
 BAG_COLUMNS = [
-    "adres_id", "straat", "huisnummer", "huisletter", "toevoeging", "postcode", "plaats",
-    "gebruiksdoel", "oppervlakte", "x", "y",
+    "adres_id",
+    "straat",
+    "huisnummer",
+    "huisletter",
+    "toevoeging",
+    "postcode",
+    "plaats",
+    "gebruiksdoel",
+    "oppervlakte",
+    "x",
+    "y",
 ]
 #: The Netherlands in RD New, generously: coordinates outside are certainly wrong.
 RD_BOUNDS = (0.0, 289_000.0, 300_000.0, 629_000.0)
 
 BAG_SCHEMA = pa.DataFrameSchema(
     {
-        "adres_id": pa.Column("str", pa.Check.str_matches(r"^\d{16}$", error="BAG-id moet 16 cijfers zijn")),
+        "adres_id": pa.Column(
+            "str", pa.Check.str_matches(r"^\d{16}$", error="BAG-id moet 16 cijfers zijn")
+        ),
         "postcode": pa.Column("str", nullable=True),
         "huisnummer": pa.Column("Int64"),
-        "oppervlakte": pa.Column("float64", pa.Check.ge(0, error="oppervlakte mag niet negatief zijn"), nullable=True),
-        "x": pa.Column("float64", pa.Check.in_range(RD_BOUNDS[0], RD_BOUNDS[2], error="x ligt buiten Nederland (RD)")),
-        "y": pa.Column("float64", pa.Check.in_range(RD_BOUNDS[1], RD_BOUNDS[3], error="y ligt buiten Nederland (RD)")),
+        "oppervlakte": pa.Column(
+            "float64", pa.Check.ge(0, error="oppervlakte mag niet negatief zijn"), nullable=True
+        ),
+        "x": pa.Column(
+            "float64",
+            pa.Check.in_range(RD_BOUNDS[0], RD_BOUNDS[2], error="x ligt buiten Nederland (RD)"),
+        ),
+        "y": pa.Column(
+            "float64",
+            pa.Check.in_range(RD_BOUNDS[1], RD_BOUNDS[3], error="y ligt buiten Nederland (RD)"),
+        ),
     }
 )
 
@@ -62,14 +90,19 @@ def _read_gpkg(path: Path, problems: Problems):
     try:
         gdf = gpd.read_file(path)
     except Exception as exc:  # noqa: BLE001 - any GDAL failure means: unreadable file
-        problems.add(path.name, f"bestand kan niet worden gelezen ({type(exc).__name__})",
-                     fix="Exporteer de BAG-adressen opnieuw als GeoPackage of CSV")
+        problems.add(
+            path.name,
+            f"bestand kan niet worden gelezen ({type(exc).__name__})",
+            fix="Exporteer de BAG-adressen opnieuw als GeoPackage of CSV",
+        )
         return None
     if gdf.empty:
         problems.add(path.name, "bestand is leeg", fix="Lever BAG-adressen van de gemeente aan")
         return None
     if gdf.crs is None:
-        problems.add(path.name, "coördinatenstelsel ontbreekt", fix="Sla de laag op in EPSG:28992 (RD New)")
+        problems.add(
+            path.name, "coördinatenstelsel ontbreekt", fix="Sla de laag op in EPSG:28992 (RD New)"
+        )
         return None
     if gdf.crs != CRS:
         gdf = gdf.to_crs(CRS)
@@ -104,12 +137,19 @@ def read_bag(path: str | Path, *, sheet: str | None = None) -> SourceResult:
         raw = _read_gpkg(path, problems)
         if raw is None:
             problems.raise_if_any()
-        frame, extra = match_columns(raw.frame, BAG_INPUT_COLUMNS, file=raw.file, sheet=None, problems=problems)
+        frame, extra = match_columns(
+            raw.frame, BAG_INPUT_COLUMNS, file=raw.file, sheet=None, problems=problems
+        )
         if not require_columns(frame, BAG_REQUIRED, file=raw.file, sheet=None, problems=problems):
             problems.raise_if_any()
     else:
-        started = reader_start(path, sheet=sheet, canonical=BAG_INPUT_COLUMNS,
-                               required=[*BAG_REQUIRED, "x", "y"], problems=problems)
+        started = reader_start(
+            path,
+            sheet=sheet,
+            canonical=BAG_INPUT_COLUMNS,
+            required=[*BAG_REQUIRED, "x", "y"],
+            problems=problems,
+        )
         if started is None:
             problems.raise_if_any()
         raw, frame, extra = started
@@ -118,17 +158,36 @@ def read_bag(path: str | Path, *, sheet: str | None = None) -> SourceResult:
     rows = frame["bron_rij"]
     out: dict[str, pd.Series] = {"bron_rij": rows}
     ids, bad = parse_digits(frame["adresseerbaar_object_id"], 16)
-    problems.add_rows(file, rows, frame["adresseerbaar_object_id"], bad, column="adresseerbaar_object_id",
-                      check="ongeldig BAG-id", fix="Een BAG-id bestaat uit 16 cijfers", sheet=sh)
+    problems.add_rows(
+        file,
+        rows,
+        frame["adresseerbaar_object_id"],
+        bad,
+        column="adresseerbaar_object_id",
+        check="ongeldig BAG-id",
+        fix="Een BAG-id bestaat uit 16 cijfers",
+        sheet=sh,
+    )
     out["adres_id"] = ids
     address_columns(frame, out, file=file, sheet=sh, problems=problems)
-    out["gebruiksdoel"] = parse_code(frame["gebruiksdoel"]) if "gebruiksdoel" in frame else pd.Series(
-        pd.NA, index=frame.index, dtype="str")
+    out["gebruiksdoel"] = (
+        parse_code(frame["gebruiksdoel"])
+        if "gebruiksdoel" in frame
+        else pd.Series(pd.NA, index=frame.index, dtype="str")
+    )
     for col in ("oppervlakte", "x", "y"):
         if col in frame:
             values, bad = parse_number(frame[col])
-            problems.add_rows(file, rows, frame[col], bad, column=col, check="ongeldig getal",
-                              fix="Vul een getal in (coördinaten in RD, meters)", sheet=sh)
+            problems.add_rows(
+                file,
+                rows,
+                frame[col],
+                bad,
+                column=col,
+                check="ongeldig getal",
+                fix="Vul een getal in (coördinaten in RD, meters)",
+                sheet=sh,
+            )
             out[col] = values
         else:
             out[col] = pd.Series(np.nan, index=frame.index)

@@ -83,7 +83,9 @@ def sha256_file(path: Path) -> str:
     return digest.hexdigest()
 
 
-def _period_flag(frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, bron: str) -> pd.Series:
+def _period_flag(
+    frame: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, bron: str
+) -> pd.Series:
     if bron == "kvk_vestigingen":
         return (frame["datum_inschrijving"] > end) | (frame["datum_uitschrijving"] < start)
     if bron == "kvk_functionarissen":
@@ -148,16 +150,23 @@ def load_inputs(
             problems.extend(exc.problems)
 
     if paths["bag"] is None:
-        problems.append(InputProblem(
-            "bag_adressen.csv", None, None, "verplicht bestand ontbreekt",
-            fix="Lever bag_adressen.csv of bag_adressen.gpkg met de BAG-adressen van de gemeente aan",
-        ))
+        problems.append(
+            InputProblem(
+                "bag_adressen.csv",
+                None,
+                None,
+                "verplicht bestand ontbreekt",
+                fix="Lever bag_adressen.csv of bag_adressen.gpkg met de BAG-adressen van de gemeente aan",
+            )
+        )
     else:
         attempt("bag", read_bag, paths["bag"])
     if paths["kvk_vestigingen"]:
         attempt("kvk_vestigingen", read_kvk_vestigingen, paths["kvk_vestigingen"])
     if paths["kvk_functionarissen"]:
-        attempt("kvk_functionarissen", read_kvk_functionarissen, paths["kvk_functionarissen"], key=key)
+        attempt(
+            "kvk_functionarissen", read_kvk_functionarissen, paths["kvk_functionarissen"], key=key
+        )
     if paths["kadaster"]:
         attempt("kadaster", read_kadaster, paths["kadaster"], key=key)
     names: set[str] = set()
@@ -185,21 +194,30 @@ def load_inputs(
             out[bron] = None
             continue
         frame = res.frame
-        frame = frame.assign(dq_redenen=add_reason(frame["dq_redenen"], _period_flag(frame, ts_start, ts_end, bron),
-                                                   "buiten_periode"))
+        frame = frame.assign(
+            dq_redenen=add_reason(
+                frame["dq_redenen"], _period_flag(frame, ts_start, ts_end, bron), "buiten_periode"
+            )
+        )
         out[bron] = geocode(frame, bag, area, index=index)
     func = results["kvk_functionarissen"]
     if func is not None:
         frame = func.frame
-        out["kvk_functionarissen"] = frame.assign(dq_redenen=add_reason(
-            frame["dq_redenen"], _period_flag(frame, ts_start, ts_end, "kvk_functionarissen"), "buiten_periode"))
+        out["kvk_functionarissen"] = frame.assign(
+            dq_redenen=add_reason(
+                frame["dq_redenen"],
+                _period_flag(frame, ts_start, ts_end, "kvk_functionarissen"),
+                "buiten_periode",
+            )
+        )
     else:
         out["kvk_functionarissen"] = None
     survey = results["enquete"]
     if survey is not None:
         data: SurveyData = survey.frame
-        out["enquete"] = SurveyData(data.percepties, data.vermeldingen,
-                                    geocode(data.signalen, bag, area, index=index))
+        out["enquete"] = SurveyData(
+            data.percepties, data.vermeldingen, geocode(data.signalen, bag, area, index=index)
+        )
     else:
         out["enquete"] = None
 
@@ -207,27 +225,61 @@ def load_inputs(
     for bron in BRONNEN:
         res = results[bron]
         if res is None:
-            bronnen.append({"bron": bron, "aanwezig": False, "bestand": None, "rijen": 0,
-                            "periode_van": pd.NaT, "periode_tot": pd.NaT})
+            bronnen.append(
+                {
+                    "bron": bron,
+                    "aanwezig": False,
+                    "bestand": None,
+                    "rijen": 0,
+                    "periode_van": pd.NaT,
+                    "periode_tot": pd.NaT,
+                }
+            )
             continue
         table = out[bron]
         files = ", ".join(res.files)
-        kwaliteit.append(quality.read_counts(bron, files, res.rijen_in, res.rijen_in - res.lege_rijen,
-                                             res.lege_rijen))
-        frames = ([table.percepties, table.vermeldingen, table.signalen] if bron == "enquete" else [table])
+        kwaliteit.append(
+            quality.read_counts(
+                bron, files, res.rijen_in, res.rijen_in - res.lege_rijen, res.lege_rijen
+            )
+        )
+        frames = (
+            [table.percepties, table.vermeldingen, table.signalen] if bron == "enquete" else [table]
+        )
         for frame in frames:
             kwaliteit.append(quality.reason_counts(bron, frame))
         geo = table.signalen if bron == "enquete" else table
         geocodering.append(quality.geocoding_table(bron, geo))
         dates = _dates(bron, table)
-        bronnen.append({"bron": bron, "aanwezig": True, "bestand": files, "rijen": res.rijen_in - res.lege_rijen,
-                        "periode_van": dates.min() if len(dates) else pd.NaT,
-                        "periode_tot": dates.max() if len(dates) else pd.NaT})
+        bronnen.append(
+            {
+                "bron": bron,
+                "aanwezig": True,
+                "bestand": files,
+                "rijen": res.rijen_in - res.lege_rijen,
+                "periode_van": dates.min() if len(dates) else pd.NaT,
+                "periode_tot": dates.max() if len(dates) else pd.NaT,
+            }
+        )
     manifest = _manifest(folder, results, paths, mapping, partner_dir)
     if area.bron == "gebieden.gpkg":
         gp = folder / GEBIEDEN_FILE
-        manifest = pd.concat([manifest, pd.DataFrame([{"bestand": gp.name, "sha256": sha256_file(gp), "rijen": None,
-                                                       "bron": "gebieden"}])], ignore_index=True)
+        manifest = pd.concat(
+            [
+                manifest,
+                pd.DataFrame(
+                    [
+                        {
+                            "bestand": gp.name,
+                            "sha256": sha256_file(gp),
+                            "rijen": None,
+                            "bron": "gebieden",
+                        }
+                    ]
+                ),
+            ],
+            ignore_index=True,
+        )
     return Inputs(
         gemeente=gem,
         area=area,
@@ -241,7 +293,9 @@ def load_inputs(
         geocodering=_concat(geocodering, quality.GEOCODERING_COLUMNS),
         manifest=manifest,
         periode=(start, end),
-        bronnen=pd.DataFrame(bronnen, columns=["bron", "aanwezig", "bestand", "rijen", "periode_van", "periode_tot"]),
+        bronnen=pd.DataFrame(
+            bronnen, columns=["bron", "aanwezig", "bestand", "rijen", "periode_van", "periode_tot"]
+        ),
         _names=frozenset(names),
     )
 
@@ -263,8 +317,12 @@ def _bag_key(bag: pd.DataFrame) -> pd.Series:
 
 
 def _dates(bron: str, table) -> pd.Series:
-    col = {"kvk_vestigingen": "datum_inschrijving", "kvk_functionarissen": "datum_aanvang",
-           "kadaster": "datum", "partners": "datum"}.get(bron)
+    col = {
+        "kvk_vestigingen": "datum_inschrijving",
+        "kvk_functionarissen": "datum_aanvang",
+        "kadaster": "datum",
+        "partners": "datum",
+    }.get(bron)
     if col is None or col not in table.columns:
         return pd.Series(dtype="datetime64[ns]")
     return table[col].dropna()
@@ -276,22 +334,41 @@ def _manifest(folder, results, paths, mapping, partner_dir) -> pd.DataFrame:
         res, path = results[bron], paths.get(bron)
         if res is None or path is None:
             continue
-        rows.append({"bestand": path.name, "sha256": sha256_file(path), "rijen": res.rijen_in, "bron": bron})
+        rows.append(
+            {"bestand": path.name, "sha256": sha256_file(path), "rijen": res.rijen_in, "bron": bron}
+        )
     if results["enquete"] is not None:
-        rows.append({"bestand": mapping.name, "sha256": sha256_file(mapping), "rijen": None, "bron": "enquete"})
+        rows.append(
+            {
+                "bestand": mapping.name,
+                "sha256": sha256_file(mapping),
+                "rijen": None,
+                "bron": "enquete",
+            }
+        )
     if results["partners"] is not None:
         counts = results["partners"].frame["bron_bestand"].value_counts()
         for name in results["partners"].files:
             p = partner_dir / name
-            rows.append({"bestand": f"{PARTNERS_DIR}/{name}", "sha256": sha256_file(p),
-                         "rijen": int(counts.get(name, 0)), "bron": "partners"})
+            rows.append(
+                {
+                    "bestand": f"{PARTNERS_DIR}/{name}",
+                    "sha256": sha256_file(p),
+                    "rijen": int(counts.get(name, 0)),
+                    "bron": "partners",
+                }
+            )
     frame = pd.DataFrame(rows, columns=["bestand", "sha256", "rijen", "bron"])
     frame["rijen"] = frame["rijen"].astype("Int64")
     return frame
 
 
 def validate(
-    gemeente: str | Gemeente, *, data_dir: str | Path | None = None, periode: tuple[dt.date, dt.date], key: bytes
+    gemeente: str | Gemeente,
+    *,
+    data_dir: str | Path | None = None,
+    periode: tuple[dt.date, dt.date],
+    key: bytes,
 ) -> pd.DataFrame:
     """Validate all inputs and return the Dutch data-quality table (Bron, Bestand, Controle, …).
 
@@ -352,5 +429,7 @@ def write_processed(inputs: Inputs, out_dir: str | Path) -> dict[str, Path]:
         "invoer": json.loads(inputs.manifest.to_json(orient="records")),
         "tabellen": {name: int(len(frame)) for name, frame in tables.items()},
     }
-    written["manifest"] = write_text(out / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False))
+    written["manifest"] = write_text(
+        out / "manifest.json", json.dumps(manifest, indent=2, ensure_ascii=False)
+    )
     return written

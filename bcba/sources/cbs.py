@@ -44,8 +44,11 @@ def read_gebieden(path: str | Path, gemeentecode: str) -> dict[str, gpd.GeoDataF
     try:
         present = {name for name, _ in pyogrio.list_layers(path)}
     except Exception as exc:  # noqa: BLE001 - any GDAL failure means: unreadable file
-        problems.add(path.name, f"bestand kan niet worden gelezen ({type(exc).__name__})",
-                     fix="Lever de CBS wijk- en buurtkaart opnieuw aan als GeoPackage")
+        problems.add(
+            path.name,
+            f"bestand kan niet worden gelezen ({type(exc).__name__})",
+            fix="Lever de CBS wijk- en buurtkaart opnieuw aan als GeoPackage",
+        )
         problems.raise_if_any()
     out: dict[str, gpd.GeoDataFrame | None] = {}
     for layer, keys in _LAYER_KEYS.items():
@@ -55,11 +58,21 @@ def read_gebieden(path: str | Path, gemeentecode: str) -> dict[str, gpd.GeoDataF
         frame = gpd.read_file(path, layer=layer)
         missing = [k for k in keys if k not in frame.columns]
         for k in missing:
-            problems.add(path.name, "verplichte kolom ontbreekt", row=1, column=k, sheet=layer,
-                         fix="Gebruik de CBS wijk- en buurtkaart met de CBS-kolomnamen")
+            problems.add(
+                path.name,
+                "verplichte kolom ontbreekt",
+                row=1,
+                column=k,
+                sheet=layer,
+                fix="Gebruik de CBS wijk- en buurtkaart met de CBS-kolomnamen",
+            )
         if frame.crs is None:
-            problems.add(path.name, "coördinatenstelsel ontbreekt", sheet=layer,
-                         fix="Sla de laag op in EPSG:28992 (RD New)")
+            problems.add(
+                path.name,
+                "coördinatenstelsel ontbreekt",
+                sheet=layer,
+                fix="Sla de laag op in EPSG:28992 (RD New)",
+            )
             continue
         if missing:
             continue
@@ -69,11 +82,19 @@ def read_gebieden(path: str | Path, gemeentecode: str) -> dict[str, gpd.GeoDataF
         frame = frame[frame["gemeentecode"].astype(str) == gemeentecode].reset_index(drop=True)
         out[layer] = frame if not frame.empty else None
     if "gemeenten" in present and out.get("gemeenten") is None and not problems:
-        problems.add(path.name, f"gemeente {gemeentecode} komt niet voor in laag gemeenten", sheet="gemeenten",
-                     value=gemeentecode, fix="Lever de wijk- en buurtkaart met deze gemeente aan")
+        problems.add(
+            path.name,
+            f"gemeente {gemeentecode} komt niet voor in laag gemeenten",
+            sheet="gemeenten",
+            value=gemeentecode,
+            fix="Lever de wijk- en buurtkaart met deze gemeente aan",
+        )
     if "gemeenten" not in present and "wijken" not in present:
-        problems.add(path.name, "laag 'gemeenten' of 'wijken' ontbreekt",
-                     fix="Lever de CBS wijk- en buurtkaart met lagen gemeenten, wijken, buurten aan")
+        problems.add(
+            path.name,
+            "laag 'gemeenten' of 'wijken' ontbreekt",
+            fix="Lever de CBS wijk- en buurtkaart met lagen gemeenten, wijken, buurten aan",
+        )
     problems.raise_if_any()
     return out
 

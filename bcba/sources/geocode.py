@@ -44,18 +44,30 @@ def _str(series: pd.Series) -> pd.Series:
     return series.astype("str").fillna("")
 
 
-def address_key(postcode: pd.Series, huisnummer: pd.Series, huisletter: pd.Series, toevoeging: pd.Series) -> pd.Series:
+def address_key(
+    postcode: pd.Series, huisnummer: pd.Series, huisletter: pd.Series, toevoeging: pd.Series
+) -> pd.Series:
     """``postcode|huisnummer|huisletter|toevoeging`` (NA without postcode or number)."""
     pc = postcode.astype("str")
     hn = huisnummer.astype("Int64").astype("str")
-    key = pc.fillna("") + "|" + hn.fillna("") + "|" + norm_suffix(huisletter) + "|" + norm_suffix(toevoeging)
+    key = (
+        pc.fillna("")
+        + "|"
+        + hn.fillna("")
+        + "|"
+        + norm_suffix(huisletter)
+        + "|"
+        + norm_suffix(toevoeging)
+    )
     return key.where(pc.notna() & hn.notna()).astype("str")
 
 
 def _loose_key(postcode, huisnummer, huisletter, toevoeging) -> pd.Series:
     pc = postcode.astype("str")
     hn = huisnummer.astype("Int64").astype("str")
-    suffix = (norm_suffix(huisletter) + norm_suffix(toevoeging)).str.replace(r"[^A-Z0-9]", "", regex=True)
+    suffix = (norm_suffix(huisletter) + norm_suffix(toevoeging)).str.replace(
+        r"[^A-Z0-9]", "", regex=True
+    )
     return (pc.fillna("") + "|" + hn.fillna("") + "|" + suffix).where(pc.notna() & hn.notna())
 
 
@@ -81,8 +93,12 @@ def build_index(bag: pd.DataFrame) -> AddressIndex:
             "y": bag["y"].astype("float64"),
         }
     )
-    hl = bag["huisletter"] if "huisletter" in bag else pd.Series(pd.NA, index=bag.index, dtype="str")
-    tv = bag["toevoeging"] if "toevoeging" in bag else pd.Series(pd.NA, index=bag.index, dtype="str")
+    hl = (
+        bag["huisletter"] if "huisletter" in bag else pd.Series(pd.NA, index=bag.index, dtype="str")
+    )
+    tv = (
+        bag["toevoeging"] if "toevoeging" in bag else pd.Series(pd.NA, index=bag.index, dtype="str")
+    )
     b["k_exact"] = address_key(b["postcode"], b["huisnummer"], hl, tv)
     b["k_loose"] = _loose_key(b["postcode"], b["huisnummer"], hl, tv)
     b["k_pchn"] = (b["postcode"] + "|" + b["huisnummer"].astype("str")).where(
@@ -104,7 +120,9 @@ def build_index(bag: pd.DataFrame) -> AddressIndex:
 def _shipped_pc4_points() -> pd.DataFrame:
     frame = reference.pc4()
     pts = frame.geometry.representative_point()
-    return pd.DataFrame({"x": pts.x.to_numpy(), "y": pts.y.to_numpy()}, index=frame["postcode"].astype(str))
+    return pd.DataFrame(
+        {"x": pts.x.to_numpy(), "y": pts.y.to_numpy()}, index=frame["postcode"].astype(str)
+    )
 
 
 def _lookup(table: pd.DataFrame, keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
@@ -170,32 +188,48 @@ def geocode(
     for table, keys, name in (
         (index.exact, sleutel, "exact"),
         (index.loose, _loose_key(pc, hn, hl, tv), "exact"),
-        (index.pchn, (pc + "|" + hn.astype("str")).where(pc.notna() & hn.notna()), "postcode_huisnummer"),
+        (
+            index.pchn,
+            (pc + "|" + hn.astype("str")).where(pc.notna() & hn.notna()),
+            "postcode_huisnummer",
+        ),
     ):
         pos, found = _lookup(table, keys)
         safe = np.where(found, pos, 0)
         if len(table):
-            take(found, table["x"].to_numpy()[safe], table["y"].to_numpy()[safe], name,
-                 table["adres_id"].to_numpy(dtype=object)[safe])
+            take(
+                found,
+                table["x"].to_numpy()[safe],
+                table["y"].to_numpy()[safe],
+                name,
+                table["adres_id"].to_numpy(dtype=object)[safe],
+            )
     if "x" in frame.columns and "y" in frame.columns:
         fx = pd.to_numeric(frame["x"], errors="coerce").to_numpy(dtype="float64")
         fy = pd.to_numeric(frame["y"], errors="coerce").to_numpy(dtype="float64")
         take(np.isfinite(fx) & np.isfinite(fy), fx, fy, "xy")
-    for table, keys, name in ((index.pc6, pc, "postcode"), (index.pc4, pc.str[:4], "pc4"),
-                              (_shipped_pc4_points(), pc.str[:4], "pc4")):
+    for table, keys, name in (
+        (index.pc6, pc, "postcode"),
+        (index.pc4, pc.str[:4], "pc4"),
+        (_shipped_pc4_points(), pc.str[:4], "pc4"),
+    ):
         pos, found = _lookup(table, keys)
         safe = np.where(found, pos, 0)
         if len(table):
             take(found, table["x"].to_numpy()[safe], table["y"].to_numpy()[safe], name)
     if "buurtcode" in frame.columns:
-        reps = pd.concat([_rep_points(area.buurten, "buurtcode"), _rep_points(area.wijken, "wijkcode")])
+        reps = pd.concat(
+            [_rep_points(area.buurten, "buurtcode"), _rep_points(area.wijken, "wijkcode")]
+        )
         reps = reps[~reps.index.duplicated()]
         codes = frame["buurtcode"].astype("str").str.strip().str.upper()
         pos, found = _lookup(reps, codes)
         safe = np.where(found, pos, 0)
         if len(reps):
             take(found, reps["x"].to_numpy()[safe], reps["y"].to_numpy()[safe], "buurtcode")
-    out = frame.drop(columns=[c for c in ("geometry", "buurtcode_opgegeven") if c in frame.columns]).copy()
+    out = frame.drop(
+        columns=[c for c in ("geometry", "buurtcode_opgegeven") if c in frame.columns]
+    ).copy()
     if "buurtcode" in out.columns:
         out = out.rename(columns={"buurtcode": "buurtcode_opgegeven"})
     out["geocode_niveau"] = pd.Series(level, index=frame.index, dtype="str")
@@ -205,14 +239,18 @@ def geocode(
     geometry[~np.isfinite(x)] = None
     gdf = gpd.GeoDataFrame(out, geometry=geometry, crs=CRS)
     reasons = _column(gdf, "dq_redenen").fillna("").astype("str")
-    gdf["dq_redenen"] = add_reason(reasons, pd.Series(level == "geen", index=gdf.index), "niet_gegeocodeerd")
+    gdf["dq_redenen"] = add_reason(
+        reasons, pd.Series(level == "geen", index=gdf.index), "niet_gegeocodeerd"
+    )
     return assign_areas(gdf, area)
 
 
 def _rep_points(frame: gpd.GeoDataFrame, code: str) -> pd.DataFrame:
     pts = frame.geometry.representative_point()
-    return pd.DataFrame({"x": pts.x.to_numpy(), "y": pts.y.to_numpy()},
-                        index=frame[code].astype(str).str.upper().to_numpy())
+    return pd.DataFrame(
+        {"x": pts.x.to_numpy(), "y": pts.y.to_numpy()},
+        index=frame[code].astype(str).str.upper().to_numpy(),
+    )
 
 
 def assign_areas(points: gpd.GeoDataFrame, area) -> gpd.GeoDataFrame:
@@ -249,7 +287,9 @@ def assign_areas(points: gpd.GeoDataFrame, area) -> gpd.GeoDataFrame:
         which[idx[pi[first]]] = ti[first]
         rest = idx[which[idx] < 0]
         if len(rest):
-            pi2, ti2 = tree.query_nearest(geoms[rest], max_distance=BORDER_TOLERANCE_M, all_matches=False)
+            pi2, ti2 = tree.query_nearest(
+                geoms[rest], max_distance=BORDER_TOLERANCE_M, all_matches=False
+            )
             which[rest[pi2]] = ti2
     codes = buurten["buurtcode"].astype(str).to_numpy(dtype=object)
     wcodes = buurten["wijkcode"].astype(str).to_numpy(dtype=object)
@@ -264,5 +304,7 @@ def assign_areas(points: gpd.GeoDataFrame, area) -> gpd.GeoDataFrame:
         cells[valid] = reference.cell_id(xs[valid], ys[valid], area.cell_size)
     out["cel_id"] = pd.Series(cells, index=out.index, dtype="str")
     reasons = _column(out, "dq_redenen").fillna("").astype("str")
-    out["dq_redenen"] = add_reason(reasons, pd.Series(valid & ~inside, index=out.index), "buiten_gemeente")
+    out["dq_redenen"] = add_reason(
+        reasons, pd.Series(valid & ~inside, index=out.index), "buiten_gemeente"
+    )
     return out

@@ -36,21 +36,57 @@ from bcba.sources.kvk import _check_key, pseudonyms
 log = logging.getLogger(__name__)
 
 KADASTER_INPUT_COLUMNS = [
-    "transactie_id", "datum", "koopsom", "postcode", "huisnummer", "huisletter", "toevoeging",
-    "koper_naam", "koper_type", "koper_kvk_nummer", "verkoper_naam", "verkoper_type",
-    "verkoper_kvk_nummer", "hypotheek", "woz_waarde", "straat", "plaats",
+    "transactie_id",
+    "datum",
+    "koopsom",
+    "postcode",
+    "huisnummer",
+    "huisletter",
+    "toevoeging",
+    "koper_naam",
+    "koper_type",
+    "koper_kvk_nummer",
+    "verkoper_naam",
+    "verkoper_type",
+    "verkoper_kvk_nummer",
+    "hypotheek",
+    "woz_waarde",
+    "straat",
+    "plaats",
 ]
 KADASTER_REQUIRED = ["transactie_id", "datum", "koopsom", "postcode", "huisnummer"]
 KADASTER_COLUMNS = [
-    "transactie_id", "datum", "koopsom", "straat", "postcode", "huisnummer", "huisletter",
-    "toevoeging", "plaats", "koper_id", "koper_naam", "koper_type", "koper_kvk_nummer",
-    "verkoper_id", "verkoper_naam", "verkoper_type", "verkoper_kvk_nummer", "hypotheek", "woz_waarde",
+    "transactie_id",
+    "datum",
+    "koopsom",
+    "straat",
+    "postcode",
+    "huisnummer",
+    "huisletter",
+    "toevoeging",
+    "plaats",
+    "koper_id",
+    "koper_naam",
+    "koper_type",
+    "koper_kvk_nummer",
+    "verkoper_id",
+    "verkoper_naam",
+    "verkoper_type",
+    "verkoper_kvk_nummer",
+    "hypotheek",
+    "woz_waarde",
 ]
 PARTY_TYPES = ("natuurlijk_persoon", "rechtspersoon")
 _TYPE_WORDS = {
-    "natuurlijkpersoon": "natuurlijk_persoon", "np": "natuurlijk_persoon", "particulier": "natuurlijk_persoon",
-    "persoon": "natuurlijk_persoon", "rechtspersoon": "rechtspersoon", "rp": "rechtspersoon",
-    "nietnatuurlijkpersoon": "rechtspersoon", "nnp": "rechtspersoon", "bedrijf": "rechtspersoon",
+    "natuurlijkpersoon": "natuurlijk_persoon",
+    "np": "natuurlijk_persoon",
+    "particulier": "natuurlijk_persoon",
+    "persoon": "natuurlijk_persoon",
+    "rechtspersoon": "rechtspersoon",
+    "rp": "rechtspersoon",
+    "nietnatuurlijkpersoon": "rechtspersoon",
+    "nnp": "rechtspersoon",
+    "bedrijf": "rechtspersoon",
     "onderneming": "rechtspersoon",
 }
 
@@ -61,10 +97,16 @@ KADASTER_SCHEMA = pa.DataFrameSchema(
         "koopsom": pa.Column("float64", pa.Check.ge(0, error="koopsom mag niet negatief zijn")),
         "postcode": pa.Column("str", nullable=True),
         "huisnummer": pa.Column("Int64", nullable=True),
-        "koper_type": pa.Column("str", pa.Check.isin(PARTY_TYPES, error="onbekend kopertype"), nullable=True),
-        "verkoper_type": pa.Column("str", pa.Check.isin(PARTY_TYPES, error="onbekend verkopertype"), nullable=True),
+        "koper_type": pa.Column(
+            "str", pa.Check.isin(PARTY_TYPES, error="onbekend kopertype"), nullable=True
+        ),
+        "verkoper_type": pa.Column(
+            "str", pa.Check.isin(PARTY_TYPES, error="onbekend verkopertype"), nullable=True
+        ),
         "hypotheek": pa.Column("boolean", nullable=True),
-        "woz_waarde": pa.Column("float64", pa.Check.ge(0, error="WOZ-waarde mag niet negatief zijn"), nullable=True),
+        "woz_waarde": pa.Column(
+            "float64", pa.Check.ge(0, error="WOZ-waarde mag niet negatief zijn"), nullable=True
+        ),
     }
 )
 
@@ -93,8 +135,13 @@ def read_kadaster(path: str | Path, *, key: bytes, sheet: str | None = None) -> 
     """
     _check_key(key)
     problems = Problems()
-    started = reader_start(path, sheet=sheet, canonical=KADASTER_INPUT_COLUMNS,
-                           required=KADASTER_REQUIRED, problems=problems)
+    started = reader_start(
+        path,
+        sheet=sheet,
+        canonical=KADASTER_INPUT_COLUMNS,
+        required=KADASTER_REQUIRED,
+        problems=problems,
+    )
     if started is None:
         problems.raise_if_any()
     raw, frame, extra = started
@@ -103,22 +150,46 @@ def read_kadaster(path: str | Path, *, key: bytes, sheet: str | None = None) -> 
     out: dict[str, pd.Series] = {"bron_rij": rows}
     out["transactie_id"] = parse_code(frame["transactie_id"]).str.replace(r"\.0$", "", regex=True)
     datum, bad = parse_date(frame["datum"])
-    problems.add_rows(file, rows, frame["datum"], bad, column="datum", check="ongeldige datum",
-                      fix="Gebruik dd-mm-jjjj (bv. 31-01-2024)", sheet=sh)
+    problems.add_rows(
+        file,
+        rows,
+        frame["datum"],
+        bad,
+        column="datum",
+        check="ongeldige datum",
+        fix="Gebruik dd-mm-jjjj (bv. 31-01-2024)",
+        sheet=sh,
+    )
     out["datum"] = datum
     for col in ("koopsom", "woz_waarde"):
         if col in frame:
             values, bad = parse_number(frame[col])
-            problems.add_rows(file, rows, frame[col], bad, column=col, check="ongeldig bedrag",
-                              fix="Schrijf een bedrag als 1250000 of € 1.250.000,00", sheet=sh)
+            problems.add_rows(
+                file,
+                rows,
+                frame[col],
+                bad,
+                column=col,
+                check="ongeldig bedrag",
+                fix="Schrijf een bedrag als 1250000 of € 1.250.000,00",
+                sheet=sh,
+            )
             out[col] = values
         else:
             out[col] = pd.Series(float("nan"), index=frame.index)
     address_columns(frame, out, file=file, sheet=sh, problems=problems)
     if "hypotheek" in frame:
         values, bad = parse_bool(frame["hypotheek"])
-        problems.add_rows(file, rows, frame["hypotheek"], bad, column="hypotheek", check="ongeldige ja/nee-waarde",
-                          fix="Vul ja of nee in", sheet=sh)
+        problems.add_rows(
+            file,
+            rows,
+            frame["hypotheek"],
+            bad,
+            column="hypotheek",
+            check="ongeldige ja/nee-waarde",
+            fix="Vul ja of nee in",
+            sheet=sh,
+        )
         out["hypotheek"] = values
     else:
         out["hypotheek"] = pd.Series(pd.NA, index=frame.index, dtype="boolean")
@@ -127,20 +198,42 @@ def read_kadaster(path: str | Path, *, key: bytes, sheet: str | None = None) -> 
         tcol, ncol, kcol = f"{side}_type", f"{side}_naam", f"{side}_kvk_nummer"
         if kcol in frame:
             kvk, bad = parse_digits(frame[kcol], 8)
-            problems.add_rows(file, rows, frame[kcol], bad, column=kcol, check="ongeldig KvK-nummer",
-                              fix="Een KvK-nummer bestaat uit 8 cijfers", sheet=sh)
+            problems.add_rows(
+                file,
+                rows,
+                frame[kcol],
+                bad,
+                column=kcol,
+                check="ongeldig KvK-nummer",
+                fix="Een KvK-nummer bestaat uit 8 cijfers",
+                sheet=sh,
+            )
         else:
             kvk = pd.Series(pd.NA, index=frame.index, dtype="str")
         if tcol in frame:
             ptype, bad = _party_type(frame[tcol])
-            problems.add_rows(file, rows, frame[tcol], bad, column=tcol, check=f"onbekend {side}type",
-                              fix="Vul natuurlijk_persoon of rechtspersoon in", sheet=sh)
+            problems.add_rows(
+                file,
+                rows,
+                frame[tcol],
+                bad,
+                column=tcol,
+                check=f"onbekend {side}type",
+                fix="Vul natuurlijk_persoon of rechtspersoon in",
+                sheet=sh,
+            )
         else:
             ptype = pd.Series(pd.NA, index=frame.index, dtype="str")
-        naam = parse_code(frame[ncol]) if ncol in frame else pd.Series(pd.NA, index=frame.index, dtype="str")
+        naam = (
+            parse_code(frame[ncol])
+            if ncol in frame
+            else pd.Series(pd.NA, index=frame.index, dtype="str")
+        )
         # type unknown: a KvK number means a legal entity; otherwise protect it as a person
-        ptype = ptype.where(ptype.notna() | naam.isna(),
-                            pd.Series("rechtspersoon", index=frame.index).where(kvk.notna(), "natuurlijk_persoon"))
+        ptype = ptype.where(
+            ptype.notna() | naam.isna(),
+            pd.Series("rechtspersoon", index=frame.index).where(kvk.notna(), "natuurlijk_persoon"),
+        )
         person = ptype == "natuurlijk_persoon"
         pid = pseudonyms(key, naam.where(person), None).where(person & naam.notna())
         ids = company_id(naam.where(~person), kvk.where(~person)).where(~person)
@@ -155,4 +248,6 @@ def read_kadaster(path: str | Path, *, key: bytes, sheet: str | None = None) -> 
     reasons = pd.Series("", index=result.index, dtype="str")
     result["dq_redenen"] = add_reason(reasons, flag_duplicates(result, ["transactie_id"]), "dubbel")
     result = finish_frame(result, file, KADASTER_COLUMNS)
-    return SourceResult("kadaster", result, [file], raw.n_rows_in, raw.empty_rows, extra, names=names)
+    return SourceResult(
+        "kadaster", result, [file], raw.n_rows_in, raw.empty_rows, extra, names=names
+    )

@@ -32,38 +32,79 @@ from bcba.sources._read import (
 log = logging.getLogger(__name__)
 
 VESTIGINGEN_COLUMNS = [
-    "kvk_nummer", "vestigingsnummer", "handelsnaam", "rechtsvorm", "sbi_code", "straat",
-    "huisnummer", "huisletter", "toevoeging", "postcode", "plaats", "datum_inschrijving",
-    "datum_uitschrijving", "werkzame_personen",
+    "kvk_nummer",
+    "vestigingsnummer",
+    "handelsnaam",
+    "rechtsvorm",
+    "sbi_code",
+    "straat",
+    "huisnummer",
+    "huisletter",
+    "toevoeging",
+    "postcode",
+    "plaats",
+    "datum_inschrijving",
+    "datum_uitschrijving",
+    "werkzame_personen",
 ]
-VESTIGINGEN_REQUIRED = ["kvk_nummer", "handelsnaam", "sbi_code", "postcode", "huisnummer", "datum_inschrijving"]
+VESTIGINGEN_REQUIRED = [
+    "kvk_nummer",
+    "handelsnaam",
+    "sbi_code",
+    "postcode",
+    "huisnummer",
+    "datum_inschrijving",
+]
 
-FUNCTIONARISSEN_COLUMNS = ["kvk_nummer", "naam", "geboortedatum", "functie", "datum_aanvang", "datum_einde"]
+FUNCTIONARISSEN_COLUMNS = [
+    "kvk_nummer",
+    "naam",
+    "geboortedatum",
+    "functie",
+    "datum_aanvang",
+    "datum_einde",
+]
 FUNCTIONARISSEN_REQUIRED = ["kvk_nummer", "naam"]
 
 _PC_FIX = "Schrijf de postcode als 1234AB"
 
 VESTIGINGEN_SCHEMA = pa.DataFrameSchema(
     {
-        "kvk_nummer": pa.Column("str", pa.Check.str_matches(r"^\d{8}$", error="KvK-nummer moet 8 cijfers zijn")),
+        "kvk_nummer": pa.Column(
+            "str", pa.Check.str_matches(r"^\d{8}$", error="KvK-nummer moet 8 cijfers zijn")
+        ),
         "vestigingsnummer": pa.Column(
-            "str", pa.Check.str_matches(r"^\d{12}$", error="vestigingsnummer moet 12 cijfers zijn"), nullable=True
+            "str",
+            pa.Check.str_matches(r"^\d{12}$", error="vestigingsnummer moet 12 cijfers zijn"),
+            nullable=True,
         ),
         "handelsnaam": pa.Column("str"),
-        "sbi_code": pa.Column("str", pa.Check.str_matches(r"^\d{2,5}$", error="SBI-code moet 2 tot 5 cijfers zijn")),
-        "postcode": pa.Column("str", pa.Check.str_matches(r"^[1-9]\d{3}[A-Z]{2}$", error="ongeldige postcode"), nullable=True),
-        "huisnummer": pa.Column("Int64", pa.Check.gt(0, error="huisnummer moet positief zijn"), nullable=True),
+        "sbi_code": pa.Column(
+            "str", pa.Check.str_matches(r"^\d{2,5}$", error="SBI-code moet 2 tot 5 cijfers zijn")
+        ),
+        "postcode": pa.Column(
+            "str",
+            pa.Check.str_matches(r"^[1-9]\d{3}[A-Z]{2}$", error="ongeldige postcode"),
+            nullable=True,
+        ),
+        "huisnummer": pa.Column(
+            "Int64", pa.Check.gt(0, error="huisnummer moet positief zijn"), nullable=True
+        ),
         "datum_inschrijving": pa.Column("datetime64[ns]"),
         "datum_uitschrijving": pa.Column("datetime64[ns]", nullable=True),
         "werkzame_personen": pa.Column(
-            "Int64", pa.Check.ge(0, error="aantal werkzame personen mag niet negatief zijn"), nullable=True
+            "Int64",
+            pa.Check.ge(0, error="aantal werkzame personen mag niet negatief zijn"),
+            nullable=True,
         ),
     },
 )
 
 FUNCTIONARISSEN_SCHEMA = pa.DataFrameSchema(
     {
-        "kvk_nummer": pa.Column("str", pa.Check.str_matches(r"^\d{8}$", error="KvK-nummer moet 8 cijfers zijn")),
+        "kvk_nummer": pa.Column(
+            "str", pa.Check.str_matches(r"^\d{8}$", error="KvK-nummer moet 8 cijfers zijn")
+        ),
         "persoon_id": pa.Column("str", pa.Check.str_startswith("P-")),
         "datum_aanvang": pa.Column("datetime64[ns]", nullable=True),
         "datum_einde": pa.Column("datetime64[ns]", nullable=True),
@@ -82,8 +123,14 @@ def _date_col(frame, out, col, problems, file, sheet):
         return
     values, bad = parse_date(frame[col])
     problems.add_rows(
-        file, frame["bron_rij"], frame[col], bad, column=col,
-        check="ongeldige datum", fix="Gebruik dd-mm-jjjj (bv. 31-01-2024)", sheet=sheet,
+        file,
+        frame["bron_rij"],
+        frame[col],
+        bad,
+        column=col,
+        check="ongeldige datum",
+        fix="Gebruik dd-mm-jjjj (bv. 31-01-2024)",
+        sheet=sheet,
     )
     out[col] = values
 
@@ -91,8 +138,14 @@ def _date_col(frame, out, col, problems, file, sheet):
 def _kvk_col(frame, out, col, problems, file, sheet):
     values, bad = parse_digits(frame[col], 8)
     problems.add_rows(
-        file, frame["bron_rij"], frame[col], bad, column=col,
-        check="ongeldig KvK-nummer", fix="Een KvK-nummer bestaat uit 8 cijfers", sheet=sheet,
+        file,
+        frame["bron_rij"],
+        frame[col],
+        bad,
+        column=col,
+        check="ongeldig KvK-nummer",
+        fix="Een KvK-nummer bestaat uit 8 cijfers",
+        sheet=sheet,
     )
     out[col] = values
 
@@ -119,8 +172,13 @@ def read_kvk_vestigingen(path: str | Path, *, sheet: str | None = None) -> Sourc
         Listing every problem found in the file.
     """
     problems = Problems()
-    started = reader_start(path, sheet=sheet, canonical=VESTIGINGEN_COLUMNS,
-                           required=VESTIGINGEN_REQUIRED, problems=problems)
+    started = reader_start(
+        path,
+        sheet=sheet,
+        canonical=VESTIGINGEN_COLUMNS,
+        required=VESTIGINGEN_REQUIRED,
+        problems=problems,
+    )
     if started is None:
         problems.raise_if_any()
     raw, frame, extra = started
@@ -129,22 +187,41 @@ def read_kvk_vestigingen(path: str | Path, *, sheet: str | None = None) -> Sourc
     _kvk_col(frame, out, "kvk_nummer", problems, file, sheet_name)
     if "vestigingsnummer" in frame:
         values, bad = parse_digits(frame["vestigingsnummer"], 12)
-        problems.add_rows(file, frame["bron_rij"], frame["vestigingsnummer"], bad, column="vestigingsnummer",
-                          check="ongeldig vestigingsnummer", fix="Een vestigingsnummer bestaat uit 12 cijfers",
-                          sheet=sheet_name)
+        problems.add_rows(
+            file,
+            frame["bron_rij"],
+            frame["vestigingsnummer"],
+            bad,
+            column="vestigingsnummer",
+            check="ongeldig vestigingsnummer",
+            fix="Een vestigingsnummer bestaat uit 12 cijfers",
+            sheet=sheet_name,
+        )
         out["vestigingsnummer"] = values
     out["handelsnaam"] = parse_code(frame["handelsnaam"])
     if "rechtsvorm" in frame:
         out["rechtsvorm"] = parse_code(frame["rechtsvorm"])
-    sbi = parse_code(frame["sbi_code"]).str.replace(r"[.\s]", "", regex=True).str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+    sbi = (
+        parse_code(frame["sbi_code"])
+        .str.replace(r"[.\s]", "", regex=True)
+        .str.replace(r"^(\d+)\.0$", r"\1", regex=True)
+    )
     out["sbi_code"] = sbi
     address_columns(frame, out, file=file, sheet=sheet_name, problems=problems)
     _date_col(frame, out, "datum_inschrijving", problems, file, sheet_name)
     _date_col(frame, out, "datum_uitschrijving", problems, file, sheet_name)
     if "werkzame_personen" in frame:
         values, bad = parse_int(frame["werkzame_personen"])
-        problems.add_rows(file, frame["bron_rij"], frame["werkzame_personen"], bad, column="werkzame_personen",
-                          check="ongeldig aantal", fix="Vul een heel getal in", sheet=sheet_name)
+        problems.add_rows(
+            file,
+            frame["bron_rij"],
+            frame["werkzame_personen"],
+            bad,
+            column="werkzame_personen",
+            check="ongeldig aantal",
+            fix="Vul een heel getal in",
+            sheet=sheet_name,
+        )
         out["werkzame_personen"] = values
     else:
         out["werkzame_personen"] = pd.Series(pd.NA, index=frame.index, dtype="Int64")
@@ -154,19 +231,33 @@ def read_kvk_vestigingen(path: str | Path, *, sheet: str | None = None) -> Sourc
     run_schema(VESTIGINGEN_SCHEMA, result, file=file, sheet=sheet_name, problems=problems)
     problems.raise_if_any()
     reasons = pd.Series("", index=result.index, dtype="str")
-    key = ["vestigingsnummer"] if result["vestigingsnummer"].notna().all() else [
-        "kvk_nummer", "vestigingsnummer", "handelsnaam", "postcode", "huisnummer", "huisletter", "toevoeging",
-    ]
+    key = (
+        ["vestigingsnummer"]
+        if result["vestigingsnummer"].notna().all()
+        else [
+            "kvk_nummer",
+            "vestigingsnummer",
+            "handelsnaam",
+            "postcode",
+            "huisnummer",
+            "huisletter",
+            "toevoeging",
+        ]
+    )
     reasons = add_reason(reasons, flag_duplicates(result, key), "dubbel")
     reasons = add_reason(reasons, ~result["sbi_code"].isin(_sbi_codes()), "sbi_onbekend")
     # real extracts contain these too; kept and flagged rather than rejected
-    reasons = add_reason(reasons, result["datum_uitschrijving"] < result["datum_inschrijving"], "datum_volgorde")
+    reasons = add_reason(
+        reasons, result["datum_uitschrijving"] < result["datum_inschrijving"], "datum_volgorde"
+    )
     result["dq_redenen"] = reasons
     result = finish_frame(result, file, VESTIGINGEN_COLUMNS)
     return SourceResult("kvk_vestigingen", result, [file], raw.n_rows_in, raw.empty_rows, extra)
 
 
-def read_kvk_functionarissen(path: str | Path, *, key: bytes, sheet: str | None = None) -> SourceResult:
+def read_kvk_functionarissen(
+    path: str | Path, *, key: bytes, sheet: str | None = None
+) -> SourceResult:
     """Read, validate and pseudonymise a KvK functionarissen extract.
 
     ``naam`` and ``geboortedatum`` become ``persoon_id`` (keyed pseudonym) and are dropped;
@@ -181,8 +272,13 @@ def read_kvk_functionarissen(path: str | Path, *, key: bytes, sheet: str | None 
     """
     _check_key(key)
     problems = Problems()
-    started = reader_start(path, sheet=sheet, canonical=FUNCTIONARISSEN_COLUMNS,
-                           required=FUNCTIONARISSEN_REQUIRED, problems=problems)
+    started = reader_start(
+        path,
+        sheet=sheet,
+        canonical=FUNCTIONARISSEN_COLUMNS,
+        required=FUNCTIONARISSEN_REQUIRED,
+        problems=problems,
+    )
     if started is None:
         problems.raise_if_any()
     raw, frame, extra = started
@@ -190,11 +286,22 @@ def read_kvk_functionarissen(path: str | Path, *, key: bytes, sheet: str | None 
     out: dict[str, pd.Series] = {"bron_rij": frame["bron_rij"]}
     _kvk_col(frame, out, "kvk_nummer", problems, file, sheet_name)
     names = parse_code(frame["naam"])
-    problems.add_rows(file, frame["bron_rij"], frame["naam"], names.isna(), column="naam",
-                      check="verplichte waarde ontbreekt", fix="Vul de naam van de functionaris in",
-                      sheet=sheet_name)
+    problems.add_rows(
+        file,
+        frame["bron_rij"],
+        frame["naam"],
+        names.isna(),
+        column="naam",
+        check="verplichte waarde ontbreekt",
+        fix="Vul de naam van de functionaris in",
+        sheet=sheet_name,
+    )
     _date_col(frame, out, "geboortedatum", problems, file, sheet_name)
-    out["functie"] = parse_code(frame["functie"]) if "functie" in frame else pd.Series(pd.NA, index=frame.index, dtype="str")
+    out["functie"] = (
+        parse_code(frame["functie"])
+        if "functie" in frame
+        else pd.Series(pd.NA, index=frame.index, dtype="str")
+    )
     _date_col(frame, out, "datum_aanvang", problems, file, sheet_name)
     _date_col(frame, out, "datum_einde", problems, file, sheet_name)
     problems.raise_if_any()
@@ -204,12 +311,23 @@ def read_kvk_functionarissen(path: str | Path, *, key: bytes, sheet: str | None 
     run_schema(FUNCTIONARISSEN_SCHEMA, result, file=file, sheet=sheet_name, problems=problems)
     problems.raise_if_any()
     reasons = pd.Series("", index=result.index, dtype="str")
-    reasons = add_reason(reasons, flag_duplicates(result, ["kvk_nummer", "persoon_id", "functie", "datum_aanvang"]), "dubbel")
+    reasons = add_reason(
+        reasons,
+        flag_duplicates(result, ["kvk_nummer", "persoon_id", "functie", "datum_aanvang"]),
+        "dubbel",
+    )
     result["dq_redenen"] = reasons
     columns = ["kvk_nummer", "persoon_id", "functie", "datum_aanvang", "datum_einde"]
     result = finish_frame(result, file, columns)
-    return SourceResult("kvk_functionarissen", result, [file], raw.n_rows_in, raw.empty_rows, extra,
-                        names=set(names.dropna()))
+    return SourceResult(
+        "kvk_functionarissen",
+        result,
+        [file],
+        raw.n_rows_in,
+        raw.empty_rows,
+        extra,
+        names=set(names.dropna()),
+    )
 
 
 def pseudonyms(key: bytes, names: pd.Series, births: pd.Series | None = None) -> pd.Series:
@@ -217,7 +335,9 @@ def pseudonyms(key: bytes, names: pd.Series, births: pd.Series | None = None) ->
     births = births if births is not None else pd.Series(pd.NA, index=names.index, dtype="str")
     pairs = pd.DataFrame({"n": names.fillna("").astype(str), "b": births.fillna("").astype(str)})
     unique = pairs.drop_duplicates()
-    ids = [privacy.pseudonym(key, n, b or None) for n, b in zip(unique["n"], unique["b"], strict=True)]
+    ids = [
+        privacy.pseudonym(key, n, b or None) for n, b in zip(unique["n"], unique["b"], strict=True)
+    ]
     unique = unique.assign(pid=ids)
     merged = pairs.merge(unique, on=["n", "b"], how="left")
     return pd.Series(merged["pid"].to_numpy(), index=names.index, dtype="str")
@@ -227,4 +347,6 @@ def _check_key(key: bytes) -> None:
     from bcba.errors import PrivacyError
 
     if not isinstance(key, bytes | bytearray) or not key:
-        raise PrivacyError("Geen geldige pseudonimiseringssleutel opgegeven (key moet niet-lege bytes zijn).")
+        raise PrivacyError(
+            "Geen geldige pseudonimiseringssleutel opgegeven (key moet niet-lege bytes zijn)."
+        )

@@ -36,13 +36,37 @@ from bcba.sources.survey import THEMES
 log = logging.getLogger(__name__)
 
 PARTNER_INPUT_COLUMNS = [
-    "bron", "thema", "soort", "datum", "x", "y", "straat", "postcode", "huisnummer", "huisletter",
-    "toevoeging", "plaats", "buurtcode", "omschrijving", "gewicht",
+    "bron",
+    "thema",
+    "soort",
+    "datum",
+    "x",
+    "y",
+    "straat",
+    "postcode",
+    "huisnummer",
+    "huisletter",
+    "toevoeging",
+    "plaats",
+    "buurtcode",
+    "omschrijving",
+    "gewicht",
 ]
 PARTNER_REQUIRED = ["thema", "datum"]
 PARTNER_COLUMNS = [
-    "bron", "thema", "soort", "datum", "x", "y", "postcode", "huisnummer", "huisletter", "toevoeging",
-    "buurtcode", "omschrijving_gemaskeerd", "gewicht",
+    "bron",
+    "thema",
+    "soort",
+    "datum",
+    "x",
+    "y",
+    "postcode",
+    "huisnummer",
+    "huisletter",
+    "toevoeging",
+    "buurtcode",
+    "omschrijving_gemaskeerd",
+    "gewicht",
 ]
 PARTNER_SCHEMA = pa.DataFrameSchema(
     {
@@ -53,8 +77,11 @@ PARTNER_SCHEMA = pa.DataFrameSchema(
     }
 )
 _THEME_BY_FOLD = {fold_header(t): t for t in THEMES} | {
-    "vastgoed": "vastgoed_witwassen", "witwassen": "vastgoed_witwassen",
-    "outlawmotorgangs": "omg", "motorbendes": "omg", "drugscriminaliteit": "drugs",
+    "vastgoed": "vastgoed_witwassen",
+    "witwassen": "vastgoed_witwassen",
+    "outlawmotorgangs": "omg",
+    "motorbendes": "omg",
+    "drugscriminaliteit": "drugs",
 }
 
 
@@ -62,49 +89,106 @@ def _files(folder_or_files: str | Path | Iterable[str | Path]) -> list[Path]:
     if isinstance(folder_or_files, str | Path):
         path = Path(folder_or_files)
         if path.is_dir():
-            return sorted(p for p in path.iterdir() if p.suffix.lower() in (".csv", ".xlsx") and not p.name.startswith(("~$", ".")))
+            return sorted(
+                p
+                for p in path.iterdir()
+                if p.suffix.lower() in (".csv", ".xlsx") and not p.name.startswith(("~$", "."))
+            )
         return [path]
     return [Path(p) for p in folder_or_files]
 
 
 def _read_one(path: Path, known_names, problems: Problems):
-    started = reader_start(path, sheet=None, canonical=PARTNER_INPUT_COLUMNS, required=PARTNER_REQUIRED,
-                           problems=problems)
+    started = reader_start(
+        path,
+        sheet=None,
+        canonical=PARTNER_INPUT_COLUMNS,
+        required=PARTNER_REQUIRED,
+        problems=problems,
+    )
     if started is None:
         return None
     raw, frame, extra = started
     file, sh = raw.file, raw.sheet
     rows = frame["bron_rij"]
     out: dict[str, pd.Series] = {"bron_rij": rows}
-    out["bron"] = parse_code(frame["bron"]).fillna(path.stem) if "bron" in frame else pd.Series(
-        path.stem, index=frame.index, dtype="str")
+    out["bron"] = (
+        parse_code(frame["bron"]).fillna(path.stem)
+        if "bron" in frame
+        else pd.Series(path.stem, index=frame.index, dtype="str")
+    )
     theme_text = parse_code(frame["thema"])
-    out["thema"] = theme_text.map(lambda t: t if pd.isna(t) else fold_header(t)).map(_THEME_BY_FOLD).astype("str")
+    out["thema"] = (
+        theme_text.map(lambda t: t if pd.isna(t) else fold_header(t))
+        .map(_THEME_BY_FOLD)
+        .astype("str")
+    )
     unknown = theme_text.notna() & out["thema"].isna()
-    problems.add_rows(file, rows, frame["thema"], unknown, column="thema", check="onbekend thema",
-                      fix=f"Gebruik een van: {', '.join(THEMES)}", sheet=sh)
-    out["soort"] = parse_code(frame["soort"]) if "soort" in frame else pd.Series(pd.NA, index=frame.index, dtype="str")
+    problems.add_rows(
+        file,
+        rows,
+        frame["thema"],
+        unknown,
+        column="thema",
+        check="onbekend thema",
+        fix=f"Gebruik een van: {', '.join(THEMES)}",
+        sheet=sh,
+    )
+    out["soort"] = (
+        parse_code(frame["soort"])
+        if "soort" in frame
+        else pd.Series(pd.NA, index=frame.index, dtype="str")
+    )
     datum, bad = parse_date(frame["datum"])
-    problems.add_rows(file, rows, frame["datum"], bad, column="datum", check="ongeldige datum",
-                      fix="Gebruik dd-mm-jjjj (bv. 31-01-2024)", sheet=sh)
+    problems.add_rows(
+        file,
+        rows,
+        frame["datum"],
+        bad,
+        column="datum",
+        check="ongeldige datum",
+        fix="Gebruik dd-mm-jjjj (bv. 31-01-2024)",
+        sheet=sh,
+    )
     out["datum"] = datum
     for col in ("x", "y"):
         if col in frame:
             values, bad = parse_number(frame[col])
-            problems.add_rows(file, rows, frame[col], bad, column=col, check="ongeldige coördinaat",
-                              fix="Coördinaten in RD (EPSG:28992), in meters", sheet=sh)
+            problems.add_rows(
+                file,
+                rows,
+                frame[col],
+                bad,
+                column=col,
+                check="ongeldige coördinaat",
+                fix="Coördinaten in RD (EPSG:28992), in meters",
+                sheet=sh,
+            )
             out[col] = values
         else:
             out[col] = pd.Series(np.nan, index=frame.index)
     address_columns(frame, out, file=file, sheet=sh, problems=problems)
-    out["buurtcode"] = parse_code(frame["buurtcode"]).str.upper() if "buurtcode" in frame else pd.Series(
-        pd.NA, index=frame.index, dtype="str")
+    out["buurtcode"] = (
+        parse_code(frame["buurtcode"]).str.upper()
+        if "buurtcode" in frame
+        else pd.Series(pd.NA, index=frame.index, dtype="str")
+    )
     if "omschrijving" in frame:
-        out["omschrijving_gemaskeerd"] = parse_code(frame["omschrijving"])  # masked once for all files below
+        out["omschrijving_gemaskeerd"] = parse_code(
+            frame["omschrijving"]
+        )  # masked once for all files below
     if "gewicht" in frame:
         values, bad = parse_number(frame["gewicht"])
-        problems.add_rows(file, rows, frame["gewicht"], bad, column="gewicht", check="ongeldig gewicht",
-                          fix="Vul een positief getal in (standaard 1)", sheet=sh)
+        problems.add_rows(
+            file,
+            rows,
+            frame["gewicht"],
+            bad,
+            column="gewicht",
+            check="ongeldig gewicht",
+            fix="Vul een positief getal in (standaard 1)",
+            sheet=sh,
+        )
         out["gewicht"] = values.fillna(1.0)
     else:
         out["gewicht"] = pd.Series(1.0, index=frame.index)
@@ -127,8 +211,11 @@ def read_partners(folder_or_files, *, known_names=()) -> SourceResult:
     files = _files(folder_or_files)
     all_problems = Problems()
     if not files:
-        all_problems.add(str(folder_or_files), "geen partnerbestanden gevonden",
-                         fix="Zet CSV- of Excel-bestanden in de map partners/")
+        all_problems.add(
+            str(folder_or_files),
+            "geen partnerbestanden gevonden",
+            fix="Zet CSV- of Excel-bestanden in de map partners/",
+        )
         all_problems.raise_if_any()
     frames, n_in, empty, extra = [], 0, 0, []
     for path in files:
@@ -148,9 +235,26 @@ def read_partners(folder_or_files, *, known_names=()) -> SourceResult:
     text = result["omschrijving_gemaskeerd"]
     has = text.notna().to_numpy()
     masked = privacy.mask_names(text[has].tolist(), known_names)
-    result.loc[has, "omschrijving_gemaskeerd"] = pd.Series(masked, index=result.index[has], dtype="str")
+    result.loc[has, "omschrijving_gemaskeerd"] = pd.Series(
+        masked, index=result.index[has], dtype="str"
+    )
     reasons = result["dq_redenen"].astype("str")
-    dup = flag_duplicates(result, ["bron", "thema", "soort", "datum", "x", "y", "postcode", "huisnummer",
-                                   "huisletter", "toevoeging", "buurtcode", "omschrijving_gemaskeerd"])
+    dup = flag_duplicates(
+        result,
+        [
+            "bron",
+            "thema",
+            "soort",
+            "datum",
+            "x",
+            "y",
+            "postcode",
+            "huisnummer",
+            "huisletter",
+            "toevoeging",
+            "buurtcode",
+            "omschrijving_gemaskeerd",
+        ],
+    )
     result["dq_redenen"] = add_reason(reasons, dup, "dubbel")
     return SourceResult("partners", result, [p.name for p in files], n_in, empty, extra)

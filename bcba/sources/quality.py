@@ -6,12 +6,27 @@ import pandas as pd
 
 #: reason code in ``dq_redenen`` -> (Dutch check label, explanation)
 CONTROLES = {
-    "buiten_gemeente": ("buiten gemeente", "Locatie ligt buiten de gemeente; record is bewaard maar telt niet mee in kaarten."),
-    "dubbel": ("dubbel record", "Zelfde record komt vaker voor; alleen het eerste telt mee waar dat uitmaakt."),
+    "buiten_gemeente": (
+        "buiten gemeente",
+        "Locatie ligt buiten de gemeente; record is bewaard maar telt niet mee in kaarten.",
+    ),
+    "dubbel": (
+        "dubbel record",
+        "Zelfde record komt vaker voor; alleen het eerste telt mee waar dat uitmaakt.",
+    ),
     "buiten_periode": ("buiten periode", "Datum valt buiten de analyseperiode."),
-    "sbi_onbekend": ("SBI-code onbekend", "SBI-code staat niet in de SBI 2008-lijst (let op: Excel kan een voorloopnul hebben verwijderd)."),
-    "datum_volgorde": ("uitschrijving voor inschrijving", "Datum uitschrijving ligt voor datum inschrijving; record is bewaard."),
-    "niet_gegeocodeerd": ("niet gegeocodeerd", "Adres of gebied niet gevonden in BAG/CBS; record heeft geen locatie."),
+    "sbi_onbekend": (
+        "SBI-code onbekend",
+        "SBI-code staat niet in de SBI 2008-lijst (let op: Excel kan een voorloopnul hebben verwijderd).",
+    ),
+    "datum_volgorde": (
+        "uitschrijving voor inschrijving",
+        "Datum uitschrijving ligt voor datum inschrijving; record is bewaard.",
+    ),
+    "niet_gegeocodeerd": (
+        "niet gegeocodeerd",
+        "Adres of gebied niet gevonden in BAG/CBS; record heeft geen locatie.",
+    ),
 }
 KWALITEIT_COLUMNS = ["bron", "bestand", "controle", "aantal", "toelichting"]
 GEOCODERING_COLUMNS = ["bron", "geocode_niveau", "aantal", "aandeel"]
@@ -21,7 +36,11 @@ def reason_counts(bron: str, frame: pd.DataFrame) -> pd.DataFrame:
     """Rows per reason code in ``dq_redenen`` per file, as kwaliteit rows (zero counts left out)."""
     if frame is None or "dq_redenen" not in frame.columns or frame.empty:
         return pd.DataFrame(columns=KWALITEIT_COLUMNS)
-    files = frame["bron_bestand"] if "bron_bestand" in frame.columns else pd.Series("", index=frame.index)
+    files = (
+        frame["bron_bestand"]
+        if "bron_bestand" in frame.columns
+        else pd.Series("", index=frame.index)
+    )
     codes = frame["dq_redenen"].fillna("").astype(str).str.split(";")
     long = pd.DataFrame({"bestand": files.to_numpy(), "code": codes.to_numpy()}).explode("code")
     long = long[long["code"].astype(str) != ""]
@@ -34,14 +53,30 @@ def reason_counts(bron: str, frame: pd.DataFrame) -> pd.DataFrame:
     return counts[KWALITEIT_COLUMNS]
 
 
-def read_counts(bron: str, bestand: str, rijen_in: int, rijen_uit: int, lege_rijen: int) -> pd.DataFrame:
+def read_counts(
+    bron: str, bestand: str, rijen_in: int, rijen_uit: int, lege_rijen: int
+) -> pd.DataFrame:
     """The row balance of one source: read, kept and empty rows skipped."""
     rows = [
-        (bron, bestand, "rijen gelezen", rijen_in, "Gegevensrijen in het bestand (kopregel niet meegeteld)."),
+        (
+            bron,
+            bestand,
+            "rijen gelezen",
+            rijen_in,
+            "Gegevensrijen in het bestand (kopregel niet meegeteld).",
+        ),
         (bron, bestand, "rijen ingelezen", rijen_uit, "Rijen die in de analyse beschikbaar zijn."),
     ]
     if lege_rijen:
-        rows.append((bron, bestand, "lege rij overgeslagen", lege_rijen, "Volledig lege rijen zijn overgeslagen."))
+        rows.append(
+            (
+                bron,
+                bestand,
+                "lege rij overgeslagen",
+                lege_rijen,
+                "Volledig lege rijen zijn overgeslagen.",
+            )
+        )
     return pd.DataFrame(rows, columns=KWALITEIT_COLUMNS)
 
 
@@ -57,6 +92,12 @@ def geocoding_table(bron: str, frame: pd.DataFrame | None) -> pd.DataFrame:
 
 def kwaliteitsrapport(kwaliteit: pd.DataFrame) -> pd.DataFrame:
     """The data-quality table with Dutch headings, for display to the analyst."""
-    return kwaliteit.rename(columns={
-        "bron": "Bron", "bestand": "Bestand", "controle": "Controle", "aantal": "Aantal", "toelichting": "Toelichting",
-    })
+    return kwaliteit.rename(
+        columns={
+            "bron": "Bron",
+            "bestand": "Bestand",
+            "controle": "Controle",
+            "aantal": "Aantal",
+            "toelichting": "Toelichting",
+        }
+    )

@@ -29,8 +29,13 @@ from bcba.sources._read import (
 log = logging.getLogger(__name__)
 
 THEMES = (
-    "drugs", "mensenhandel", "vastgoed_witwassen", "omg", "kwetsbare_branches",
-    "bedrijventerreinen", "recreatieparken",
+    "drugs",
+    "mensenhandel",
+    "vastgoed_witwassen",
+    "omg",
+    "kwetsbare_branches",
+    "bedrijventerreinen",
+    "recreatieparken",
 )
 DEFAULT_LIKERT = {"nooit": 1, "zelden": 2, "soms": 3, "vaak": 4, "zeer vaak": 5}
 DEFAULT_WEET_NIET = ("weet niet", "geen mening", "n.v.t.", "nvt", "geen antwoord")
@@ -68,39 +73,77 @@ def read_mapping(path: str | Path, problems: Problems) -> dict | None:
     path = Path(path)
     name = path.name
     if not path.exists():
-        problems.add(name, "mappingbestand ontbreekt", fix="Lever enquete_mapping.yaml naast de enquête aan")
+        problems.add(
+            name, "mappingbestand ontbreekt", fix="Lever enquete_mapping.yaml naast de enquête aan"
+        )
         return None
     try:
         mapping = yaml.safe_load(path.read_text(encoding="utf-8-sig"))
     except (yaml.YAMLError, UnicodeDecodeError) as exc:
-        problems.add(name, f"mappingbestand is geen geldige YAML ({type(exc).__name__})",
-                     fix="Controleer inspringing en aanhalingstekens")
+        problems.add(
+            name,
+            f"mappingbestand is geen geldige YAML ({type(exc).__name__})",
+            fix="Controleer inspringing en aanhalingstekens",
+        )
         return None
     if not isinstance(mapping, dict):
-        problems.add(name, "mappingbestand heeft niet de verwachte opbouw", fix="Zie de datadictionary")
+        problems.add(
+            name, "mappingbestand heeft niet de verwachte opbouw", fix="Zie de datadictionary"
+        )
         return None
     if not isinstance(mapping.get("respondent_id"), str):
-        problems.add(name, "sleutel 'respondent_id' ontbreekt", column="respondent_id",
-                     fix="Geef de kolom met het respondentnummer op")
+        problems.add(
+            name,
+            "sleutel 'respondent_id' ontbreekt",
+            column="respondent_id",
+            fix="Geef de kolom met het respondentnummer op",
+        )
     for section in ("percepties", "vermeldingen"):
         value = mapping.get(section) or {}
         if not isinstance(value, dict):
-            problems.add(name, f"'{section}' moet thema: kolom-paren bevatten", column=section, fix="Zie de datadictionary")
+            problems.add(
+                name,
+                f"'{section}' moet thema: kolom-paren bevatten",
+                column=section,
+                fix="Zie de datadictionary",
+            )
             continue
         for theme, col in value.items():
             if theme not in THEMES:
-                problems.add(name, f"onbekend thema in '{section}'", column=section, value=theme,
-                             fix=f"Gebruik een van: {', '.join(THEMES)}")
+                problems.add(
+                    name,
+                    f"onbekend thema in '{section}'",
+                    column=section,
+                    value=theme,
+                    fix=f"Gebruik een van: {', '.join(THEMES)}",
+                )
             if not isinstance(col, str) or not col:
-                problems.add(name, f"kolomnaam ontbreekt bij thema '{theme}'", column=section, fix="Vul de kolomnaam in")
+                problems.add(
+                    name,
+                    f"kolomnaam ontbreekt bij thema '{theme}'",
+                    column=section,
+                    fix="Vul de kolomnaam in",
+                )
     likert = mapping.get("likert", DEFAULT_LIKERT)
     if not isinstance(likert, dict) or not all(
         isinstance(v, int) and 1 <= v <= 5 for v in likert.values()
     ):
-        problems.add(name, "'likert' moet label: 1-5 paren bevatten", column="likert", fix="Bijvoorbeeld \"soms\": 3")
+        problems.add(
+            name,
+            "'likert' moet label: 1-5 paren bevatten",
+            column="likert",
+            fix='Bijvoorbeeld "soms": 3',
+        )
     signalen = mapping.get("signalen")
-    if signalen is not None and not (isinstance(signalen, dict) and isinstance(signalen.get("tekst"), str)):
-        problems.add(name, "'signalen' moet minstens 'tekst' bevatten", column="signalen", fix="Zie de datadictionary")
+    if signalen is not None and not (
+        isinstance(signalen, dict) and isinstance(signalen.get("tekst"), str)
+    ):
+        problems.add(
+            name,
+            "'signalen' moet minstens 'tekst' bevatten",
+            column="signalen",
+            fix="Zie de datadictionary",
+        )
     return None if problems else mapping
 
 
@@ -115,13 +158,24 @@ def _area_lookup(area) -> pd.DataFrame:
         if niveau == "buurt" and area.buurten_zijn_wijken:
             continue
         codes = frame[code].astype(str)
-        rows.append(pd.DataFrame({"key": codes.map(_fold), "gebied_niveau": niveau, "gebiedcode": codes}))
+        rows.append(
+            pd.DataFrame({"key": codes.map(_fold), "gebied_niveau": niveau, "gebiedcode": codes})
+        )
         if naam in frame.columns:
-            rows.append(pd.DataFrame({"key": frame[naam].astype(str).map(_fold), "gebied_niveau": niveau,
-                                      "gebiedcode": codes}))
+            rows.append(
+                pd.DataFrame(
+                    {
+                        "key": frame[naam].astype(str).map(_fold),
+                        "gebied_niveau": niveau,
+                        "gebiedcode": codes,
+                    }
+                )
+            )
     table = pd.concat(rows, ignore_index=True)
     # a buurt named like its wijk: prefer the buurt (finer); first occurrence otherwise
-    table = table.sort_values("gebied_niveau", key=lambda s: s.map({"buurt": 0, "wijk": 1}), kind="stable")
+    table = table.sort_values(
+        "gebied_niveau", key=lambda s: s.map({"buurt": 0, "wijk": 1}), kind="stable"
+    )
     return table.drop_duplicates("key").set_index("key")
 
 
@@ -163,8 +217,14 @@ def read_survey(
             return None
         found = by_fold.get(_fold(label))
         if found is None:
-            problems.add(file, f"kolom uit de mapping ontbreekt ({what})", row=1, column=label, sheet=sh,
-                         fix="Pas enquete_mapping.yaml aan of lever de volledige export aan")
+            problems.add(
+                file,
+                f"kolom uit de mapping ontbreekt ({what})",
+                row=1,
+                column=label,
+                sheet=sh,
+                fix="Pas enquete_mapping.yaml aan of lever de volledige export aan",
+            )
         return found
 
     rid_col = column(mapping["respondent_id"], "respondent_id")
@@ -172,16 +232,26 @@ def read_survey(
     perc = {t: column(c, f"perceptie {t}") for t, c in (mapping.get("percepties") or {}).items()}
     verm = {t: column(c, f"vermelding {t}") for t, c in (mapping.get("vermeldingen") or {}).items()}
     sig = mapping.get("signalen") or {}
-    sig_cols = {k: column(sig.get(k), f"signalen {k}") for k in ("tekst", "thema", "adres") if sig.get(k)}
+    sig_cols = {
+        k: column(sig.get(k), f"signalen {k}") for k in ("tekst", "thema", "adres") if sig.get(k)
+    }
     if problems:
         problems.raise_if_any()
     if frame.empty:
-        problems.add(file, "bestand bevat geen gegevensrijen", row=2, sheet=sh, fix="Lever de enquête-export met antwoorden aan")
+        problems.add(
+            file,
+            "bestand bevat geen gegevensrijen",
+            row=2,
+            sheet=sh,
+            fix="Lever de enquête-export met antwoorden aan",
+        )
         problems.raise_if_any()
     rows = frame["bron_rij"]
     rid = parse_code(frame[rid_col]).str.replace(r"\.0$", "", regex=True)
     rid = rid.fillna("R" + rows.astype(str)).astype("str")
-    afdeling = parse_code(frame[afd_col]) if afd_col else pd.Series(pd.NA, index=frame.index, dtype="str")
+    afdeling = (
+        parse_code(frame[afd_col]) if afd_col else pd.Series(pd.NA, index=frame.index, dtype="str")
+    )
     likert = {_fold(k): int(v) for k, v in (mapping.get("likert") or DEFAULT_LIKERT).items()}
     weet_niet = {_fold(v) for v in (mapping.get("weet_niet") or DEFAULT_WEET_NIET)}
     parts = []
@@ -189,20 +259,49 @@ def read_survey(
         text = as_text(frame[col])
         folded = text.map(_fold)
         num = pd.to_numeric(text.str.replace(",", ".", regex=False), errors="coerce")
-        score = folded.map(likert).astype("Float64").fillna(num.where(num.isin([1, 2, 3, 4, 5])).astype("Float64"))
+        score = (
+            folded.map(likert)
+            .astype("Float64")
+            .fillna(num.where(num.isin([1, 2, 3, 4, 5])).astype("Float64"))
+        )
         missing = (text == "") | folded.isin(weet_niet)
         bad = ~missing & score.isna()
-        problems.add_rows(file, rows, frame[col], bad, column=col, check="antwoord buiten de schaal 1-5",
-                          fix="Gebruik 1-5 of nooit/zelden/soms/vaak/zeer vaak, of voeg het label toe aan 'likert'",
-                          sheet=sh)
+        problems.add_rows(
+            file,
+            rows,
+            frame[col],
+            bad,
+            column=col,
+            check="antwoord buiten de schaal 1-5",
+            fix="Gebruik 1-5 of nooit/zelden/soms/vaak/zeer vaak, of voeg het label toe aan 'likert'",
+            sheet=sh,
+        )
         keep = score.notna()
-        parts.append(pd.DataFrame({"bron_rij": rows[keep], "respondent_id": rid[keep],
-                                   "afdeling": afdeling[keep], "thema": theme,
-                                   "score": score[keep].astype("Int64")}))
+        parts.append(
+            pd.DataFrame(
+                {
+                    "bron_rij": rows[keep],
+                    "respondent_id": rid[keep],
+                    "afdeling": afdeling[keep],
+                    "thema": theme,
+                    "score": score[keep].astype("Int64"),
+                }
+            )
+        )
     problems.raise_if_any()
-    percepties = pd.concat(parts, ignore_index=True) if parts else pd.DataFrame(
-        {"bron_rij": pd.Series(dtype="int64"), "respondent_id": pd.Series(dtype="str"),
-         "afdeling": pd.Series(dtype="str"), "thema": pd.Series(dtype="str"), "score": pd.Series(dtype="Int64")})
+    percepties = (
+        pd.concat(parts, ignore_index=True)
+        if parts
+        else pd.DataFrame(
+            {
+                "bron_rij": pd.Series(dtype="int64"),
+                "respondent_id": pd.Series(dtype="str"),
+                "afdeling": pd.Series(dtype="str"),
+                "thema": pd.Series(dtype="str"),
+                "score": pd.Series(dtype="Int64"),
+            }
+        )
+    )
     lookup = _area_lookup(area)
     vparts = []
     for theme, col in verm.items():
@@ -210,44 +309,111 @@ def read_survey(
         long = pd.DataFrame({"bron_rij": rows, "respondent_id": rid, "item": items}).explode("item")
         long["item"] = long["item"].astype("str").str.strip()
         long = long[long["item"].notna() & (long["item"] != "")]
-        pos = lookup.index.get_indexer(long["item"].map(_fold)) if len(lookup) else pd.Series(-1, index=long.index).to_numpy()
+        pos = (
+            lookup.index.get_indexer(long["item"].map(_fold))
+            if len(lookup)
+            else pd.Series(-1, index=long.index).to_numpy()
+        )
         found = pos >= 0
         safe = pos.clip(min=0)
         niveau = lookup["gebied_niveau"].to_numpy(dtype=object)[safe] if len(lookup) else None
         code = lookup["gebiedcode"].to_numpy(dtype=object)[safe] if len(lookup) else None
-        vparts.append(pd.DataFrame({
-            "bron_rij": long["bron_rij"].to_numpy(), "respondent_id": long["respondent_id"].to_numpy(),
-            "thema": theme, "gebied_tekst": long["item"].to_numpy(),
-            "gebied_niveau": pd.Series(niveau if niveau is not None else [None] * len(long), dtype="str").where(found).to_numpy(),
-            "gebiedcode": pd.Series(code if code is not None else [None] * len(long), dtype="str").where(found).to_numpy(),
-            "dq_redenen": np.where(found, "", "niet_gegeocodeerd"),
-        }))
-    vermeldingen = pd.concat(vparts, ignore_index=True) if vparts else pd.DataFrame(
-        columns=["bron_rij", "respondent_id", "thema", "gebied_tekst", "gebied_niveau", "gebiedcode", "dq_redenen"])
-    for col in ("respondent_id", "thema", "gebied_tekst", "gebied_niveau", "gebiedcode", "dq_redenen"):
+        vparts.append(
+            pd.DataFrame(
+                {
+                    "bron_rij": long["bron_rij"].to_numpy(),
+                    "respondent_id": long["respondent_id"].to_numpy(),
+                    "thema": theme,
+                    "gebied_tekst": long["item"].to_numpy(),
+                    "gebied_niveau": pd.Series(
+                        niveau if niveau is not None else [None] * len(long), dtype="str"
+                    )
+                    .where(found)
+                    .to_numpy(),
+                    "gebiedcode": pd.Series(
+                        code if code is not None else [None] * len(long), dtype="str"
+                    )
+                    .where(found)
+                    .to_numpy(),
+                    "dq_redenen": np.where(found, "", "niet_gegeocodeerd"),
+                }
+            )
+        )
+    vermeldingen = (
+        pd.concat(vparts, ignore_index=True)
+        if vparts
+        else pd.DataFrame(
+            columns=[
+                "bron_rij",
+                "respondent_id",
+                "thema",
+                "gebied_tekst",
+                "gebied_niveau",
+                "gebiedcode",
+                "dq_redenen",
+            ]
+        )
+    )
+    for col in (
+        "respondent_id",
+        "thema",
+        "gebied_tekst",
+        "gebied_niveau",
+        "gebiedcode",
+        "dq_redenen",
+    ):
         vermeldingen[col] = vermeldingen[col].astype("str")
     signalen = _signals(frame, rows, rid, sig_cols, known_names)
     for table in (percepties, vermeldingen, signalen):
         table.insert(0, "bron_bestand", file)
     data = SurveyData(percepties, vermeldingen, signalen)
-    return SourceResult("enquete", data, [file, Path(mapping_path).name], raw.n_rows_in, raw.empty_rows,
-                        [c for c in frame.columns if c != "bron_rij" and c not in
-                         {rid_col, afd_col, *perc.values(), *verm.values(), *sig_cols.values()}])
+    return SourceResult(
+        "enquete",
+        data,
+        [file, Path(mapping_path).name],
+        raw.n_rows_in,
+        raw.empty_rows,
+        [
+            c
+            for c in frame.columns
+            if c != "bron_rij"
+            and c not in {rid_col, afd_col, *perc.values(), *verm.values(), *sig_cols.values()}
+        ],
+    )
 
 
 def _signals(frame, rows, rid, sig_cols, known_names) -> pd.DataFrame:
-    cols = ["bron_rij", "respondent_id", "thema", "tekst_gemaskeerd", "straat", "postcode", "huisnummer",
-            "huisletter", "toevoeging", "dq_redenen"]
+    cols = [
+        "bron_rij",
+        "respondent_id",
+        "thema",
+        "tekst_gemaskeerd",
+        "straat",
+        "postcode",
+        "huisnummer",
+        "huisletter",
+        "toevoeging",
+        "dq_redenen",
+    ]
     if "tekst" not in sig_cols:
-        return pd.DataFrame({c: pd.Series(dtype="str") for c in cols}).astype({"bron_rij": "int64", "huisnummer": "Int64"})
+        return pd.DataFrame({c: pd.Series(dtype="str") for c in cols}).astype(
+            {"bron_rij": "int64", "huisnummer": "Int64"}
+        )
     text = as_text(frame[sig_cols["tekst"]])
     keep = text != ""
-    themes = parse_code(frame[sig_cols["thema"]]) if "thema" in sig_cols else pd.Series(pd.NA, index=frame.index, dtype="str")
+    themes = (
+        parse_code(frame[sig_cols["thema"]])
+        if "thema" in sig_cols
+        else pd.Series(pd.NA, index=frame.index, dtype="str")
+    )
     folded_theme = themes.map(lambda t: t if pd.isna(t) else _fold(t))
     theme_ids = folded_theme.map({_fold(t): t for t in THEMES}).astype("str")
-    out = pd.DataFrame({"bron_rij": rows[keep], "respondent_id": rid[keep], "thema": theme_ids[keep]})
-    out["tekst_gemaskeerd"] = pd.Series(privacy.mask_names(text[keep].tolist(), known_names),
-                                        index=out.index, dtype="str")
+    out = pd.DataFrame(
+        {"bron_rij": rows[keep], "respondent_id": rid[keep], "thema": theme_ids[keep]}
+    )
+    out["tekst_gemaskeerd"] = pd.Series(
+        privacy.mask_names(text[keep].tolist(), known_names), index=out.index, dtype="str"
+    )
     if "adres" in sig_cols:
         addr = as_text(frame[sig_cols["adres"]])[keep]
         parts = addr.str.extract(_ADDRESS)

@@ -76,7 +76,7 @@ def test_key_file_inside_git_repository_is_refused(tmp_path, monkeypatch):
 def test_key_file_inside_project_tree_is_refused(monkeypatch):
     from bcba import config
 
-    target = config.project_root() / "data" / "sleutel.key"
+    target = config.PACKAGE_DIR.parent / "data" / "sleutel.key"  # the checkout (a git work tree)
     with pytest.raises(PrivacyError, match="projectmap|git-repository"):
         keys.init_key(target)
     assert not target.exists()

@@ -20,7 +20,15 @@ DIR_MODE = 0o700
 def ensure_dir(path: str | os.PathLike) -> Path:
     """Create a folder (and parents) with owner-only permissions; return it."""
     folder = Path(path)
-    folder.mkdir(parents=True, exist_ok=True, mode=DIR_MODE)
+    missing = []
+    probe = folder
+    while not probe.exists() and probe != probe.parent:
+        missing.append(probe)
+        probe = probe.parent
+    for created in reversed(missing):
+        # mkdir's mode only applies to the leaf with parents=True; set each level explicitly
+        created.mkdir(exist_ok=True, mode=DIR_MODE)
+        os.chmod(created, DIR_MODE)
     return folder
 
 

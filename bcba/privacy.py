@@ -6,12 +6,14 @@ masking live here too (see docs/privacy.md).
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import hmac
 import re
 import unicodedata
 
 
+@functools.lru_cache(maxsize=500_000)  # names repeat across pseudonymisation and masking
 def normalise_person_name(name: str) -> str:
     """Fold a person's name for matching: accents, case, punctuation and spacing removed."""
     text = unicodedata.normalize("NFKD", str(name))

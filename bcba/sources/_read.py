@@ -10,6 +10,7 @@ Row numbers are those an analyst sees in Excel: the header is row 1, the first d
 
 from __future__ import annotations
 
+import contextvars
 import csv
 import datetime as dt
 import functools
@@ -198,7 +199,7 @@ def read_table(
         delim = _sniff_delimiter(text)
         fast = _csv_frame_fast(text, delim)
         if fast is not None:
-            return _frame_to_table(fast, name, None, problems)
+            return _frame_to_table(*fast, name, None, problems)
         try:
             rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True))
         except csv.Error as exc:
@@ -313,8 +314,8 @@ def _rows_to_table(
     return _finish_table(frame, header, labels, name, sheet)
 
 
-def _csv_frame_fast(text: str, delim: str) -> pd.DataFrame | None:
-    """All rows (header included) of a simple CSV via pandas' C parser, or None.
+def _csv_frame_fast(text: str, delim: str) -> tuple[pd.DataFrame, bool] | None:
+    """All rows (header included) of a simple CSV and whether its cells are stripped, or None.
 
     Only files without quote characters, bare carriage returns or a blank first line take
     this path: there the C parser splits exactly as :func:`csv.reader` does. Everything
@@ -329,50 +330,105 @@ def _csv_frame_fast(text: str, delim: str) -> pd.DataFrame | None:
             return None
     if not text.split("\n", 1)[0].strip():
         return None
+    frame = _arrow_csv(text, delim)
+    if frame is not None:
+        return frame, True
     try:
         frame = pd.read_csv(
-            io.StringIO(text), sep=delim, header=None, dtype=object, na_filter=False,
-            keep_default_na=False, skip_blank_lines=False, quoting=csv.QUOTE_NONE, engine="c",
+            io.StringIO(text),
+            sep=delim,
+            header=None,
+            dtype=object,
+            na_filter=False,
+            keep_default_na=False,
+            skip_blank_lines=False,
+            quoting=csv.QUOTE_NONE,
+            engine="c",
         )
     except (pd.errors.ParserError, ValueError):
         return None
-    return frame
+    return frame, False
 
 
-#: A cell that starts or ends with whitespace (``\s`` is exactly what ``str.strip`` removes).
-_PADDED = re.compile(r"(?:^|\x00)\s|\s(?:\x00|$)")
+def _arrow_csv(text: str, delim: str) -> pd.DataFrame | None:
+    """Split a quote-free CSV with pyarrow (fastest), cells stripped; None on a short/long row.
+
+    Blank rows and short rows make pyarrow fail; the caller then uses pandas' C parser,
+    which pads them like :func:`csv.reader` does.
+    """
+    try:
+        import pyarrow as pa
+        import pyarrow.compute as pc
+        import pyarrow.csv as pacsv
+    except ImportError:  # pragma: no cover - pyarrow comes with pandas' string dtype
+        return None
+    names = [f"c{i}" for i in range(text.split("\n", 1)[0].count(delim) + 1)]
+    try:
+        table = pacsv.read_csv(
+            io.BytesIO(text.encode("utf-8")),
+            read_options=pacsv.ReadOptions(column_names=names),
+            parse_options=pacsv.ParseOptions(
+                delimiter=delim, quote_char=False, ignore_empty_lines=False
+            ),
+            convert_options=pacsv.ConvertOptions(
+                column_types=dict.fromkeys(names, pa.string()),
+                strings_can_be_null=False,
+                quoted_strings_can_be_null=False,
+            ),
+        )
+    except (pa.ArrowInvalid, pa.ArrowException):
+        return None
+    columns = {}
+    for i in range(len(names)):
+        column = table.column(i)
+        cells = column.to_numpy(zero_copy_only=False)
+        # only columns whose first or last characters include whitespace need str.strip
+        ends = pc.unique(pc.utf8_slice_codeunits(column, 0, 1)).to_pylist()
+        ends += pc.unique(pc.utf8_slice_codeunits(column, -1)).to_pylist()
+        if any(c.isspace() for c in ends):
+            cells = _strip_column(pd.Series(cells, dtype=object))
+        columns[i] = cells
+    return pd.DataFrame(columns, dtype=object)
 
 
 def _strip_column(values: pd.Series) -> np.ndarray:
-    """``str.strip`` each cell (CSV cells are all str and never hold NUL, see read_table)."""
-    cells = values.to_numpy(dtype=object)
-    if not _PADDED.search("\x00".join(cells)):
-        return cells
-    codes, uniques = pd.factorize(cells, use_na_sentinel=False)
-    stripped = np.array([u.strip() for u in uniques], dtype=object)
-    return stripped[codes] if len(stripped) else np.array([], dtype=object)
+    """``str.strip`` each cell of a CSV column (all str): a plain loop beats ``.str.strip``."""
+    out = np.empty(len(values), dtype=object)
+    out[:] = [cell.strip() for cell in values.to_numpy(dtype=object)]
+    return out
 
 
 def _strip_frame(frame: pd.DataFrame) -> pd.DataFrame:
-    return pd.DataFrame({c: _strip_column(frame[c]) for c in frame.columns}, index=frame.index, dtype=object)
+    return pd.DataFrame(
+        {c: _strip_column(frame[c]) for c in frame.columns}, index=frame.index, dtype=object
+    )
 
 
-def _frame_to_table(rows: pd.DataFrame, name: str, sheet: str | None, problems: Problems) -> RawTable | None:
+def _frame_to_table(
+    rows: pd.DataFrame, stripped: bool, name: str, sheet: str | None, problems: Problems
+) -> RawTable | None:
     """:func:`_rows_to_table` for a CSV already split by :func:`_csv_frame_fast`."""
     header = [str(c).strip() for c in rows.iloc[0].tolist()]
     if all(h == "" for h in header):
-        problems.add(name, "de eerste rij (kopregel) is leeg", row=1, fix="Zet de kolomnamen in rij 1", sheet=sheet)
+        problems.add(
+            name,
+            "de eerste rij (kopregel) is leeg",
+            row=1,
+            fix="Zet de kolomnamen in rij 1",
+            sheet=sheet,
+        )
         return None
     labels = [h if h else f"kolom_{i + 1}" for i, h in enumerate(header)]
     body = rows.iloc[1:].reset_index(drop=True)
     body.columns = pd.Index(range(len(header)))
-    if len(body):
+    if len(body) and not stripped:
         body = _strip_frame(body)
     return _finish_table(body, header, labels, name, sheet)
 
 
-def _finish_table(frame: pd.DataFrame, header: list[str], labels: list[str], name: str,
-                  sheet: str | None) -> RawTable:
+def _finish_table(
+    frame: pd.DataFrame, header: list[str], labels: list[str], name: str, sheet: str | None
+) -> RawTable:
     frame.columns = pd.Index(labels)
     frame["bron_rij"] = np.arange(2, len(frame) + 2, dtype="int64")
     values = frame.drop(columns="bron_rij")
@@ -562,6 +618,8 @@ def require_columns(
 
 #: Below this many rows parsing every cell is as cheap as finding the distinct ones.
 _DISTINCT_MIN_ROWS = 256
+#: Set while a parser runs on distinct values, so the parsers it calls do not factorize again.
+_ON_DISTINCT = contextvars.ContextVar("bcba_on_distinct", default=False)
 
 
 def _text_like(values: pd.Series) -> bool:
@@ -586,11 +644,17 @@ def on_distinct(func):
 
     @functools.wraps(func)
     def wrapper(values: pd.Series, *args, **kwargs):
-        if len(values) < _DISTINCT_MIN_ROWS or not _text_like(values):
+        if _ON_DISTINCT.get() or len(values) < _DISTINCT_MIN_ROWS or not _text_like(values):
             return func(values, *args, **kwargs)
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
-        distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=values.dtype, name=values.name)
-        result = func(distinct, *args, **kwargs)
+        distinct = pd.Series(
+            np.asarray(uniques, dtype=object), dtype=values.dtype, name=values.name
+        )
+        token = _ON_DISTINCT.set(True)
+        try:
+            result = func(distinct, *args, **kwargs)
+        finally:
+            _ON_DISTINCT.reset(token)
         if isinstance(result, tuple):
             return tuple(_spread(r, codes, values.index) for r in result)
         return _spread(result, codes, values.index)
@@ -602,7 +666,9 @@ def on_distinct(func):
 def as_text(values: pd.Series) -> pd.Series:
     """Cells as stripped strings ('' for empty), whatever their Excel type."""
     if values.dtype == object and pd.api.types.infer_dtype(values, skipna=False) != "string":
-        values = values.map(lambda v: v if isinstance(v, str) else ("" if v is None or v is pd.NA else str(v)))
+        values = values.map(
+            lambda v: v if isinstance(v, str) else ("" if v is None or v is pd.NA else str(v))
+        )
     return values.fillna("").astype(str).str.strip()
 
 
@@ -660,11 +726,18 @@ def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     thousands separators when they group exactly three digits, else the decimal mark.
     Returns (float series with NaN, mask of non-empty cells that failed).
     """
-    numeric = values.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
+    if _text_like(values):
+        numeric = pd.Series(False, index=values.index)
+    else:
+        numeric = values.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
     out = pd.Series(np.nan, index=values.index, dtype="float64")
     if numeric.any():
         out[numeric] = values[numeric].astype("float64")
     text = as_text(values[~numeric])
+    if len(text) and text.str.fullmatch(r"\d{1,15}").all():
+        # the common case (coordinates, areas, counts): plain whole numbers only
+        out[~numeric] = pd.to_numeric(text).astype("float64")
+        return out, pd.Series(False, index=values.index)
     text = text.str.replace(r"(?i)(€|eur(o)?|\s|\u00a0)", "", regex=True)
     neg = text.str.startswith("-")
     text = text.str.lstrip("+-")
@@ -696,11 +769,9 @@ def parse_int(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 @on_distinct
 def parse_digits(values: pd.Series, width: int) -> tuple[pd.Series, pd.Series]:
     """Identifier of ``width`` digits as string, left-padded with zeros (Excel drops them)."""
-    text = (
-        as_text(values)
-        .str.replace(r"\.0+$", "", regex=True)
-        .str.replace(r"[\s.\-]", "", regex=True)
-    )
+    text = as_text(values)
+    if not (len(text) and text.str.fullmatch(rf"\d{{{width}}}").all()):  # else nothing to clean
+        text = text.str.replace(r"\.0+$", "", regex=True).str.replace(r"[\s.\-]", "", regex=True)
     ok = text.str.fullmatch(rf"\d{{1,{width}}}")
     out = text.str.zfill(width).where(ok)
     bad = (text != "") & ~ok

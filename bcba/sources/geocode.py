@@ -113,21 +113,28 @@ def build_index(bag: pd.DataFrame) -> AddressIndex:
     pchn = b.drop_duplicates("k_pchn").set_index("k_pchn")[cols]
     pc6 = b.groupby("postcode")[["x", "y"]].mean()
     pc4 = b.assign(pc4=b["postcode"].str[:4]).groupby("pc4")[["x", "y"]].mean()
-    return AddressIndex(exact, loose, pchn, pc6, pc4)
+    return AddressIndex(*(_object_index(t) for t in (exact, loose, pchn, pc6, pc4)))
+
+
+def _object_index(table: pd.DataFrame) -> pd.DataFrame:
+    """The table with an object-dtype index: :func:`_lookup` then reuses its hash table."""
+    return table.set_axis(pd.Index(table.index.to_numpy(dtype=object), dtype=object))
 
 
 @functools.cache
 def _shipped_pc4_points() -> pd.DataFrame:
     frame = reference.pc4()
     pts = frame.geometry.representative_point()
-    return pd.DataFrame(
-        {"x": pts.x.to_numpy(), "y": pts.y.to_numpy()}, index=frame["postcode"].astype(str)
+    return _object_index(
+        pd.DataFrame(
+            {"x": pts.x.to_numpy(), "y": pts.y.to_numpy()}, index=frame["postcode"].astype(str)
+        )
     )
 
 
 def _lookup(table: pd.DataFrame, keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
     """Positions in ``table`` for ``keys`` (-1 when absent) and a found mask."""
-    pos = table.index.get_indexer(keys.fillna("\x00").astype(object))
+    pos = table.index.get_indexer(keys.fillna("\x00").to_numpy(dtype=object))
     return pos, pos >= 0
 
 

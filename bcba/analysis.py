@@ -76,6 +76,7 @@ class Bcba:
     timings: dict[str, float] = field(default_factory=dict)
     written: dict[str, Path] = field(default_factory=dict)
     _figures: list = field(default_factory=list, repr=False)
+    _reason_cache: dict = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ running
     @classmethod
@@ -182,14 +183,30 @@ class Bcba:
         return self.themes.themas[thema].label
 
     def _reasons(self, thema: str, buurtcodes) -> list[str]:
-        out = []
-        for code in buurtcodes:
-            try:
-                sentences = self.indicators.explain(code, thema, top=3)
-            except Exception:  # noqa: BLE001 - a buurt without a score gets no reasons
-                sentences = []
-            out.append("; ".join(sentences) if sentences else "geen opvallende indicatoren")
-        return out
+        """The top-3 contributing indicators of each buurt as one Dutch sentence list."""
+        from bcba.indicators.scores import explain_contributions
+
+        if thema not in self._reason_cache:
+            contributions = self.indicators.bijdragen
+            per_buurt = dict(
+                tuple(contributions[contributions["thema"] == thema].groupby("buurtcode"))
+            )
+            self._reason_cache[thema] = {
+                code: "; ".join(explain_contributions(frame, code, thema, top=3))
+                for code, frame in per_buurt.items()
+            }
+            if thema == "totaal" and self.themes is not None:
+                # overall sentences are prefixed with the theme id; show the Dutch label
+                labels = {
+                    tid.replace("_", " ") + ": ": t.label + ": "
+                    for tid, t in self.themes.themas.items()
+                }
+                for code, text in self._reason_cache[thema].items():
+                    for prefix, label in labels.items():
+                        text = text.replace(prefix, label)
+                    self._reason_cache[thema][code] = text
+        known = self._reason_cache[thema]
+        return [known.get(code) or "geen opvallende indicatoren" for code in buurtcodes]
 
     def _score_frame(self, thema: str) -> gpd.GeoDataFrame:
         frame = self.indicators.scores_buurt.copy()

@@ -394,9 +394,14 @@ def local_moran(
             keep_simulations=False,
         )
     out["moran_i"] = np.asarray(m.Is, dtype=float)
-    analytic_z = (np.asarray(m.Is, float) - np.asarray(m.EI, float)) / np.sqrt(
-        np.asarray(m.VI, float)
-    )
+    # units without neighbours have zero variance: their analytic z is undefined (NaN)
+    variance = np.asarray(m.VI, float)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        analytic_z = np.where(
+            variance > 0,
+            (np.asarray(m.Is, float) - np.asarray(m.EI, float)) / np.sqrt(variance),
+            np.nan,
+        )
     out["moran_z"] = np.asarray(m.z_sim, dtype=float) if inference == "permutatie" else analytic_z
     out["kwadrant"] = np.asarray(m.q, dtype=int)
     if inference == "permutatie":

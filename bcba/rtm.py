@@ -579,9 +579,11 @@ class RiskTerrainModel:
                     j = sel_ops.index(op) + 1
                     row.update(
                         coef=float(result.params[j]),
-                        rrv=float(np.exp(result.params[j])),
-                        ci_laag=float(np.exp(ci[j, 0])),
-                        ci_hoog=float(np.exp(ci[j, 1])),
+                        # a factor present in very few cells can have an unbounded CI: cap
+                        # the exponent so the table shows inf-like values without overflow
+                        rrv=float(np.exp(np.clip(result.params[j], -700, 700))),
+                        ci_laag=float(np.exp(np.clip(ci[j, 0], -700, 700))),
+                        ci_hoog=float(np.exp(np.clip(ci[j, 1], -700, 700))),
                         p_waarde=float(result.pvalues[j]),
                         geselecteerd=True,
                     )

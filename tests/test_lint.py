@@ -11,6 +11,10 @@ ROOT = Path(__file__).resolve().parents[1]
 def test_ruff_check_is_clean():
     ruff = shutil.which("ruff") or str(Path(sys.executable).with_name("ruff"))
     result = subprocess.run(
-        [ruff, "check", "bcba", "tests", "benchmarks"], cwd=ROOT, capture_output=True, text=True, check=False
+        [ruff, "check", "bcba", "tests", "benchmarks"],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        check=False,
     )
     assert result.returncode == 0, result.stdout + result.stderr

@@ -167,9 +167,15 @@ class Bcba:
             else:
                 files = _write_hotspots_only(result, folder)
             self.written.update({f"{thema}:{k}": v for k, v in files.items()})
+        # Exports hold the networks that carry flags (the ones analysts follow up); the whole
+        # register graph of a city is hundreds of thousands of nodes nobody opens in i2.
         net_dir = out / "netwerken"
-        self.written["graphml"] = write_graphml(self.networks, net_dir / "netwerken.graphml")
-        self.written.update(write_i2(self.networks, net_dir))
+        flagged = _flagged_network_ids(self.networks)
+        nodes = self.networks.nodes
+        keep = nodes.loc[nodes["netwerk_id"].isin(flagged), "node_id"] if len(nodes) else []
+        subgraph = self.networks.graph.subgraph(list(keep)).copy()
+        self.written["graphml"] = write_graphml(subgraph, net_dir / "netwerken.graphml")
+        self.written.update(write_i2(self.networks, net_dir, netwerk_ids=flagged))
         write_csv(_networks_table(self.networks), net_dir / "netwerken.csv")
 
     # ------------------------------------------------------------------ helpers
@@ -1100,6 +1106,15 @@ def _n_hot(frame) -> int:
     if frame is None:
         return 0
     return int(frame["klasse"].astype(str).str.startswith("Hot spot").sum())
+
+
+def _flagged_network_ids(networks) -> list[str]:
+    """Ids of the networks that carry at least one flag, best ranked first."""
+    table = networks.networks
+    if len(table) == 0:
+        return []
+    flagged = table[table["flags"].astype(str).str.len() > 0].sort_values("rang")
+    return flagged["netwerk_id"].astype(str).tolist()
 
 
 def _networks_table(networks) -> pd.DataFrame:

@@ -125,7 +125,8 @@ def write_graphml(graph_or_results, path: str | os.PathLike) -> Path:
     path : path-like
         Target file, written atomically (mode 0600).
     """
-    graph = getattr(graph_or_results, "graph", graph_or_results)
+    # a networkx graph has a ``.graph`` attribute dict of its own, so test the type first
+    graph = graph_or_results if isinstance(graph_or_results, nx.Graph) else graph_or_results.graph
     clean = _graphml_graph(graph)
     with io.atomic_path(path) as tmp:
         nx.write_graphml(clean, tmp, encoding="utf-8", prettyprint=True, named_key_ids=True)

@@ -292,6 +292,10 @@ def background_kvk(
         )
         * DAY
     )
+    # an extra establishment opens while its company still exists (no random draw: the rest of
+    # the data stay identical for a given seed)
+    end_c = uit_c[comp]
+    ins_v = np.where(np.isnat(end_c), ins_v, np.minimum(ins_v, end_c))
     wp = np.where(
         vorm_c[comp] == "Eenmanszaak",
         1 + (rng.random(len(comp)) < 0.2) * rng.integers(1, 3, len(comp)),

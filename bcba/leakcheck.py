@@ -23,13 +23,12 @@ import logging
 import os
 import re
 import sqlite3
-import unicodedata
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
 from bcba.errors import PrivacyError
-from bcba.privacy import normalise_person_name
+from bcba.privacy import fold_text, normalise_person_name
 
 log = logging.getLogger(__name__)
 
@@ -104,26 +103,6 @@ class Hit:
 
 
 # --------------------------------------------------------------------------- patterns
-
-
-def _fold_char(c: str) -> str:
-    """Fold one character to one character: accent off, lower case, else a space."""
-    base = unicodedata.normalize("NFKD", c)[:1].lower()
-    return base if base in _KEEP else " "
-
-
-_KEEP = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
-
-
-def fold_text(text: str) -> str:
-    """Length-preserving fold of ``text`` (as :func:`normalise_person_name` folds a name).
-
-    Every character maps to exactly one character, so offsets in the folded text are
-    offsets in the original.
-    """
-    if text.isascii():
-        return re.sub(r"[^a-z0-9]", " ", text.lower())
-    return "".join(_fold_char(c) for c in text)
 
 
 def name_variants(name: str) -> set[str]:

@@ -54,13 +54,24 @@ def _name_forms(names) -> tuple[frozenset[str], int]:
 _WORD = re.compile(r"[a-z0-9]+")
 
 
-def _fold_same_length(text: str) -> str:
-    """Lower-case, accent-free copy of ``text`` with the same length (for span mapping)."""
-    out = []
-    for c in text:
-        base = unicodedata.normalize("NFKD", c)[:1] or c
-        out.append(base.lower() if len(base.lower()) == 1 else c)
-    return "".join(out)
+def _fold_char(c: str) -> str:
+    """Fold one character to one character: accent off, lower case, else a space."""
+    base = unicodedata.normalize("NFKD", c)[:1].lower()
+    return base if base in _KEEP else " "
+
+
+_KEEP = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+
+
+def fold_text(text: str) -> str:
+    """Length-preserving fold of ``text`` (as :func:`normalise_person_name` folds a name).
+
+    Every character maps to exactly one character, so offsets in the folded text are
+    offsets in the original.
+    """
+    if text.isascii():
+        return re.sub(r"[^a-z0-9]", " ", text.lower())
+    return "".join(_fold_char(c) for c in text)
 
 
 def mask_names(texts, names, *, mask: str = MASK):
@@ -81,7 +92,7 @@ def mask_names(texts, names, *, mask: str = MASK):
         if not forms:
             out.append(raw)
             continue
-        words = list(_WORD.finditer(_fold_same_length(raw)))
+        words = list(_WORD.finditer(fold_text(raw)))
         spans = []
         i = 0
         while i < len(words):

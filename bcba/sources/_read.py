@@ -93,6 +93,32 @@ class Problems:
             shown = HIDDEN if hide else _display(value)
             self.items.append(InputProblem(file, int(row), label, check, shown, fix, sheet))
 
+    def parsed(
+        self,
+        frame: pd.DataFrame,
+        column: str,
+        parser,
+        *,
+        file: str,
+        check: str,
+        fix: str,
+        sheet: str | None = None,
+    ) -> pd.Series:
+        """Parse ``frame[column]`` with ``parser`` (which returns values and a bad-row mask),
+        record a problem for every bad row, and return the parsed values."""
+        values, bad = parser(frame[column])
+        self.add_rows(
+            file,
+            frame["bron_rij"],
+            frame[column],
+            bad,
+            column=column,
+            check=check,
+            fix=fix,
+            sheet=sheet,
+        )
+        return values
+
     def extend(self, other: Problems) -> None:
         self.items.extend(other.items)
 

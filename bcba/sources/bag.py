@@ -157,13 +157,11 @@ def read_bag(path: str | Path, *, sheet: str | None = None) -> SourceResult:
     file, sh = raw.file, raw.sheet
     rows = frame["bron_rij"]
     out: dict[str, pd.Series] = {"bron_rij": rows}
-    ids, bad = parse_digits(frame["adresseerbaar_object_id"], 16)
-    problems.add_rows(
-        file,
-        rows,
-        frame["adresseerbaar_object_id"],
-        bad,
-        column="adresseerbaar_object_id",
+    ids = problems.parsed(
+        frame,
+        "adresseerbaar_object_id",
+        lambda v: parse_digits(v, 16),
+        file=file,
         check="ongeldig BAG-id",
         fix="Een BAG-id bestaat uit 16 cijfers",
         sheet=sh,
@@ -177,13 +175,11 @@ def read_bag(path: str | Path, *, sheet: str | None = None) -> SourceResult:
     )
     for col in ("oppervlakte", "x", "y"):
         if col in frame:
-            values, bad = parse_number(frame[col])
-            problems.add_rows(
-                file,
-                rows,
-                frame[col],
-                bad,
-                column=col,
+            values = problems.parsed(
+                frame,
+                col,
+                parse_number,
+                file=file,
                 check="ongeldig getal",
                 fix="Vul een getal in (coördinaten in RD, meters)",
                 sheet=sh,

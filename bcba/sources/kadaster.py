@@ -149,13 +149,11 @@ def read_kadaster(path: str | Path, *, key: bytes, sheet: str | None = None) -> 
     rows = frame["bron_rij"]
     out: dict[str, pd.Series] = {"bron_rij": rows}
     out["transactie_id"] = parse_code(frame["transactie_id"]).str.replace(r"\.0$", "", regex=True)
-    datum, bad = parse_date(frame["datum"])
-    problems.add_rows(
-        file,
-        rows,
-        frame["datum"],
-        bad,
-        column="datum",
+    datum = problems.parsed(
+        frame,
+        "datum",
+        parse_date,
+        file=file,
         check="ongeldige datum",
         fix="Gebruik dd-mm-jjjj (bv. 31-01-2024)",
         sheet=sh,
@@ -163,13 +161,11 @@ def read_kadaster(path: str | Path, *, key: bytes, sheet: str | None = None) -> 
     out["datum"] = datum
     for col in ("koopsom", "woz_waarde"):
         if col in frame:
-            values, bad = parse_number(frame[col])
-            problems.add_rows(
-                file,
-                rows,
-                frame[col],
-                bad,
-                column=col,
+            values = problems.parsed(
+                frame,
+                col,
+                parse_number,
+                file=file,
                 check="ongeldig bedrag",
                 fix="Schrijf een bedrag als 1250000 of € 1.250.000,00",
                 sheet=sh,
@@ -179,13 +175,11 @@ def read_kadaster(path: str | Path, *, key: bytes, sheet: str | None = None) -> 
             out[col] = pd.Series(float("nan"), index=frame.index)
     address_columns(frame, out, file=file, sheet=sh, problems=problems)
     if "hypotheek" in frame:
-        values, bad = parse_bool(frame["hypotheek"])
-        problems.add_rows(
-            file,
-            rows,
-            frame["hypotheek"],
-            bad,
-            column="hypotheek",
+        values = problems.parsed(
+            frame,
+            "hypotheek",
+            parse_bool,
+            file=file,
             check="ongeldige ja/nee-waarde",
             fix="Vul ja of nee in",
             sheet=sh,
@@ -197,13 +191,11 @@ def read_kadaster(path: str | Path, *, key: bytes, sheet: str | None = None) -> 
     for side in ("koper", "verkoper"):
         tcol, ncol, kcol = f"{side}_type", f"{side}_naam", f"{side}_kvk_nummer"
         if kcol in frame:
-            kvk, bad = parse_digits(frame[kcol], 8)
-            problems.add_rows(
-                file,
-                rows,
-                frame[kcol],
-                bad,
-                column=kcol,
+            kvk = problems.parsed(
+                frame,
+                kcol,
+                lambda v: parse_digits(v, 8),
+                file=file,
                 check="ongeldig KvK-nummer",
                 fix="Een KvK-nummer bestaat uit 8 cijfers",
                 sheet=sh,
@@ -211,13 +203,11 @@ def read_kadaster(path: str | Path, *, key: bytes, sheet: str | None = None) -> 
         else:
             kvk = pd.Series(pd.NA, index=frame.index, dtype="str")
         if tcol in frame:
-            ptype, bad = _party_type(frame[tcol])
-            problems.add_rows(
-                file,
-                rows,
-                frame[tcol],
-                bad,
-                column=tcol,
+            ptype = problems.parsed(
+                frame,
+                tcol,
+                _party_type,
+                file=file,
                 check=f"onbekend {side}type",
                 fix="Vul natuurlijk_persoon of rechtspersoon in",
                 sheet=sh,

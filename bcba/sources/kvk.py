@@ -121,13 +121,11 @@ def _date_col(frame, out, col, problems, file, sheet):
     if col not in frame:
         out[col] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
         return
-    values, bad = parse_date(frame[col])
-    problems.add_rows(
-        file,
-        frame["bron_rij"],
-        frame[col],
-        bad,
-        column=col,
+    values = problems.parsed(
+        frame,
+        col,
+        parse_date,
+        file=file,
         check="ongeldige datum",
         fix="Gebruik dd-mm-jjjj (bv. 31-01-2024)",
         sheet=sheet,
@@ -136,13 +134,11 @@ def _date_col(frame, out, col, problems, file, sheet):
 
 
 def _kvk_col(frame, out, col, problems, file, sheet):
-    values, bad = parse_digits(frame[col], 8)
-    problems.add_rows(
-        file,
-        frame["bron_rij"],
-        frame[col],
-        bad,
-        column=col,
+    values = problems.parsed(
+        frame,
+        col,
+        lambda v: parse_digits(v, 8),
+        file=file,
         check="ongeldig KvK-nummer",
         fix="Een KvK-nummer bestaat uit 8 cijfers",
         sheet=sheet,
@@ -186,13 +182,11 @@ def read_kvk_vestigingen(path: str | Path, *, sheet: str | None = None) -> Sourc
     out: dict[str, pd.Series] = {"bron_rij": frame["bron_rij"]}
     _kvk_col(frame, out, "kvk_nummer", problems, file, sheet_name)
     if "vestigingsnummer" in frame:
-        values, bad = parse_digits(frame["vestigingsnummer"], 12)
-        problems.add_rows(
-            file,
-            frame["bron_rij"],
-            frame["vestigingsnummer"],
-            bad,
-            column="vestigingsnummer",
+        values = problems.parsed(
+            frame,
+            "vestigingsnummer",
+            lambda v: parse_digits(v, 12),
+            file=file,
             check="ongeldig vestigingsnummer",
             fix="Een vestigingsnummer bestaat uit 12 cijfers",
             sheet=sheet_name,
@@ -211,13 +205,11 @@ def read_kvk_vestigingen(path: str | Path, *, sheet: str | None = None) -> Sourc
     _date_col(frame, out, "datum_inschrijving", problems, file, sheet_name)
     _date_col(frame, out, "datum_uitschrijving", problems, file, sheet_name)
     if "werkzame_personen" in frame:
-        values, bad = parse_int(frame["werkzame_personen"])
-        problems.add_rows(
-            file,
-            frame["bron_rij"],
-            frame["werkzame_personen"],
-            bad,
-            column="werkzame_personen",
+        values = problems.parsed(
+            frame,
+            "werkzame_personen",
+            parse_int,
+            file=file,
             check="ongeldig aantal",
             fix="Vul een heel getal in",
             sheet=sheet_name,

@@ -139,13 +139,11 @@ def _read_one(path: Path, known_names, problems: Problems):
         if "soort" in frame
         else pd.Series(pd.NA, index=frame.index, dtype="str")
     )
-    datum, bad = parse_date(frame["datum"])
-    problems.add_rows(
-        file,
-        rows,
-        frame["datum"],
-        bad,
-        column="datum",
+    datum = problems.parsed(
+        frame,
+        "datum",
+        parse_date,
+        file=file,
         check="ongeldige datum",
         fix="Gebruik dd-mm-jjjj (bv. 31-01-2024)",
         sheet=sh,
@@ -153,13 +151,11 @@ def _read_one(path: Path, known_names, problems: Problems):
     out["datum"] = datum
     for col in ("x", "y"):
         if col in frame:
-            values, bad = parse_number(frame[col])
-            problems.add_rows(
-                file,
-                rows,
-                frame[col],
-                bad,
-                column=col,
+            values = problems.parsed(
+                frame,
+                col,
+                parse_number,
+                file=file,
                 check="ongeldige coördinaat",
                 fix="Coördinaten in RD (EPSG:28992), in meters",
                 sheet=sh,
@@ -178,13 +174,11 @@ def _read_one(path: Path, known_names, problems: Problems):
             frame["omschrijving"]
         )  # masked once for all files below
     if "gewicht" in frame:
-        values, bad = parse_number(frame["gewicht"])
-        problems.add_rows(
-            file,
-            rows,
-            frame["gewicht"],
-            bad,
-            column="gewicht",
+        values = problems.parsed(
+            frame,
+            "gewicht",
+            parse_number,
+            file=file,
             check="ongeldig gewicht",
             fix="Vul een positief getal in (standaard 1)",
             sheet=sh,

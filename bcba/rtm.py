@@ -29,6 +29,7 @@ import shapely
 import statsmodels.api as sm
 from scipy.spatial import cKDTree
 from statsmodels.tools.sm_exceptions import PerfectSeparationWarning
+from threadpoolctl import threadpool_limits
 
 from bcba.config import CRS
 from bcba.errors import ConfigError, CRSMismatchError
@@ -216,6 +217,35 @@ def _indicator(raw: np.ndarray, op: Operationalisation) -> np.ndarray:
     return ((raw > op.threshold) & (raw > 0)).astype(float)
 
 
+def raw_measures(
+    cells: gpd.GeoDataFrame,
+    factors: Mapping[str, gpd.GeoDataFrame],
+    *,
+    distances: Sequence[float] = DEFAULT_DISTANCES,
+    operationalisations: Sequence[str] = OPERATIONALISATIONS,
+) -> dict[str, dict[tuple[str, float], np.ndarray]]:
+    """Nearest distance and counts within each distance, per factor, for every cell.
+
+    The costly part of :func:`candidate_features` (k-d tree queries). Compute it once and
+    pass it to :meth:`RiskTerrainModel.fit` (``raw=``) when the same cells are fitted
+    several times, as in validation and spatial cross-validation (use
+    :func:`subset_measures` for a subset of the cells).
+    """
+    check_crs(cells, "cells")
+    xy = centroid_xy(cells)
+    kinds, dists = tuple(operationalisations), [float(d) for d in distances]
+    return {
+        name: _raw_measures(xy, pts, kinds, dists) for name, pts in _check_factors(factors).items()
+    }
+
+
+def subset_measures(
+    raw: Mapping[str, Mapping[tuple[str, float], np.ndarray]], mask: np.ndarray
+) -> dict[str, dict[tuple[str, float], np.ndarray]]:
+    """The raw measures of the cells selected by the boolean ``mask``."""
+    return {name: {key: v[mask] for key, v in per.items()} for name, per in raw.items()}
+
+
 def candidate_features(
     cells: gpd.GeoDataFrame,
     factors: Mapping[str, gpd.GeoDataFrame],
@@ -223,21 +253,33 @@ def candidate_features(
     distances: Sequence[float] = DEFAULT_DISTANCES,
     operationalisations: Sequence[str] = OPERATIONALISATIONS,
     fit_mask: np.ndarray | None = None,
+    raw: Mapping[str, Mapping[tuple[str, float], np.ndarray]] | None = None,
 ) -> tuple[pd.DataFrame, list[Operationalisation]]:
     """All candidate 0/1 features (factor x operationalisation x distance) per cell.
 
     Density thresholds (mean + 2 SD of the counts) are computed on the cells in
-    ``fit_mask`` (default: all). Candidates without variation are dropped.
+    ``fit_mask`` (default: all). Candidates without variation are dropped. ``raw``:
+    precomputed :func:`raw_measures` of exactly these cells and settings.
     """
-    check_crs(cells, "cells")
-    points = _check_factors(factors)
-    xy = centroid_xy(cells)
+    if raw is None:
+        raw = raw_measures(
+            cells, factors, distances=distances, operationalisations=operationalisations
+        )
+    else:
+        check_crs(cells, "cells")
+        missing = sorted(set(map(str, factors)) - set(raw))
+        if missing:
+            raise ConfigError(f"Voorberekende maten ontbreken voor: {', '.join(missing)}.")
     mask = np.ones(len(cells), bool) if fit_mask is None else fit_mask
     columns: dict[str, np.ndarray] = {}
     ops: list[Operationalisation] = []
-    for name, pts in points.items():
-        raw = _raw_measures(xy, pts, operationalisations, distances)
-        for (kind, d), values in raw.items():
+    for name in map(str, factors):
+        for (kind, d), values in raw[name].items():
+            if len(values) != len(cells):
+                raise ConfigError(
+                    f"Voorberekende maten voor '{name}' horen bij {len(values)} cellen, "
+                    f"niet bij {len(cells)}."
+                )
             threshold = 0.0
             if kind == "density":
                 sub = values[mask]
@@ -471,6 +513,8 @@ class RiskTerrainModel:
         events: gpd.GeoDataFrame,
         factors: Mapping[str, gpd.GeoDataFrame],
         exposure: str | pd.Series | np.ndarray | None = None,
+        *,
+        raw: Mapping[str, Mapping[tuple[str, float], np.ndarray]] | None = None,
     ) -> RiskTerrainModel:
         """Fit the model.
 
@@ -485,6 +529,9 @@ class RiskTerrainModel:
         exposure : column name, Series by cel_id, array or None
             Exposure per cell (e.g. number of BAG addresses); offset ``log(exposure)``.
             Without it the offset is the cell's area (ha) inside the study area.
+        raw : dict, optional
+            :func:`raw_measures` of ``cells`` and ``factors`` with this model's distances
+            and operationalisations, when already computed (saves the k-d tree queries).
 
         Returns
         -------
@@ -521,6 +568,7 @@ class RiskTerrainModel:
             distances=[float(d) for d in self.distances],
             operationalisations=tuple(self.operationalisations),
             fit_mask=fit_mask,
+            raw=raw,
         )
         rng = np.random.default_rng(self.random_state)
         folds = rng.permutation(np.arange(len(y)) % self.cv)
@@ -636,9 +684,12 @@ class RiskTerrainModel:
         mu0 = ea * ya.sum() / ea.sum()
         alpha_max = float(np.abs(xa.T @ (ya - mu0)).max() / len(ya))
         alphas = np.geomspace(2 * alpha_max, 2e-3 * alpha_max, 20) if alpha_max > 0 else None
-        cv_model = GeneralizedLinearRegressorCV(
-            family="poisson", l1_ratio=1.0, cv=splits, alphas=alphas
-        ).fit(xa, ya, offset=np.log(ea))
+        # A few hundred pooled rows: OpenMP threads only add overhead, and on a busy machine
+        # their spin-waiting made one fit take 25 s instead of 0.2 s.
+        with threadpool_limits(limits=1):
+            cv_model = GeneralizedLinearRegressorCV(
+                family="poisson", l1_ratio=1.0, cv=splits, alphas=alphas
+            ).fit(xa, ya, offset=np.log(ea))
         alphas = np.asarray(cv_model.alphas_).reshape(-1)
         coef_path = np.asarray(cv_model.coef_path_)[:, 0]  # (folds, alphas, features)
         icpt_path = np.asarray(cv_model.intercept_path_)[:, 0].reshape(self.cv, -1)

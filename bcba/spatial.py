@@ -184,7 +184,11 @@ def analyse_theme(
         return result
     params = dict(distances=config.distances, random_state=config.seed)
     model = rtm.RiskTerrainModel(**params, weight_column="gewicht")
-    model.fit(cells, located, factors, exposure=exposure)
+    # distance measures of the cells: computed once for the fit and both validations
+    raw = rtm.raw_measures(
+        cells, factors, distances=model.distances, operationalisations=model.operationalisations
+    )
+    model.fit(cells, located, factors, exposure=exposure, raw=raw)
     result.model = model
     result.factoren = model.factors_
     result.surface = model.predict(cells, factors, exposure=exposure)
@@ -195,6 +199,7 @@ def analyse_theme(
             factors,
             exposure=exposure,
             model_params=params | {"weight_column": "gewicht"},
+            raw=raw,
         )
         result.conclusie = validation.conclusion(result.validatie)
         result.spatial_cv = validation.spatial_cv(
@@ -203,6 +208,7 @@ def analyse_theme(
             factors,
             exposure=exposure,
             model_params=params | {"weight_column": "gewicht"},
+            raw=raw,
         )
     except (BcbaError, ValueError) as exc:  # needs events in both halves; report why not
         log.warning("validatie voor %s niet mogelijk: %s", thema, exc)

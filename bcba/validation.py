@@ -31,6 +31,8 @@ from bcba.rtm import (
     check_crs,
     count_events,
     exposure_array,
+    raw_measures,
+    subset_measures,
 )
 
 logger = logging.getLogger(__name__)
@@ -186,12 +188,14 @@ def validate_rtm(
     exposure=None,
     model_params: Mapping | None = None,
     bandwidth: float | str = DEFAULT_BANDWIDTH,
+    raw: Mapping | None = None,
 ) -> pd.DataFrame:
     """Time-split validation of the RTM against a quartic-KDE baseline.
 
     The RTM is fitted on the training events and cells are ranked by its expected count
     (exposure times relative risk); the baseline ranks cells by the kernel density of the
-    training events. Both are scored on the test events.
+    training events. Both are scored on the test events. ``raw``: precomputed
+    :func:`bcba.rtm.raw_measures` of ``cells`` (saves recomputing them).
 
     Returns
     -------
@@ -204,7 +208,7 @@ def validate_rtm(
     check_crs(cells, "cells")
     train, test, split = split_events(events, split_date)
     model = RiskTerrainModel(**dict(model_params or {})).fit(
-        cells, train, factors, exposure=exposure
+        cells, train, factors, exposure=exposure, raw=raw
     )
     surface = model.predict()
     rtm_score = surface["verwacht_aantal"].to_numpy(float)
@@ -307,6 +311,7 @@ def spatial_cv(
     seed: int = 0,
     area_share: float = 0.10,
     model_params: Mapping | None = None,
+    raw: Mapping | None = None,
 ) -> pd.DataFrame:
     """Spatial block cross-validation of the RTM.
 
@@ -327,13 +332,23 @@ def spatial_cv(
     y_full = count_events(cells, events)
     area = cell_area(cells)
     params = dict(model_params or {})
+    if raw is None:
+        settings = RiskTerrainModel(**params).get_params()
+        raw = raw_measures(
+            cells,
+            factors,
+            distances=settings["distances"],
+            operationalisations=settings["operationalisations"],
+        )
     rows = []
     for fold in range(k):
         test = folds == fold
         train_cells = cells[~test]
         model = RiskTerrainModel(**params)
         e_train = None if e_full is None else e_full[~test]
-        model.fit(train_cells, events, factors, exposure=e_train)
+        model.fit(
+            train_cells, events, factors, exposure=e_train, raw=subset_measures(raw, ~test)
+        )
         e_test = None if e_full is None else e_full[test]
         surface = model.predict(cells[test], exposure=e_test)
         mu = surface["verwacht_aantal"].to_numpy(float)

@@ -17,6 +17,8 @@ from bcba.rtm import (
     apply_operationalisations,
     candidate_features,
     count_events,
+    raw_measures,
+    subset_measures,
     write_rtm_outputs,
 )
 
@@ -94,6 +96,27 @@ def test_candidate_features_proximity_and_density_exact():
     )
     again = apply_operationalisations(cells, {"f": factor}, ops)
     pd.testing.assert_frame_equal(again, feats[again.columns])
+
+
+def test_precomputed_measures_give_the_same_model_and_must_fit_the_cells():
+    cells, events, factors, exposure = simulate(7)
+    params = dict(distances=(100, 300, 500), random_state=7)
+    plain = RiskTerrainModel(**params).fit(cells, events, factors, exposure=exposure)
+    raw = raw_measures(cells, factors, distances=(100, 300, 500))
+    reused = RiskTerrainModel(**params).fit(cells, events, factors, exposure=exposure, raw=raw)
+    pd.testing.assert_frame_equal(plain.factors_, reused.factors_)
+    # a subset of the cells (as in spatial cross-validation) gives the subset's features
+    keep = np.arange(len(cells)) % 3 != 0
+    sub_feats, sub_ops = candidate_features(
+        cells[keep], factors, distances=(100, 300, 500), raw=subset_measures(raw, keep)
+    )
+    direct, direct_ops = candidate_features(cells[keep], factors, distances=(100, 300, 500))
+    pd.testing.assert_frame_equal(sub_feats, direct)
+    assert sub_ops == direct_ops
+    with pytest.raises(ConfigError, match="horen bij"):
+        RiskTerrainModel(**params).fit(cells[keep], events, factors, raw=raw)
+    with pytest.raises(ConfigError, match="ontbreken"):
+        candidate_features(cells, factors, raw={"geplant": raw["geplant"]})
 
 
 def test_planted_factor_selected_and_noise_mostly_not():

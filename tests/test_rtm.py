@@ -220,3 +220,20 @@ def test_write_rtm_outputs(tmp_path):
     assert (
         pd.read_csv(written["rtm_factoren"])["factor"].tolist() == model.factors_["factor"].tolist()
     )
+
+
+def test_unique_patterns_matches_numpy_row_unique():
+    from bcba.rtm import _unique_patterns
+
+    rng = np.random.default_rng(3)
+    for width in (1, 4, 18):
+        x = (rng.random((2000, width)) < 0.3).astype(float)
+        folds = rng.integers(0, 5, 2000)
+        keys, inverse = np.unique(np.c_[folds, x], axis=0, return_inverse=True)
+        got_keys, got_inverse = _unique_patterns(x, lead=folds)
+        np.testing.assert_array_equal(got_keys, keys)
+        np.testing.assert_array_equal(got_inverse, inverse.reshape(-1))
+        keys, inverse = np.unique(x, axis=0, return_inverse=True)
+        got_keys, got_inverse = _unique_patterns(x)
+        np.testing.assert_array_equal(got_keys, keys)
+        np.testing.assert_array_equal(got_inverse, inverse.reshape(-1))

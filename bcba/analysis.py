@@ -32,6 +32,9 @@ log = logging.getLogger(__name__)
 #: The theme whose risk map leads the report when it has enough events.
 MAIN_THEME = "drugs"
 TOP_BUURTEN = 5
+MAP_DPI = 150  # print twins of the maps, in the report and in the map book
+#: More risk locations than this: the report's interactive map shows the most flagged ones.
+MAX_REPORT_LOCATIONS = 2500
 
 SOURCE_LABELS = {
     "bag": "BAG-adressen",
@@ -220,6 +223,9 @@ class Bcba:
         return frame
 
     def _static_and_interactive(self, kind: str, frame, **kwargs):
+        """The folium map and its print twin; the twin is kept as PNG for the map book."""
+        import matplotlib.pyplot as plt
+
         from bcba.maps import interactive, static
 
         titel = kwargs.pop("titel")
@@ -236,18 +242,24 @@ class Bcba:
             "locaties": interactive.risk_locations_map,
         }[kind]
         basemap = self._basemap()
+        figure_frame = kwargs.pop("figure_frame", frame)
         m = map_fn(frame, titel=titel, basemap=basemap, tegel_url=self.cfg.tegel_url, **kwargs)
         fig_kwargs = {k: v for k, v in kwargs.items() if k in _static_kwargs(figure_fn)}
-        fig = figure_fn(frame, titel=titel, basemap=basemap, **fig_kwargs)
-        self._figures.append((fig, titel))
-        return m, fig
+        fig = figure_fn(figure_frame, titel=titel, basemap=basemap, **fig_kwargs)
+        # rendered once, for the report and the map book alike; the figure is freed
+        png = static.figure_to_png_bytes(fig, dpi=MAP_DPI)
+        plt.close(fig)
+        self._figures.append((png, titel))
+        return m, png
 
     def _map(self, kind: str, frame, *, bijschrift: str, slug: str, **kwargs) -> str:
         from bcba.maps.interactive import save_map
+        from bcba.maps.offline import to_offline_html
 
-        m, fig = self._static_and_interactive(kind, frame, **kwargs)
-        save_map(m, self.out / "kaarten" / f"{slug}.html")
-        return rh.kaart_html(m, statisch=fig, bijschrift=bijschrift)
+        m, png = self._static_and_interactive(kind, frame, **kwargs)
+        page = to_offline_html(m)
+        save_map(page, self.out / "kaarten" / f"{slug}.html")
+        return rh.kaart_html(page, statisch=png, bijschrift=bijschrift)
 
     # ------------------------------------------------------------------ sections
     def titelpagina(self) -> HTML:
@@ -631,14 +643,41 @@ class Bcba:
         )
         loc = ind.risicolocaties[ind.risicolocaties.geometry.notna()].copy()
         loc["reden"] = loc["bewijs"].astype(str).str.slice(0, 300)
+        loc["flag"] = loc["flag_ids"]
+        bijschrift = "Adressen met rode vlaggen, gekleurd naar soort vlag (geclusterd)."
+        shown = loc
+        if len(loc) > MAX_REPORT_LOCATIONS:
+            # A city has tens of thousands: the report's map shows the addresses with the
+            # most kinds of flags; the separate map file and the print map show them all.
+            shown = loc.sort_values(
+                ["n_soorten", "n_flags", "adres_id"], ascending=[False, False, True]
+            ).head(MAX_REPORT_LOCATIONS)
+            bijschrift += (
+                f" Interactief getoond: de {rh.nl_getal(len(shown), 0)} adressen met de meeste "
+                f"soorten vlaggen van de {rh.nl_getal(len(loc), 0)}; alle adressen staan in "
+                "kaarten/risicolocaties_alle.html, in risicolocaties.csv en op de afdrukkaart."
+            )
+            from bcba.maps.interactive import risk_locations_map, save_map
+
+            save_map(
+                risk_locations_map(
+                    loc,
+                    titel="Risicolocaties (alle)",
+                    flag_column="flag",
+                    basemap=self._basemap(),
+                    tegel_url=self.cfg.tegel_url,
+                ),
+                self.out / "kaarten" / "risicolocaties_alle.html",
+            )
         parts.append(
             self._map(
                 "locaties",
-                loc.assign(flag=loc["flag_ids"]),
+                shown,
                 titel="Risicolocaties",
                 flag_column="flag",
                 slug="risicolocaties",
-                bijschrift="Adressen met rode vlaggen, gekleurd naar soort vlag (geclusterd).",
+                bijschrift=bijschrift,
+                figure_frame=loc,
             )
         )
         top = ind.risicolocaties.sort_values(["n_soorten", "n_flags"], ascending=False).head(15)
@@ -1067,12 +1106,7 @@ class Bcba:
                 gemeente=self.gemeente.naam,
                 rapport_id=self.cfg.rapport_id,
                 ontvanger=self.cfg.ontvanger,
-                dpi=150,
             )
-        import matplotlib.pyplot as plt
-
-        for fig, _ in self._figures:
-            plt.close(fig)
         self._figures.clear()
         check_outputs(
             [self.out, config.processed_dir() / self.cfg.gemeente], sorted(self.inputs._names)

@@ -346,9 +346,7 @@ def spatial_cv(
         train_cells = cells[~test]
         model = RiskTerrainModel(**params)
         e_train = None if e_full is None else e_full[~test]
-        model.fit(
-            train_cells, events, factors, exposure=e_train, raw=subset_measures(raw, ~test)
-        )
+        model.fit(train_cells, events, factors, exposure=e_train, raw=subset_measures(raw, ~test))
         e_test = None if e_full is None else e_full[test]
         surface = model.predict(cells[test], exposure=e_test)
         mu = surface["verwacht_aantal"].to_numpy(float)

@@ -19,6 +19,7 @@ from bcba.maps import interactive, palette, static
 from bcba.maps.offline import (
     RemoteAssetError,
     find_remote_resources,
+    map_iframe,
     offline_map,
     to_offline_html,
 )
@@ -103,6 +104,24 @@ def test_offline_html_has_no_remote_url_and_inlines_leaflet(choropleth_page):
         assert dropped not in choropleth_page.lower()
     # CSS images are data URIs, so even the layer control icon needs no file
     assert "images/layers.png" not in choropleth_page
+
+
+def test_map_iframe_carries_the_page_unchanged(choropleth_page):
+    from html.parser import HTMLParser
+
+    class Frames(HTMLParser):
+        docs: list[str] = []
+
+        def handle_starttag(self, tag, attrs):
+            if tag == "iframe":
+                self.docs.append(dict(attrs)["srcdoc"])
+
+    tricky = choropleth_page + "<p title='x &amp; y'>O'Brien & \"Co\"</p>"
+    parser = Frames()
+    parser.feed(map_iframe(tricky, hoogte=300))
+    assert parser.docs == [tricky]
+    # double quotes are left as they are: GeoJSON is full of them
+    assert "&quot;" not in map_iframe('{"a": "b"}')
 
 
 def test_legend_is_dutch_and_marking_present(choropleth_page):

@@ -185,6 +185,16 @@ def test_mapbook_one_page_per_map_with_marking(tmp_path):
         width, height = float(page.mediabox.width), float(page.mediabox.height)
         assert width > height  # landscape
         assert width == pytest.approx(11.69 * 72, abs=1)
+    # a map already rendered to PNG (as the report does) gives the same page
+    png = static.figure_to_png_bytes(figs[0][0], dpi=60)
+    again = mapbook.write_mapbook(
+        [(png, "Drugs")],
+        tmp_path / "uit_png.pdf",
+        gemeente="Barendrecht",
+        rapport_id="R-1",
+        ontvanger="Burgemeester",
+    )
+    assert "Drugs" in PdfReader(again).pages[0].extract_text()
     with pytest.raises(ConfigError):
         mapbook.write_mapbook(
             [], tmp_path / "leeg.pdf", gemeente="x", rapport_id="x", ontvanger="x"

@@ -466,11 +466,14 @@ def risk_locations_map(
     return _finish(m, classes, title=classes.title, marker=True)
 
 
-def save_map(m: folium.Map, path: str | Path) -> Path:
-    """Write a map as a self-contained offline HTML page (atomic, owner-only, marked)."""
+def save_map(m: folium.Map | str, path: str | Path) -> Path:
+    """Write a map as a self-contained offline HTML page (atomic, owner-only, marked).
+
+    ``m`` is a folium map or its page already rendered by :func:`to_offline_html`.
+    """
     from bcba.io import write_text
 
-    page = to_offline_html(m)
+    page = m if isinstance(m, str) else to_offline_html(m)
     if palette.MARKING not in page:
         raise ConfigError("Kaart mist de markering; maak kaarten met bcba.maps.")
     marking = (

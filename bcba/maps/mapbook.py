@@ -26,7 +26,7 @@ PAPER: dict[str, tuple[float, float]] = {"A4": (11.69, 8.27), "A3": (16.54, 11.6
 
 
 def write_mapbook(
-    figures_with_titles: Sequence[tuple[Figure, str]],
+    figures_with_titles: Sequence[tuple[Figure | bytes, str]],
     path: str | Path,
     *,
     gemeente: str,
@@ -42,7 +42,8 @@ def write_mapbook(
     ----------
     figures_with_titles
         ``(figure, page title)`` pairs, e.g. from :mod:`bcba.maps.static`. The figures are
-        rendered to images and are not changed.
+        rendered to images and are not changed. A figure may also be given as PNG bytes
+        already rendered (the report renders each map once for both uses).
     path
         Output PDF (written atomically, owner-only).
     gemeente, rapport_id, ontvanger
@@ -50,7 +51,7 @@ def write_mapbook(
     paper
         ``"A4"`` or ``"A3"`` (landscape).
     dpi
-        Resolution of the map images.
+        Resolution of the map images (figures only; PNG bytes are used as they are).
     datum
         Date in the footer (today when omitted).
 
@@ -78,9 +79,12 @@ def write_mapbook(
         ) as pdf,
     ):
         for number, (figure, title) in enumerate(figures_with_titles, start=1):
-            buffer = io.BytesIO()
-            figure.savefig(buffer, format="png", dpi=dpi, facecolor="white")
-            buffer.seek(0)
+            if isinstance(figure, bytes | bytearray):
+                buffer = io.BytesIO(figure)
+            else:
+                buffer = io.BytesIO()
+                figure.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+                buffer.seek(0)
             image = mpimg.imread(buffer, format="png")
             page = Figure(figsize=size)
             red = palette.MARKING_COLOUR

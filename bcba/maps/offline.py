@@ -351,6 +351,22 @@ def basemap_layers(
     return {"outline": outline, "wijken": wijken, "water": water}
 
 
+def map_iframe(page: str, *, hoogte: int = 520) -> str:
+    """An offline map page as a sandboxed ``<iframe srcdoc>`` for a report or notebook.
+
+    The attribute is single-quoted, so only ``&`` and ``'`` need escaping: GeoJSON is full
+    of double quotes, and escaping each as ``&quot;`` made map-heavy reports about 40 %
+    larger.
+    """
+    escaped = page.replace("&", "&amp;").replace("'", "&#39;")
+    return (
+        '<div class="bcba-interactive-map"><iframe class="bcba-map-frame" '
+        'title="Interactieve kaart" sandbox="allow-scripts" '
+        f'style="width:100%;height:{int(hoogte)}px;border:0" '
+        f"srcdoc='{escaped}'></iframe></div>"
+    )
+
+
 class OfflineMap(folium.Map):
     """A :class:`folium.Map` whose notebook display is the offline page (vendored Leaflet).
 
@@ -359,13 +375,7 @@ class OfflineMap(folium.Map):
     """
 
     def _repr_html_(self, **kwargs) -> str:
-        page = to_offline_html(self)
-        return (
-            '<div class="bcba-interactive-map"><iframe class="bcba-map-frame" '
-            'title="Interactieve kaart" sandbox="allow-scripts" '
-            'style="width:100%;height:520px;border:0" '
-            f'srcdoc="{html.escape(page, quote=True)}"></iframe></div>'
-        )
+        return map_iframe(to_offline_html(self))
 
 
 def offline_map(

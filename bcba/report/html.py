@@ -174,7 +174,8 @@ def kaart_html(
     Parameters
     ----------
     m
-        A folium map from :mod:`bcba.maps.interactive`.
+        A folium map from :mod:`bcba.maps.interactive`, or its page already rendered by
+        :func:`bcba.maps.offline.to_offline_html` (saves rendering it twice).
     statisch
         Its static twin: a matplotlib Figure or PNG bytes. Shown instead of the
         interactive map when printing (the template hides one or the other).
@@ -183,16 +184,11 @@ def kaart_html(
     bijschrift
         Caption under the map.
     """
-    from bcba.maps.offline import to_offline_html
+    from bcba.maps.offline import map_iframe, to_offline_html
     from bcba.maps.static import figure_to_base64
 
-    page = to_offline_html(m)
-    parts = [
-        '<figure class="bcba-map">',
-        f'<div class="bcba-interactive-map"><iframe class="bcba-map-frame" title="Interactieve kaart" '
-        f'sandbox="allow-scripts" style="width:100%;height:{int(hoogte)}px;border:0" '
-        f'srcdoc="{html.escape(page, quote=True)}"></iframe></div>',
-    ]
+    page = m if isinstance(m, str) else to_offline_html(m)
+    parts = ['<figure class="bcba-map">', map_iframe(page, hoogte=hoogte)]
     if statisch is not None:
         if isinstance(statisch, bytes | bytearray):
             import base64

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import html
+import json
 import logging
 import os
 import shutil
@@ -80,6 +81,7 @@ class Bcba:
     written: dict[str, Path] = field(default_factory=dict)
     _figures: list = field(default_factory=list, repr=False)
     _reason_cache: dict = field(default_factory=dict, repr=False)
+    _sections_started: float | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ running
     @classmethod
@@ -116,6 +118,7 @@ class Bcba:
         started = time.perf_counter()
         bcba.write_results()
         timings["resultaten_schrijven"] = time.perf_counter() - started
+        bcba._sections_started = time.perf_counter()
         return bcba
 
     @property
@@ -1099,6 +1102,9 @@ class Bcba:
         from bcba.leakcheck import check_outputs
         from bcba.maps.mapbook import write_mapbook
 
+        if self._sections_started is not None:
+            self.timings["rapportonderdelen"] = time.perf_counter() - self._sections_started
+        started = time.perf_counter()
         if self._figures:
             write_mapbook(
                 self._figures,
@@ -1116,6 +1122,12 @@ class Bcba:
             "STRIKT VERTROUWELIJK\n"
             f"B-CBA {self.gemeente.naam}, rapportnummer {self.cfg.rapport_id}, ontvanger {self.cfg.ontvanger}.\n"
             "Niet verspreiden zonder toestemming. Zie bcba_<GMxxxx>.html / .pdf.\n",
+        )
+        self.timings["kaartenboek_en_controle"] = time.perf_counter() - started
+        # seconds per part, for benchmarks/ and for an analyst wondering where time went
+        write_text(
+            self.out / "looptijden.json",
+            json.dumps({k: round(v, 2) for k, v in self.timings.items()}, indent=2),
         )
         return HTML(f'<p class="bcba-end">{rh.markering_html()} Einde van het rapport.</p>')
 

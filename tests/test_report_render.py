@@ -18,7 +18,7 @@ from bcba.maps import interactive, mapbook, static
 from bcba.maps.offline import RemoteAssetError, find_remote_resources, offline_map
 from bcba.maps.palette import MARKING
 from bcba.report import html as rhtml
-from bcba.report.render import render_html, render_pdf
+from bcba.report.render import print_copy, render_html, render_pdf
 
 META = {
     "gemeente": "GM0489",
@@ -199,3 +199,18 @@ def test_mapbook_one_page_per_map_with_marking(tmp_path):
         mapbook.write_mapbook(
             [], tmp_path / "leeg.pdf", gemeente="x", rapport_id="x", ontvanger="x"
         )
+
+
+def test_print_copy_drops_exactly_the_interactive_maps():
+    page_inside = "<html><body><div>kaart</div><p>O'Brien & co</p></body></html>"
+    one = rhtml.kaart_html(page_inside, statisch=b"png1", bijschrift="Eerste")
+    two = rhtml.kaart_html(page_inside, statisch=b"png2", bijschrift="Tweede")
+    report = f"<h1>Rapport</h1>{one}<p>tussen</p>{two}<p>einde</p>"
+    printed = print_copy(report)
+    assert "<iframe" not in printed and "kaart</div>" not in printed
+    assert printed.count('class="bcba-static-map"') == 2
+    assert "<p>tussen</p>" in printed and "<p>einde</p>" in printed
+    assert "Eerste" in printed and "Tweede" in printed
+    assert len(report) - len(printed) == 2 * len(
+        re.search(r'<div class="bcba-interactive-map">.*?</iframe></div>', one, re.S).group()
+    )

@@ -33,6 +33,11 @@ TOC_SLOT = '<div class="bcba-toc-slot"></div>'
 _HEADING = re.compile(r"<h([12])\b([^>]*)>(.*?)</h\1>", re.S | re.I)
 _ID = re.compile(r"\bid\s*=\s*\"([^\"]+)\"")
 _TAGS = re.compile(r"<[^>]+>")
+# An interactive map of bcba.maps.offline.map_iframe: the quote that closes srcdoc cannot
+# occur inside it (it is escaped), so this matches exactly one map.
+_INTERACTIVE_MAP = re.compile(
+    r'<div class="bcba-interactive-map"><iframe [^>]*?srcdoc=(?:\'[^\']*\'|"[^"]*")></iframe></div>'
+)
 
 
 def default_template_dir() -> Path:
@@ -217,6 +222,11 @@ def pdf_header_footer(meta: Mapping[str, str]) -> tuple[str, str]:
     return header, footer
 
 
+def print_copy(page: str) -> str:
+    """The report page without its interactive maps (the print stylesheet hides them)."""
+    return _INTERACTIVE_MAP.sub("", page)
+
+
 def render_pdf(html_path: str | Path, pdf_path: str | Path, *, paper: str = "A4") -> Path:
     """Print a rendered report to PDF with headless Chromium (network off).
 
@@ -235,14 +245,24 @@ def render_pdf(html_path: str | Path, pdf_path: str | Path, *, paper: str = "A4"
     source = Path(html_path)
     if not source.is_file():
         raise MissingInputError(f"HTML-rapport niet gevonden: {source}")
-    header, footer = pdf_header_footer(_meta_tags(source.read_text(encoding="utf-8")))
+    page = source.read_text(encoding="utf-8")
+    header, footer = pdf_header_footer(_meta_tags(page))
     started = time.perf_counter()
-    with atomic_path(pdf_path) as tmp:
-        check = print_pdf(source, tmp, header_template=header, footer_template=footer, paper=paper)
-        if check.requests:
-            raise RemoteAssetError(
-                "Het rapport probeerde bij het afdrukken iets te laden: "
-                + ", ".join(check.requests[:5])
+    # Print shows the static twins only; without the interactive maps Chromium need not run
+    # a dozen Leaflet maps with their GeoJSON before it can lay out the pages.
+    copy = source.with_name(f".afdruk-{source.name}")
+    try:
+        write_text(copy, print_copy(page))
+        with atomic_path(pdf_path) as tmp:
+            check = print_pdf(
+                copy, tmp, header_template=header, footer_template=footer, paper=paper
             )
+    finally:
+        copy.unlink(missing_ok=True)
+    if check.requests:
+        raise RemoteAssetError(
+            "Het rapport probeerde bij het afdrukken iets te laden: "
+            + ", ".join(check.requests[:5])
+        )
     log.info("printed %s in %.1f s", Path(pdf_path).name, time.perf_counter() - started)
     return Path(pdf_path)

@@ -177,10 +177,9 @@ class Bcba:
         # register graph of a city is hundreds of thousands of nodes nobody opens in i2.
         net_dir = out / "netwerken"
         flagged = _flagged_network_ids(self.networks)
-        nodes = self.networks.nodes
-        keep = nodes.loc[nodes["netwerk_id"].isin(flagged), "node_id"] if len(nodes) else []
-        subgraph = self.networks.graph.subgraph(list(keep)).copy()
-        self.written["graphml"] = write_graphml(subgraph, net_dir / "netwerken.graphml")
+        self.written["graphml"] = write_graphml(
+            self.networks, net_dir / "netwerken.graphml", netwerk_ids=flagged
+        )
         self.written.update(write_i2(self.networks, net_dir, netwerk_ids=flagged))
         write_csv(_networks_table(self.networks), net_dir / "netwerken.csv")
 

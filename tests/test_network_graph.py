@@ -508,3 +508,66 @@ def test_empty_inputs_give_empty_results():
     assert np.array_equal(
         res.networks.columns[:4], ["netwerk_id", "n_bedrijven", "n_personen", "n_adressen"]
     )
+
+
+def test_graph_is_built_on_first_use_and_subgraph_matches(results):
+    assert "graph" not in vars(results)  # analyse_networks builds no networkx graph
+    ids = results.nodes.set_index("node_id").loc[["P-stroman", "K-10000021"], "netwerk_id"]
+    sub = results.subgraph(ids)
+    assert "graph" not in vars(results)
+    graph = results.graph
+    assert results.graph is graph  # built once
+    members = results.nodes.loc[results.nodes["netwerk_id"].isin(ids), "node_id"].tolist()
+    expected = graph.subgraph(members)
+    assert dict(sub.nodes(data=True)) == dict(expected.nodes(data=True))
+    assert sorted(sub.edges(keys=True, data="soort")) == sorted(
+        expected.edges(keys=True, data="soort")
+    )
+    assert sub.nodes["P-stroman"]["netwerk_id"] == ids["P-stroman"]
+
+
+def test_graphml_of_selected_networks_equals_networkx_subgraph(results, tmp_path):
+    ids = results.nodes.set_index("node_id").loc[["P-gedeeld", "P-stroman"], "netwerk_id"]
+    members = results.nodes.loc[results.nodes["netwerk_id"].isin(ids), "node_id"].tolist()
+    fast = write_graphml(results, tmp_path / "fast.graphml", netwerk_ids=ids)
+    slow = write_graphml(results.graph.subgraph(members).copy(), tmp_path / "slow.graphml")
+    a = nx.read_graphml(fast, force_multigraph=True)
+    b = nx.read_graphml(slow, force_multigraph=True)
+    assert sorted(a.nodes) == sorted(members)
+    assert dict(a.nodes(data=True)) == dict(b.nodes(data=True))
+    assert sorted(a.edges(keys=True, data=True), key=str) == sorted(
+        b.edges(keys=True, data=True), key=str
+    )
+    assert a.nodes["K-10000041"]["label"] == "Shisha Lounge Zoë B.V."
+    assert a.nodes["A-0489010000000001"]["huisnummer"] == 1  # attr.type long
+    text = fast.read_text(encoding="utf-8")
+    assert '<key id="vastgoed" for="node" attr.name="vastgoed" attr.type="boolean" />' in text
+    assert (fast.stat().st_mode & 0o777) == 0o600
+    with pytest.raises(ConfigError, match="netwerk_ids"):
+        write_graphml(results.graph, tmp_path / "x.graphml", netwerk_ids=ids)
+
+
+def test_graphml_escapes_markup(tmp_path):
+    graph = nx.MultiDiGraph()
+    graph.add_node('K-"1"', label="Bakker & Zn <B.V.>\x01", vastgoed=True, x=1.5)
+    graph.add_edge('K-"1"', "A-2", key="L1", datum=T("2024-01-02"), koopsom=np.nan)
+    path = write_graphml(graph, tmp_path / "g.graphml")
+    back = nx.read_graphml(path, force_multigraph=True)
+    assert back.nodes['K-"1"'] == {"label": "Bakker & Zn <B.V.>", "vastgoed": True, "x": 1.5}
+    assert back.edges['K-"1"', "A-2", "L1"] == {"datum": "2024-01-02"}
+
+
+def test_components_are_deterministic_and_numbered_by_size():
+    rows = [
+        (f"2{i:07d}", f"S{i} B.V.", BV, "4120", 60 + i // 12, "2020-01-01", NAT) for i in range(24)
+    ] + [("30000000", "Los B.V.", BV, "4120", 90, "2020-01-01", NAT)]
+    func = pd.DataFrame(
+        {"kvk_nummer": ["20000000", "20000012"], "persoon_id": ["P-brug", "P-brug"]}
+    )
+    tables = build_entity_tables(_ves(rows), func, None, None)
+    first = network_components(tables, max_size=20, seed=3)
+    pd.testing.assert_series_equal(first, network_components(tables, max_size=20, seed=3))
+    sizes = first.groupby(first).size()
+    assert sizes.is_monotonic_decreasing and sizes.index.tolist() == list(range(1, len(sizes) + 1))
+    # the lone company and its address form the last network
+    assert first["K-30000000"] == first.max() == first["A-0489010000000090"]

@@ -237,3 +237,48 @@ def test_resolve_addresses_uses_reference_bag():
     res = resolve_addresses(mentions, reference=bag)
     assert res.links["entiteit_id"].tolist() == ["A-0489010000000077"]
     assert res.links["score"].tolist() == [0.95]
+
+
+def test_match_companies_uses_exact_lcs_similarity():
+    # difflib's greedy ratio is 2/3 here; the longest common subsequence gives 2 * 6 / 15
+    left = pd.DataFrame({"id": ["a"], "naam": ["bbab b ab"], "postcode": ["2991AB"]})
+    right = pd.DataFrame({"id": ["K"], "naam": ["bbbb b"], "postcode": ["2991AB"]})
+    pairs = match_companies(left, right, fuzzy_min=0.8)
+    assert pairs[["id_links", "id_rechts", "score", "toelichting"]].values.tolist() == [
+        [
+            "a",
+            "K",
+            round(0.8 * 0.8 + 0.05, 3),
+            "naam lijkt op elkaar (gelijkenis 0,80); postcode gelijk",
+        ]
+    ]
+    assert match_companies(left, right, fuzzy_min=0.81).empty
+
+
+def test_parse_adres_sleutel_normal_form_and_free_keys_agree():
+    keys = pd.Series(
+        [
+            "3066CU|43|B|",
+            "3066cu|043|b|",
+            "3066CU|43||a",
+            "3066CU|43||12",
+            None,
+            "x",
+            "3066CU|43|B|",
+        ],
+        index=[7, 3, 5, 1, 0, 2, 9],
+        dtype="string",
+    )
+    out = parse_adres_sleutel(keys)
+    assert out.index.tolist() == [7, 3, 5, 1, 0, 2, 9]
+    assert out["adres_sleutel"].tolist() == [
+        "3066CU|43|B|",
+        "3066CU|43|B|",
+        "3066CU|43|A|",
+        "3066CU|43||12",
+        pd.NA,
+        pd.NA,
+        "3066CU|43|B|",
+    ]
+    assert out["huisnummer"].dtype == "Int64" and out["huisnummer"].iloc[0] == 43
+    assert out["huisletter"].tolist()[:4] == ["B", "B", "A", ""]

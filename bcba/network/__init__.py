@@ -14,13 +14,21 @@ Example
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 
 import networkx as nx
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
-from bcba.network.graph import EntityTables, build_entity_tables, to_networkx
+from bcba.network.graph import (
+    EDGE_COLUMNS,
+    NODE_COLUMNS,
+    EntityTables,
+    build_entity_tables,
+    to_networkx,
+)
 from bcba.network.indicators import (
     LINKED_SBI_PREFIXES,
     RISK_SBI_PREFIXES,
@@ -101,8 +109,6 @@ class NetworkResults:
 
     Attributes
     ----------
-    graph : networkx.MultiDiGraph
-        Entity graph; node attribute ``netwerk_id``; edge key = ``link_id``.
     networks : DataFrame
         netwerk_id, n_bedrijven, n_personen, n_adressen, n_vastgoed, n_meldingen, flags,
         n_signaalsoorten, score, rang, centrale_knoop, beschrijving.
@@ -113,22 +119,57 @@ class NetworkResults:
     flags : DataFrame
         Flag records (network and mapped external) with netwerk_id.
     config : NetworkConfig
+    graph : networkx.MultiDiGraph
+        Entity graph; node attribute ``netwerk_id``; edge key = ``link_id``. Built from the
+        tables on first use (a city graph takes seconds and much memory); for a few networks
+        use :meth:`subgraph`.
     """
 
-    graph: nx.MultiDiGraph
     networks: pd.DataFrame
     nodes: pd.DataFrame
     edges: pd.DataFrame
     flags: pd.DataFrame
     config: NetworkConfig
 
+    def entity_tables(self, netwerk_ids: Iterable[str] | None = None) -> EntityTables:
+        """Node and link tables of the graph (columns as :func:`to_networkx` turns into
+        attributes), optionally only of the networks ``netwerk_ids``.
+
+        With ``netwerk_ids`` the result is the induced subgraph: their nodes and every link
+        between two of them (also a ``mogelijk_zelfde`` link between two of those networks).
+        """
+        nodes = self.nodes[[*NODE_COLUMNS, "netwerk_id"]]
+        edges = self.edges[list(EDGE_COLUMNS)]
+        if netwerk_ids is not None:
+            wanted = pd.Index(pd.unique(pd.Series(list(netwerk_ids), dtype="string")))
+            nodes = nodes[wanted.get_indexer(nodes["netwerk_id"]) >= 0]
+            ids = pd.Index(nodes["node_id"])
+            edges = edges[
+                (ids.get_indexer(edges["bron"]) >= 0) & (ids.get_indexer(edges["doel"]) >= 0)
+            ]
+        return EntityTables(nodes=nodes, edges=edges)
+
+    def subgraph(self, netwerk_ids: Iterable[str]) -> nx.MultiDiGraph:
+        """The entity graph of the networks ``netwerk_ids`` only (see :meth:`entity_tables`);
+        equal to ``graph.subgraph(their nodes)`` without building the whole graph."""
+        return to_networkx(self.entity_tables(netwerk_ids))
+
+    @cached_property
+    def graph(self) -> nx.MultiDiGraph:
+        """The whole entity graph (built once, on first use)."""
+        return to_networkx(self.entity_tables())
+
 
 def build_graph(
     inputs, *, config: NetworkConfig | None = None
 ) -> tuple[EntityTables, nx.MultiDiGraph]:
     """Resolve entities of ``inputs`` and build the entity graph (tables and networkx)."""
-    config = config or NetworkConfig()
-    tables = build_entity_tables(
+    tables = _entity_tables(inputs, config or NetworkConfig())
+    return tables, to_networkx(tables)
+
+
+def _entity_tables(inputs, config: NetworkConfig) -> EntityTables:
+    return build_entity_tables(
         getattr(inputs, "kvk_vestigingen", None),
         getattr(inputs, "kvk_functionarissen", None),
         getattr(inputs, "kadaster", None),
@@ -137,7 +178,6 @@ def build_graph(
         threshold=config.match_threshold,
         fuzzy_min=config.fuzzy_min,
     )
-    return tables, to_networkx(tables)
 
 
 def network_flags(tables: EntityTables, config: NetworkConfig) -> pd.DataFrame:
@@ -194,7 +234,7 @@ def analyse_networks(
     NetworkResults
     """
     config = config or NetworkConfig()
-    tables, graph = build_graph(inputs, config=config)
+    tables = _entity_tables(inputs, config)
     component = network_components(tables, max_size=config.max_network_size, seed=config.seed)
     nodes = tables.nodes.copy()
     width = max(len(str(int(component.max()))) if len(component) else 1, 4)
@@ -231,10 +271,7 @@ def analyse_networks(
     edges = tables.edges.assign(
         netwerk_id=tables.edges["bron"].map(nodes.set_index("node_id")["netwerk_id"])
     )
-    nx.set_node_attributes(
-        graph, nodes.set_index("node_id")["netwerk_id"].dropna().to_dict(), name="netwerk_id"
-    )
     log.info("netwerkanalyse: %d netwerken, %d signalen", len(networks), len(all_flags))
     return NetworkResults(
-        graph=graph, networks=networks, nodes=nodes, edges=edges, flags=all_flags, config=config
+        networks=networks, nodes=nodes, edges=edges, flags=all_flags, config=config
     )

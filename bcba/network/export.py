@@ -10,14 +10,18 @@ from __future__ import annotations
 import datetime as dt
 import math
 import os
+from collections.abc import Iterable
 from pathlib import Path
 from typing import TYPE_CHECKING
+from xml.sax.saxutils import escape
 
 import networkx as nx
 import numpy as np
 import pandas as pd
 
 from bcba import io
+from bcba.errors import ConfigError
+from bcba.network._util import isin
 from bcba.network.graph import is_legal_entity
 
 if TYPE_CHECKING:
@@ -105,32 +109,197 @@ def _plain(value):
     return str(value)
 
 
-def _graphml_graph(graph: nx.MultiDiGraph) -> nx.MultiDiGraph:
-    out = nx.MultiDiGraph()
-    for node, data in graph.nodes(data=True):
-        clean = {k: v for k, v in ((k, _plain(v)) for k, v in data.items()) if v is not None}
-        out.add_node(str(node), **clean)
-    for u, v, key, data in graph.edges(keys=True, data=True):
-        clean = {k: x for k, x in ((k, _plain(x)) for k, x in data.items()) if x is not None}
-        out.add_edge(str(u), str(v), key=str(key), **clean)
-    return out
+#: XML 1.0 forbids these control characters even escaped; they are dropped.
+_XML_ILLEGAL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 
 
-def write_graphml(graph_or_results, path: str | os.PathLike) -> Path:
+def _escape(text: pd.Series, *, quote: bool = False) -> pd.Series:
+    """XML-escape a string Series (vectorised :func:`xml.sax.saxutils.escape`)."""
+    out = (
+        text.astype("string")
+        .str.replace(_XML_ILLEGAL, "", regex=True)
+        .str.replace("&", "&amp;", regex=False)
+        .str.replace("<", "&lt;", regex=False)
+        .str.replace(">", "&gt;", regex=False)
+    )
+    return out.str.replace('"', "&quot;", regex=False) if quote else out
+
+
+def _graphml_type(values: pd.Series) -> str | None:
+    """GraphML ``attr.type`` of a column (``None`` when it holds no value at all), as
+    networkx chooses it for the values :func:`_plain` makes: dates become ISO text."""
+    if not values.notna().any():
+        return None
+    dtype = values.dtype
+    if pd.api.types.is_bool_dtype(dtype):
+        return "boolean"
+    if pd.api.types.is_integer_dtype(dtype):
+        return "long"
+    if pd.api.types.is_float_dtype(dtype):
+        return "double"
+    if pd.api.types.is_object_dtype(dtype):
+        kinds = {type(v) for v in values.dropna().tolist()}
+        if all(issubclass(k, (bool, np.bool_)) for k in kinds):
+            return "boolean"
+        numeric = [k for k in kinds if issubclass(k, (int, float, np.integer, np.floating))]
+        if len(numeric) == len(kinds) and not any(issubclass(k, (bool, np.bool_)) for k in kinds):
+            return "long" if all(issubclass(k, (int, np.integer)) for k in kinds) else "double"
+    return "string"
+
+
+def _graphml_text(values: pd.Series, kind: str) -> pd.Series:
+    """The ``<data>`` text of every value (``<NA>`` when missing)."""
+    if kind == "boolean":
+        return values.astype("boolean").astype("string")
+    if kind == "long":
+        return values.astype("Int64").astype("string")
+    if kind == "double":
+        numbers = pd.to_numeric(values, errors="coerce").astype("float64")
+        return numbers.astype("string").mask(numbers.isna())
+    if pd.api.types.is_datetime64_any_dtype(values.dtype):
+        return values.dt.strftime("%Y-%m-%d").astype("string")
+    return values.astype("string")
+
+
+def _graphml_elements(
+    frame: pd.DataFrame, head: pd.Series, tag: str, keys: dict[str, str]
+) -> pd.Series:
+    """One XML element per row: ``head`` (the opening tag), a ``<data>`` line per
+    non-missing attribute in ``keys`` and the closing tag."""
+    body = head
+    for name, kind in keys.items():
+        text = _graphml_text(frame[name], kind)
+        if kind == "string":  # numbers, booleans and dates need no escaping
+            text = _escape(text)
+        line = f'      <data key="{name}">' + text + "</data>\n"
+        body = body + line.fillna("")
+    return body + f"    </{tag}>\n"
+
+
+def _write_graphml_tables(
+    nodes: pd.DataFrame,
+    edges: pd.DataFrame,
+    path: str | os.PathLike,
+    *,
+    directed: bool = True,
+    edge_id: str | None = "link_id",
+) -> Path:
+    """Stream GraphML from a node table (``node_id`` + attributes) and an edge table
+    (``bron``, ``doel`` + attributes; column ``edge_id`` gives the edge ids, column ``_key``
+    is an id only). The layout is networkx's
+    (``named_key_ids``, pretty-printed), so :func:`networkx.read_graphml` reads it back."""
+    node_keys = {
+        c: k for c in nodes.columns.drop("node_id") if (k := _graphml_type(nodes[c])) is not None
+    }
+    edge_attrs = edges.columns.drop(["bron", "doel", "_key"], errors="ignore")
+    edge_keys = {c: k for c in edge_attrs if (k := _graphml_type(edges[c])) is not None}
+    node_head = '    <node id="' + _escape(nodes["node_id"], quote=True) + '">\n'
+    edge_head = (
+        '    <edge source="'
+        + _escape(edges["bron"], quote=True)
+        + '" target="'
+        + _escape(edges["doel"], quote=True)
+        + ('" id="' + _escape(edges[edge_id], quote=True) if edge_id else "")
+        + '">\n'
+    )
+    header = [
+        "<?xml version='1.0' encoding='utf-8'?>\n",
+        '<graphml xmlns="http://graphml.graphdrawing.org/xmlns" '
+        'xmlns:xsi="http://www.w3.org/2001/XMLSchema-instance" '
+        'xsi:schemaLocation="http://graphml.graphdrawing.org/xmlns '
+        'http://graphml.graphdrawing.org/xmlns/1.0/graphml.xsd">\n',
+    ]
+    for what, keys in (("edge", edge_keys), ("node", node_keys)):
+        header += [
+            f'  <key id="{escape(k, {chr(34): "&quot;"})}" for="{what}" '
+            f'attr.name="{escape(k, {chr(34): "&quot;"})}" attr.type="{t}" />\n'
+            for k, t in keys.items()
+        ]
+    header.append(f'  <graph edgedefault="{"directed" if directed else "undirected"}">\n')
+    with io.atomic_path(path) as tmp:
+        # created owner-only from the start; atomic_path sets the final mode as well
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with open(fd, "w", encoding="utf-8", newline="\n") as out:
+            out.writelines(header)
+            out.writelines(_graphml_elements(nodes, node_head, "node", node_keys).tolist())
+            out.writelines(_graphml_elements(edges, edge_head, "edge", edge_keys).tolist())
+            out.write("  </graph>\n</graphml>\n")
+    return Path(path)
+
+
+def _graph_tables(graph: nx.Graph) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Node and edge tables of a networkx graph, values made GraphML-safe by :func:`_plain`."""
+
+    def clean(data: dict) -> dict:
+        return {k: v for k, v in ((k, _plain(v)) for k, v in data.items()) if v is not None}
+
+    nodes = pd.DataFrame(
+        [{**clean(d), "node_id": str(n)} for n, d in graph.nodes(data=True)], dtype=object
+    )
+    if graph.is_multigraph():
+        rows = [
+            {**clean(d), "bron": str(u), "doel": str(v), "_key": str(k)}
+            for u, v, k, d in graph.edges(keys=True, data=True)
+        ]
+    else:
+        rows = [
+            {**clean(d), "bron": str(u), "doel": str(v), "_key": ""}
+            for u, v, d in graph.edges(data=True)
+        ]
+    edges = pd.DataFrame(rows, dtype=object)
+    for frame, required in ((nodes, ["node_id"]), (edges, ["bron", "doel", "_key"])):
+        for name in required:
+            if name not in frame:
+                frame[name] = pd.Series(dtype=object)
+    return nodes, edges
+
+
+def write_graphml(
+    graph_or_results,
+    path: str | os.PathLike,
+    *,
+    netwerk_ids: Iterable[str] | None = None,
+) -> Path:
     """Write the entity graph as GraphML (attributes as strings/numbers, dates ISO).
+
+    The file is written straight from the node and link tables: a city's graph is tens of
+    megabytes of XML, which networkx's ElementTree writer takes many seconds for. Keys,
+    attribute types and layout are those of :func:`networkx.write_graphml` with
+    ``named_key_ids=True``; missing values are left out.
 
     Parameters
     ----------
-    graph_or_results : networkx graph or NetworkResults
+    graph_or_results : NetworkResults or networkx graph
     path : path-like
         Target file, written atomically (mode 0600).
+    netwerk_ids : iterable of str, optional
+        Only these networks (with :class:`~bcba.network.NetworkResults`): their nodes and
+        the links between them, as ``results.graph.subgraph(their nodes)`` would give,
+        without building the graph. Default: all.
+
+    Returns
+    -------
+    Path of the written file.
     """
     # a networkx graph has a ``.graph`` attribute dict of its own, so test the type first
-    graph = graph_or_results if isinstance(graph_or_results, nx.Graph) else graph_or_results.graph
-    clean = _graphml_graph(graph)
-    with io.atomic_path(path) as tmp:
-        nx.write_graphml(clean, tmp, encoding="utf-8", prettyprint=True, named_key_ids=True)
-    return Path(path)
+    if isinstance(graph_or_results, nx.Graph):
+        if netwerk_ids is not None:
+            raise ConfigError(
+                "netwerk_ids kan alleen met NetworkResults, niet met een networkx-graaf"
+            )
+        nodes, edges = _graph_tables(graph_or_results)
+        nodes = nodes[["node_id", *nodes.columns.drop("node_id")]]
+        return _write_graphml_tables(
+            nodes,
+            edges,
+            path,
+            directed=graph_or_results.is_directed(),
+            edge_id="_key" if graph_or_results.is_multigraph() else None,
+        )
+    tables = graph_or_results.entity_tables(netwerk_ids)
+    edges = tables.edges
+    edges = edges[["bron", "doel", *edges.columns.drop(["bron", "doel"])]]
+    return _write_graphml_tables(tables.nodes, edges, path)
 
 
 def _iso(values: pd.Series) -> pd.Series:
@@ -150,7 +319,10 @@ def i2_tables(results: NetworkResults) -> tuple[pd.DataFrame, pd.DataFrame]:
     a one-man business or partnership, whose trade name is often the owner's name, is
     labelled by its ``K-`` id. Persons are labelled by pseudonym only.
     """
-    nodes = results.nodes
+    return _i2_frames(results.nodes, results.edges)
+
+
+def _i2_frames(nodes: pd.DataFrame, edges: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
     soort = nodes["soort"].astype("string")
     legal = is_legal_entity(nodes["rechtsvorm"]) | nodes["node_id"].str.startswith("R-").fillna(
         False
@@ -202,7 +374,6 @@ def i2_tables(results: NetworkResults) -> tuple[pd.DataFrame, pd.DataFrame]:
         .fillna("")
     )
 
-    edges = results.edges
     kind = edges["soort"].astype("string")
     date = edges["datum"].where(edges["datum"].notna(), edges["datum_van"])
     links = (
@@ -255,12 +426,13 @@ def write_i2(
     """
     import csv
 
-    entities, links = i2_tables(results)
+    nodes, edges = results.nodes, results.edges
     if netwerk_ids is not None:
-        wanted = set(netwerk_ids)
-        entities = entities[entities["Netwerk ID"].isin(wanted)]
-        keep = set(entities["Entity ID"])
-        links = links[links["From Entity ID"].isin(keep) & links["To Entity ID"].isin(keep)]
+        # select first: formatting every node of a city for a few networks takes seconds
+        nodes = nodes[isin(nodes["netwerk_id"].astype("string").fillna(""), list(netwerk_ids))]
+        keep = nodes["node_id"]
+        edges = edges[isin(edges["bron"], keep) & isin(edges["doel"], keep)]
+    entities, links = _i2_frames(nodes, edges)
     folder = io.ensure_dir(out_dir)
     paths = {
         "entiteiten": folder / f"{prefix}_entiteiten.csv",

@@ -26,6 +26,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from bcba.network._util import isin
 from bcba.network.normalise import normalise_kvk, parse_adres_sleutel
 from bcba.network.resolution import (
     Resolution,
@@ -510,8 +511,10 @@ def build_entity_tables(
     )
     # Company nodes referenced only by a mogelijk_zelfde link (never happens for K-/R- of
     # this run) and any edge end without node get a bare node so the graph is consistent.
-    ends = pd.Index(edge_frame["bron"]).append(pd.Index(edge_frame["doel"])).unique()
-    missing = ends.difference(pd.Index(nodes["node_id"]))
+    ends = pd.unique(
+        pd.concat([edge_frame["bron"], edge_frame["doel"]], ignore_index=True).dropna()
+    )
+    missing = pd.Index(ends[~isin(ends, nodes["node_id"])]).sort_values()
     if len(missing):
         extra = pd.DataFrame({"node_id": missing.astype("string")})
         extra["soort"] = np.select(
@@ -524,7 +527,9 @@ def build_entity_tables(
             "bedrijf",
         )
         nodes = _combine_nodes([nodes, extra])
-    edge_frame["link_id"] = [f"L{i:07d}" for i in range(1, len(edge_frame) + 1)]
+    edge_frame["link_id"] = "L" + pd.Series(
+        np.arange(1, len(edge_frame) + 1), index=edge_frame.index
+    ).astype("string").str.zfill(7)
     edge_frame = edge_frame[list(EDGE_COLUMNS)]
     log.info("entiteitengraaf: %d knopen, %d links", len(nodes), len(edge_frame))
     return EntityTables(nodes=nodes, edges=edge_frame)

@@ -14,6 +14,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
+from bcba.network._util import isin
 from bcba.network.graph import EntityTables
 from bcba.network.normalise import normalise_kvk
 from bcba.network.resolution import person_node_id
@@ -216,7 +217,7 @@ def straw_men(
             "text": text_person.to_numpy(),
         }
     )
-    comp = short[short["bron"].isin(persons.index)].drop_duplicates(["bron", "doel"])
+    comp = short[isin(short["bron"], persons.index)].drop_duplicates(["bron", "doel"])
     comp_flags = pd.DataFrame(
         {
             "node": comp["doel"],
@@ -264,7 +265,7 @@ def carousels(
     )
     size = members.groupby("groep")["c"].nunique()
     keep = size[size >= min_companies].index
-    pairs = pairs[pairs["groep"].isin(keep)]
+    pairs = pairs[isin(pairs["groep"], keep)]
     if pairs.empty:
         return empty_flags()
     patroon = "NET_CARROUSEL:" + pairs["groep"].astype("string")
@@ -380,7 +381,7 @@ def shared_officers(
     persons = n_all[(n_all >= min_companies) & (n_risk >= min_risk)]
     if persons.empty:
         return empty_flags()
-    comp = roles[roles["bron"].isin(persons.index)]
+    comp = roles[isin(roles["bron"], persons.index)]
     text_person = (
         "functionaris van "
         + persons.astype("string")
@@ -422,19 +423,42 @@ def shared_officers(
 # --------------------------------------------------------------------------- structure
 
 
-def _undirected(graph, *, exclude: Iterable[str] = ("mogelijk_zelfde",)) -> nx.Graph:
-    """A simple undirected graph of ``graph`` (MultiDiGraph or EntityTables) without the
-    link types in ``exclude``."""
+def _undirected_pairs(graph, *, exclude: Iterable[str]) -> tuple[pd.Index, np.ndarray]:
+    """Sorted node ids and the distinct undirected links ``(i, j)``, ``i < j``, as positions
+    in them, of ``graph`` (MultiDiGraph or EntityTables) without the link types in
+    ``exclude``. Self-loops are dropped: they join nothing."""
     skip = set(exclude)
-    simple = nx.Graph()
     if isinstance(graph, EntityTables):
-        simple.add_nodes_from(graph.nodes["node_id"].tolist())
+        ids = graph.nodes["node_id"].astype(object).to_numpy()
         kept = graph.edges[~graph.edges["soort"].isin(skip)]
-        simple.add_edges_from(zip(kept["bron"].tolist(), kept["doel"].tolist(), strict=True))
-        return simple
-    simple.add_nodes_from(graph.nodes)
-    simple.add_edges_from((u, v) for u, v, kind in graph.edges(data="soort") if kind not in skip)
-    return simple
+        ends = (kept["bron"].astype(object).to_numpy(), kept["doel"].astype(object).to_numpy())
+    else:
+        ids = np.asarray(list(graph.nodes), dtype=object)
+        kept = [(u, v) for u, v, kind in graph.edges(data="soort") if kind not in skip]
+        ends = (
+            np.asarray([u for u, _ in kept], dtype=object),
+            np.asarray([v for _, v in kept], dtype=object),
+        )
+    index = pd.Index(ids).unique().sort_values()
+    a, b = index.get_indexer(ends[0]), index.get_indexer(ends[1])
+    ok = (a >= 0) & (b >= 0) & (a != b)
+    pairs = np.unique(np.sort(np.column_stack([a[ok], b[ok]]), axis=1), axis=0)
+    return index, pairs.reshape(-1, 2).astype(np.int64)
+
+
+def _louvain_first_level(n: int, pairs: np.ndarray, seed: int) -> np.ndarray:
+    """Community of each of ``n`` vertices after the first level of Louvain (igraph's
+    multilevel algorithm) with igraph's random numbers drawn from ``random.Random(seed)``."""
+    import random
+
+    import igraph
+
+    igraph.set_random_number_generator(random.Random(seed))
+    try:
+        levels = igraph.Graph(n=n, edges=pairs.tolist()).community_multilevel(return_levels=True)
+    finally:
+        igraph.set_random_number_generator(random)  # igraph's default
+    return np.asarray(levels[0].membership, dtype=np.int64)
 
 
 def network_components(
@@ -454,8 +478,8 @@ def network_components(
     max_size : int, optional
         In real registers ordinary links (offices with several tenants, officers with two
         companies) chain into one very large component; a component of more than
-        ``max_size`` nodes is split into first-level Louvain communities (seeded,
-        deterministic), which
+        ``max_size`` nodes is split into the communities of the first level of the Louvain
+        method (:meth:`igraph.Graph.community_multilevel`, seeded, deterministic), which
         keeps dense structures (a hub address with its companies, a straw man with his
         companies) together.
     seed : int, default 0
@@ -464,22 +488,47 @@ def network_components(
     -------
     Series node_id -> network number (1 = largest; ties by smallest node id).
     """
-    simple = _undirected(graph, exclude=exclude)
-    comps = []
-    for comp in nx.connected_components(simple):
-        if max_size is not None and len(comp) > max_size:
-            # One Louvain level: communities of a few dozen nodes in seconds; further levels
-            # merge them back into thousands of nodes and take minutes at city scale.
-            parts = nx.community.louvain_communities(simple.subgraph(comp), seed=seed, max_level=1)
-            log.info("netwerk van %d knopen gesplitst in %d gemeenschappen", len(comp), len(parts))
-            comps.extend(parts)
-        else:
-            comps.append(comp)
-    comps = sorted(comps, key=lambda c: (-len(c), min(c)))
-    sizes = np.fromiter((len(c) for c in comps), dtype=np.int64, count=len(comps))
-    nodes = [n for c in comps for n in c]
-    numbers = np.repeat(np.arange(1, len(comps) + 1), sizes)
-    return pd.Series(numbers, index=pd.Index(nodes, name="node_id"), name="component")
+    from scipy.sparse import coo_array
+    from scipy.sparse.csgraph import connected_components
+
+    index, pairs = _undirected_pairs(graph, exclude=exclude)
+    n = len(index)
+    if n == 0:
+        return pd.Series(
+            np.array([], dtype=np.int64), index=pd.Index([], name="node_id"), name="component"
+        )
+    adjacency = coo_array((np.ones(len(pairs)), (pairs[:, 0], pairs[:, 1])), shape=(n, n))
+    _, label = connected_components(adjacency, directed=False)
+    sizes = np.bincount(label)
+    if max_size is not None and (sizes > max_size).any():
+        label = label.copy()
+        next_label = len(sizes)
+        for big in np.flatnonzero(sizes > max_size):
+            members = np.flatnonzero(label == big)
+            local = np.full(n, -1, dtype=np.int64)
+            local[members] = np.arange(len(members))
+            inside = pairs[(label[pairs[:, 0]] == big)]
+            # One Louvain level: communities of a few dozen nodes; further levels merge
+            # them back into thousands of nodes.
+            parts = _louvain_first_level(len(members), local[inside], seed)
+            label[members] = next_label + parts
+            next_label += int(parts.max()) + 1
+            log.info(
+                "netwerk van %d knopen gesplitst in %d gemeenschappen",
+                len(members),
+                int(parts.max()) + 1,
+            )
+    # Number the networks: 1 = largest, ties by the smallest node id (positions in the
+    # sorted index, so the smallest position is the smallest id).
+    _, label = np.unique(label, return_inverse=True)
+    sizes = np.bincount(label)
+    first = np.full(len(sizes), n, dtype=np.int64)
+    np.minimum.at(first, label, np.arange(n))
+    order = np.lexsort((first, -sizes))
+    number = np.empty(len(sizes), dtype=np.int64)
+    number[order] = np.arange(1, len(sizes) + 1)
+    out = pd.Series(number[label], index=pd.Index(index, name="node_id"), name="component")
+    return out.sort_values(kind="stable")
 
 
 def centralities(
@@ -514,7 +563,7 @@ def centralities(
     net_a, net_b = kept["bron"].map(networks), kept["doel"].map(networks)
     kept = kept.assign(netwerk=net_a)[net_a.eq(net_b).fillna(False).to_numpy()]
     if only is not None:
-        kept = kept[kept["netwerk"].isin(set(only))]
+        kept = kept[isin(kept["netwerk"], set(only))]
     raw: dict = {}
     kept = kept.drop_duplicates()
     # Shortcut without a networkx call: in a star (one node linked to all others and no
@@ -538,18 +587,34 @@ def centralities(
     ]
     raw.update(dict.fromkeys(centres.index.get_level_values(1), 1.0))
     kept = kept[~kept["netwerk"].map(star).fillna(False).astype(bool)]
-    big = 0
-    for _, group in kept.groupby("netwerk", sort=True):
+    size = kept["netwerk"].map(n_nodes)
+    scale = 2.0 / ((n_nodes - 1) * (n_nodes - 2)).where(n_nodes > 2)
+    # Networks up to exact_max nodes: one igraph call on all of them together (paths never
+    # leave a network, so each node gets the betweenness within its own network).
+    exact = kept[size.le(exact_max).to_numpy()]
+    if len(exact):
+        import igraph
+
+        codes, ids = pd.factorize(pd.concat([exact["bron"], exact["doel"]], ignore_index=True))
+        links = codes.reshape(2, -1).T
+        union = igraph.Graph(n=len(ids), edges=links.tolist()).simplify()
+        values = np.asarray(union.betweenness(directed=False), dtype=float)
+        network_of = np.empty(len(ids), dtype=object)
+        network_of[links[:, 0]] = network_of[links[:, 1]] = exact["netwerk"].to_numpy(dtype=object)
+        factor = pd.Series(network_of).map(scale).fillna(0.0).to_numpy(dtype=float)
+        raw.update(
+            zip(np.asarray(ids, dtype=object).tolist(), (values * factor).tolist(), strict=True)
+        )
+    # Larger ones: k seeded samples each (networkx), in network order.
+    larger = kept[size.gt(exact_max).to_numpy()].groupby("netwerk", sort=True)
+    for big, (netwerk, group) in enumerate(larger):
         sub = nx.Graph()
         sub.add_edges_from(zip(group["bron"].tolist(), group["doel"].tolist(), strict=True))
         n = sub.number_of_nodes()
-        if n <= exact_max:
-            values = nx.betweenness_centrality(sub, normalized=False)
-        else:
-            values = nx.betweenness_centrality(sub, k=min(k, n), normalized=False, seed=seed + big)
-            big += 1
-        scale = 2.0 / ((n - 1) * (n - 2)) if n > 2 else 0.0
-        raw.update({node: v * scale for node, v in values.items()})
+        values = nx.betweenness_centrality(sub, k=min(k, n), normalized=False, seed=seed + big)
+        factor = float(scale.get(netwerk, np.nan))
+        factor = 0.0 if np.isnan(factor) else factor
+        raw.update({node: v * factor for node, v in values.items()})
     index = pd.Index(tables.nodes["node_id"], name="node_id")
     return pd.DataFrame(
         {
@@ -583,11 +648,12 @@ def map_external_flags(flags: pd.DataFrame | None, nodes: pd.DataFrame) -> pd.Da
         from bcba.network.normalise import parse_adres_sleutel
 
         candidates.append("A-" + parse_adres_sleutel(flags["adres_sleutel"])["adres_sleutel"])
-    known = set(nodes["node_id"])
+    # get_indexer on one Index of the node ids; Series.isin(set) converts to Python objects.
+    known = pd.Index(nodes["node_id"].astype("string").dropna().unique())
     rows = []
     for cand in candidates:
         cand = pd.Series(cand, index=index).astype("string")
-        ok = cand.isin(known).fillna(False)
+        ok = pd.Series(known.get_indexer(cand) >= 0, index=index) & cand.notna()
         rows.append(
             pd.DataFrame(
                 {"pos": np.flatnonzero(ok.to_numpy()), "node_id": cand[ok].to_numpy(dtype=object)}
@@ -668,8 +734,11 @@ def rank_networks(
         n_signaalsoorten, score, rang, centrale_knoop, beschrijving (Dutch; persons only by
         pseudonym).
     """
-    counts = pd.crosstab(nodes["netwerk_id"], nodes["soort"]).reindex(
-        columns=["bedrijf", "persoon", "adres", "melding"], fill_value=0
+    counts = (
+        nodes.groupby(["netwerk_id", "soort"])
+        .size()
+        .unstack(fill_value=0)
+        .reindex(columns=["bedrijf", "persoon", "adres", "melding"], fill_value=0)
     )
     table = (
         pd.DataFrame(

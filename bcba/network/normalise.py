@@ -10,6 +10,8 @@ import re
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 __all__ = [
     "normalise_company_name",
@@ -45,10 +47,14 @@ _LEGAL_FORMS = (
 _FORMS = "|".join(
     re.escape(f).replace(r"\ ", " ") for f in sorted(_LEGAL_FORMS, key=len, reverse=True)
 )
-_PREFIX_RE = rf"^(?:(?:{_FORMS})\s+)+"
-_SUFFIX_RE = rf"(?:\s+(?:{_FORMS}))+$"
-# "X B.V. h.o.d.n. Y": X is the legal name that Kadaster and KvK use; keep it.
-_HODN_RE = r"\s*\b(?:h\.?\s*o\.?\s*d\.?\s*n\.?|handelend onder de naam)(?:\s|$).*$"
+# Applied after punctuation became single spaces, so a literal space stands for any
+# whitespace; without ``\s`` pandas hands these to pyarrow (RE2) instead of Python's ``re``.
+_PREFIX_RE = rf"^(?:(?:{_FORMS}) +)+"
+_SUFFIX_RE = rf"(?: +(?:{_FORMS}))+$"
+# "X B.V. h.o.d.n. Y": X is the legal name that Kadaster and KvK use; keep it. Applied to
+# folded (ASCII) text, where this class is exactly Python's ``\s``.
+_WS = r"[ \t\n\r\f\v]"
+_HODN_RE = rf"{_WS}*\b(?:h\.?{_WS}*o\.?{_WS}*d\.?{_WS}*n\.?|handelend onder de naam)(?:{_WS}|$).*$"
 
 _POSTCODE_RE = r"^[1-9][0-9]{3}[A-Z]{2}$"
 _SEPARATORS = r"[\s\-/\.,_]+"
@@ -107,7 +113,7 @@ def normalise_company_name(names):
     for _ in range(2):
         text = text.str.replace(_PREFIX_RE, "", regex=True).str.replace(_SUFFIX_RE, "", regex=True)
         text = text.str.strip()
-    text = text.str.replace(r"\s+", " ", regex=True)
+    text = text.str.replace(" +", " ", regex=True)
     text = text.mask(text.fillna("").eq("") | text.isin(_LEGAL_FORMS))
     return _unwrap(text.rename(series.name), scalar)
 
@@ -230,12 +236,43 @@ def address_key(frame: pd.DataFrame) -> pd.Series:
     return key.where(frame["postcode"].notna() & frame["huisnummer"].notna()).astype("string")
 
 
+#: A key exactly as :func:`address_key` writes it: splitting it gives the normalised parts
+#: back (a lone letter in the toevoeging would move to the huisletter, so it is excluded).
+_CANONICAL_KEY_RE = (
+    r"[1-9][0-9]{3}[A-Z]{2}\|(?:0|[1-9][0-9]{0,5})\|"
+    r"(?:[A-Z]\|[A-Z0-9]*|\|(?:[0-9]|[A-Z0-9]{2,})?)"
+)
+
+
 def parse_adres_sleutel(keys: pd.Series) -> pd.DataFrame:
     """Parse ``adres_sleutel`` values (``postcode|huisnummer|huisletter|toevoeging``) and
-    re-normalise them, so keys written by other modules compare equal to ours."""
+    re-normalise them, so keys written by other modules compare equal to ours.
+
+    Each distinct key is parsed once; keys already in normal form are only split.
+    """
     keys = pd.Series(keys, copy=False).astype("string")
-    parts = keys.str.split("|", expand=True, regex=False)
-    parts = parts.reindex(columns=range(4))
+    codes, uniques = pd.factorize(keys, use_na_sentinel=False)
+    distinct = pd.Series(uniques, dtype="string")
+    canonical = distinct.str.fullmatch(_CANONICAL_KEY_RE).fillna(False).astype(bool)
+
+    ready = distinct[canonical]
+    # pyarrow splits in C; every canonical key has exactly four parts
+    split = pc.split_pattern(pa.array(ready.to_numpy(dtype=object), type=pa.string()), "|")
+    part = [
+        pd.Series(pc.list_element(split, i), index=ready.index, dtype="string") for i in range(4)
+    ]
+    ready = pd.DataFrame(
+        {
+            "postcode": part[0],
+            "huisnummer": pd.to_numeric(part[1]).astype("Int64"),
+            "huisletter": part[2],
+            "toevoeging": part[3],
+            "adres_sleutel": ready,
+        }
+    )
+
+    other = distinct[~canonical]
+    parts = other.str.split("|", expand=True, regex=False).reindex(columns=range(4))
     frame = pd.DataFrame(
         {
             "postcode": parts[0],
@@ -243,6 +280,9 @@ def parse_adres_sleutel(keys: pd.Series) -> pd.DataFrame:
             "huisletter": parts[2],
             "toevoeging": parts[3],
         },
-        index=keys.index,
+        index=other.index,
     ).replace({None: np.nan})
-    return normalise_address(frame)
+    parsed = pd.concat([ready, normalise_address(frame)]).sort_index()
+    out = parsed.take(codes)
+    out.index = keys.index
+    return out

@@ -16,6 +16,7 @@ from matplotlib.lines import Line2D
 
 from bcba.config import CRS
 from bcba.errors import ConfigError
+from bcba.network._util import isin
 
 if TYPE_CHECKING:
     from bcba.network import NetworkResults
@@ -85,7 +86,7 @@ def plot_network(
     ids = set(members["node_id"])
     sub = nx.Graph()
     sub.add_nodes_from(ids)
-    edges = results.edges[results.edges["bron"].isin(ids) & results.edges["doel"].isin(ids)]
+    edges = results.edges[isin(results.edges["bron"], ids) & isin(results.edges["doel"], ids)]
     sub.add_edges_from(zip(edges["bron"], edges["doel"], strict=True))
     pos = nx.spring_layout(sub, seed=seed, k=1.5 / max(len(ids), 1) ** 0.5)
 

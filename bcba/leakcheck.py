@@ -16,14 +16,17 @@ Images (PNG/JPEG map tiles, screenshots) cannot be searched; see docs/privacy.md
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import html
+import itertools
 import json
 import logging
 import os
 import re
 import sqlite3
 from collections.abc import Iterable, Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -153,8 +156,20 @@ def _parse_date_text(text: str) -> str | None:
         return None
 
 
+_WORDS = re.compile(r"[a-z0-9]+")
+#: characters per block when looking for first names in a long folded text
+_BLOCK = 1 << 16
+
+
 class _Matcher:
-    """Word n-gram lookup (fast on multi-megabyte HTML maps) plus a generic date pattern."""
+    """Finds names and birth dates in long texts and in many values at once.
+
+    A text is folded once (:func:`~bcba.privacy.fold_text`); one RE2 search (pyarrow, in
+    C++) over the whole folded text tells whether any first word of a name occurs at all.
+    Only then are the blocks that hold one walked word by word in Python, and a name is
+    looked up as word n-grams starting at that word. Hits are rare, so a scan costs about
+    one fold and one regular-expression pass per text, however many names are searched.
+    """
 
     def __init__(self, names: Iterable[str], birth_dates: Iterable) -> None:
         self.name_of: dict[str, int] = {}
@@ -163,6 +178,8 @@ class _Matcher:
                 self.name_of.setdefault(v, i)
         self.lengths = sorted({v.count(" ") + 1 for v in self.name_of})
         self.first_words = {v.split(" ", 1)[0] for v in self.name_of}
+        # folded words are [a-z0-9]+ only, so they need no escaping in the pattern
+        self.first_pattern = r"\b(?:" + "|".join(sorted(self.first_words)) + r")\b"
         self.date_of: dict[str, int] = {}
         for i, value in enumerate(birth_dates):
             iso = _iso_date(value)
@@ -182,38 +199,121 @@ class _Matcher:
                 ):
                     self.date_forms.setdefault(form, i)
 
+    def _first_word_offsets(self, folded: str) -> Iterator[int]:
+        """Offsets in ``folded`` where a word starts that is the first word of a name."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        first = self.first_words
+        if len(folded) <= _BLOCK:  # a short text (a cell): plain Python is quicker
+            if not first.isdisjoint(folded.split()):
+                yield from (m.start() for m in _WORDS.finditer(folded) if m.group() in first)
+            return
+        whole = pa.array([folded], type=pa.large_string())
+        if not pc.match_substring_regex(whole, pattern=self.first_pattern)[0].as_py():
+            return
+        # blocks end on a space, so no word is cut; only blocks with a first word are walked
+        bounds, start = [], 0
+        while start < len(folded):
+            end = folded.find(" ", start + _BLOCK)
+            end = len(folded) if end < 0 else end
+            bounds.append((start, end))
+            start = end
+        blocks = pa.array([folded[b:e] for b, e in bounds], type=pa.large_string())
+        found = pc.match_substring_regex(blocks, pattern=self.first_pattern).to_pylist()
+        for (begin, end), hit in zip(bounds, found, strict=True):
+            if hit:
+                for m in _WORDS.finditer(folded, begin, end):
+                    if m.group() in first:
+                        yield m.start()
+
+    def _name_hits(self, folded: str) -> Iterator[tuple[int, int, int]]:
+        """(start, end, person index) of every name variant in ``folded``."""
+        if not self.name_of:
+            return
+        longest = self.lengths[-1]
+        for offset in self._first_word_offsets(folded):
+            words = []
+            for m in _WORDS.finditer(folded, offset):
+                words.append(m)
+                if len(words) == longest:
+                    break
+            for n in self.lengths:
+                if n > len(words):
+                    break
+                idx = self.name_of.get(" ".join(w.group() for w in words[:n]))
+                if idx is not None:
+                    yield words[0].start(), words[n - 1].end(), idx
+
     def scan(self, text: str, path: Path, where) -> Iterator[Hit]:
-        """Yield hits in ``text``; ``where(text, offset)`` turns an offset into a location."""
+        """Yield hits in ``text``; ``where(text, offset)`` turns an offset into a location.
+
+        A name may run across line breaks (``"Jan\\nde Vries"`` is found).
+        """
         if self.name_of:
-            folded = fold_text(text)
-            tokens = folded.split()  # folded text has only [a-z0-9 ], so split() == words
-            found = []
-            first = self.first_words
-            present = first.intersection(tokens)
-            for i in [k for k, t in enumerate(tokens) if t in present] if present else []:
-                for n in self.lengths:
-                    if i + n > len(tokens):
-                        break
-                    idx = self.name_of.get(" ".join(tokens[i : i + n]))
-                    if idx is not None:
-                        found.append((i, n, idx))
-            if found:  # character offsets only when needed: hits are rare
-                spans = [m.span() for m in re.finditer(r"[a-z0-9]+", folded)]
-                for i, n, idx in found:
-                    start, end = spans[i][0], spans[i + n - 1][1]
-                    yield Hit(path, "naam", where(text, start), text[start:end], idx)
+            for start, end, idx in self._name_hits(fold_text(text)):
+                yield Hit(path, "naam", where(text, start), text[start:end], idx)
         if self.date_of:
             for m in _DATE.finditer(text):
                 idx = self.date_forms.get(m.group())
                 if idx is not None:
                     yield Hit(path, "geboortedatum", where(text, m.start()), m.group(), idx)
 
+    def may_hit(self, text: str) -> bool:
+        """Whether ``text`` (e.g. many values joined by line breaks) holds a name or date.
+
+        A cheap test over a whole column: when it is false, no single value can hit.
+        """
+        if self.name_of and next(self._name_hits(fold_text(text)), None) is not None:
+            return True
+        return bool(self.date_of) and any(
+            m.group() in self.date_forms for m in _DATE.finditer(text)
+        )
+
+    def scan_values(self, values: list[str], path: Path, where) -> Iterator[Hit]:
+        """Yield hits in separate values (cells); ``where(k)`` is the location of value ``k``.
+
+        The values are searched together as one text, and only the few values with a first
+        name or a birth date in them are then scanned one by one, so that a name never runs
+        from one value into the next and each hit keeps the location of its own value.
+        """
+        if not values or not (self.name_of or self.date_of):
+            return
+        joined = "\n".join(values)
+        starts = list(itertools.accumulate((len(v) + 1 for v in values[:-1]), initial=0))
+        candidates = set()
+        if self.name_of:
+            candidates.update(
+                bisect.bisect_right(starts, start) - 1
+                for start, _end, _idx in self._name_hits(fold_text(joined))
+            )
+        if self.date_of:
+            candidates.update(
+                bisect.bisect_right(starts, m.start()) - 1
+                for m in _DATE.finditer(joined)
+                if m.group() in self.date_forms
+            )
+        for k in sorted(candidates):
+            yield from self.scan(values[k], path, lambda _t, _o, k=k: where(k))
+
 
 # --------------------------------------------------------------------------- extraction
 
 
-def _line_of(text: str, offset: int) -> str:
-    return f"regel {text.count(chr(10), 0, offset) + 1}"
+def _line_finder(text: str):
+    """``where`` for :meth:`_Matcher.scan`: the line of an offset ("regel 12").
+
+    The line ends are found once per text, on the first hit, so many hits in a long file
+    cost a binary search each.
+    """
+    ends: list[int] = []
+
+    def where(_text: str, offset: int) -> str:
+        if not ends:
+            ends.extend(itertools.accumulate(len(line) + 1 for line in text.split("\n")))
+        return f"regel {bisect.bisect_right(ends, offset) + 1}"
+
+    return where
 
 
 _JS_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
@@ -245,7 +345,7 @@ def _read_text(path: Path) -> str:
 def _scan_text_file(path: Path, matcher: _Matcher) -> Iterator[Hit]:
     text = _read_text(path)
     for variant in _text_variants(text, path.suffix.lower()):
-        yield from matcher.scan(variant, path, _line_of)
+        yield from matcher.scan(variant, path, _line_finder(variant))
 
 
 def _scan_pdf(path: Path, matcher: _Matcher) -> Iterator[Hit]:
@@ -263,41 +363,103 @@ def _scan_pdf(path: Path, matcher: _Matcher) -> Iterator[Hit]:
 def _scan_sqlite(path: Path, matcher: _Matcher) -> Iterator[Hit]:
     con = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
     try:
-        tables = [r[0] for r in con.execute("SELECT name FROM sqlite_master WHERE type='table'")]
-        for table in tables:
-            quoted = '"' + table.replace('"', '""') + '"'
-            cursor = con.execute(f"SELECT * FROM {quoted}")  # noqa: S608 - table names from the file itself
+        tables = con.execute("SELECT name, sql FROM sqlite_master WHERE type='table'").fetchall()
+        for table, sql in tables:
+            quoted = _quote(table)
+            cursor = con.execute(f"SELECT * FROM {quoted} LIMIT 0")  # noqa: S608 - table names from the file itself
             columns = [d[0] for d in cursor.description]
             yield from matcher.scan(
                 " | ".join(columns), path, lambda _t, _o, t=table: f"tabel {t} kolomnamen"
             )
-            for row in cursor:
-                for col, value in zip(columns, row, strict=True):
-                    if isinstance(value, str):
-                        yield from matcher.scan(
-                            value, path, lambda _t, _o, t=table, c=col: f"tabel {t} kolom {c}"
-                        )
+            if not columns or (sql or "").upper().startswith("CREATE VIRTUAL TABLE"):
+                # a virtual table (a GeoPackage's R-tree) keeps its data in shadow tables,
+                # which are ordinary tables and scanned as such
+                continue
+            # one pass over the table: sqlite joins the texts of every column itself
+            joined = _joined_texts(con, quoted, columns)
+            for col, text in zip(columns, joined, strict=True):
+                # bytes: not UTF-8 (a blob, or broken text): the exact scan below decides
+                if text is None or (isinstance(text, str) and not matcher.may_hit(text)):
+                    continue
+                # rare: search the column's texts one by one for the exact hits
+                rows = con.execute(
+                    f"SELECT DISTINCT {_quote(col)} FROM {quoted} "  # noqa: S608
+                    f"WHERE typeof({_quote(col)}) = 'text'"
+                )
+                yield from matcher.scan_values(
+                    [r[0] for r in rows], path, lambda _k, t=table, c=col: f"tabel {t} kolom {c}"
+                )
     finally:
         con.close()
 
 
+def _joined_texts(con: sqlite3.Connection, quoted: str, columns: list[str]) -> list:
+    """Per column, its values joined by line breaks (str; bytes when not valid UTF-8).
+
+    A column with TEXT affinity holds only text, blobs or NULL, so its values are joined
+    as they are (a blob at worst makes :meth:`_Matcher.may_hit` say yes, after which only
+    the column's texts are searched); other columns keep only their text values, which
+    costs sqlite a type test per cell.
+    """
+    declared = {row[1]: str(row[2]).upper() for row in con.execute(f"PRAGMA table_info({quoted})")}
+    # sqlite's affinity rules: INT first, then CHAR, CLOB or TEXT
+    affinity = {
+        col: "INT" not in typ and any(t in typ for t in ("CHAR", "CLOB", "TEXT"))
+        for col, typ in declared.items()
+    }
+    parts = []
+    for col in columns:
+        q = _quote(col)
+        value = q if affinity.get(col) else f"CASE WHEN typeof({q}) = 'text' THEN {q} END"
+        parts.append(f"group_concat({value}, char(10))")
+    con.text_factory = bytes
+    try:
+        row = con.execute(f"SELECT {', '.join(parts)} FROM {quoted}").fetchone()  # noqa: S608
+    finally:
+        con.text_factory = str
+    out = []
+    for data in row:
+        try:
+            out.append(data.decode("utf-8") if isinstance(data, bytes) else data)
+        except UnicodeDecodeError:
+            out.append(data)
+    return out
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
 def _scan_parquet(path: Path, matcher: _Matcher) -> Iterator[Hit]:
     import pyarrow as pa
+    import pyarrow.compute as pc
     import pyarrow.parquet as pq
 
-    table = pq.read_table(path)
-    yield from matcher.scan(" | ".join(table.column_names), path, lambda _t, _o: "kolomnamen")
-    for name in table.column_names:
-        column = table.column(name)
-        typ = column.type
-        if pa.types.is_dictionary(typ):
-            column = column.cast(typ.value_type)
-            typ = typ.value_type
-        if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
-            continue
-        for value in column.to_pylist():
-            if value:
-                yield from matcher.scan(value, path, lambda _t, _o, c=name: f"kolom {c}")
+    with pq.ParquetFile(path) as parquet:
+        schema = parquet.schema_arrow
+        yield from matcher.scan(" | ".join(schema.names), path, lambda _t, _o: "kolomnamen")
+        for field in schema:
+            typ = field.type
+            if pa.types.is_dictionary(typ):
+                typ = typ.value_type
+            if not (pa.types.is_string(typ) or pa.types.is_large_string(typ)):
+                continue
+            # one column and one row group at a time keeps memory small; each text once
+            for group in range(parquet.num_row_groups):
+                column = parquet.read_row_group(group, columns=[field.name]).column(0)
+                if pa.types.is_dictionary(column.type):
+                    column = column.cast(typ)
+                texts = pc.unique(column.combine_chunks()).drop_null()
+                texts = texts.filter(pc.not_equal(texts, ""))
+                if not len(texts):
+                    continue
+                texts = texts.cast(pa.large_string())
+                as_list = pa.LargeListArray.from_arrays([0, len(texts)], texts)
+                joined = pc.binary_join(as_list, pa.scalar("\n", pa.large_string()))[0].as_py()
+                if matcher.may_hit(joined):
+                    yield from matcher.scan_values(
+                        texts.to_pylist(), path, lambda _k, c=field.name: f"kolom {c}"
+                    )
 
 
 def _scan_xlsx(path: Path, matcher: _Matcher) -> Iterator[Hit]:
@@ -306,19 +468,20 @@ def _scan_xlsx(path: Path, matcher: _Matcher) -> Iterator[Hit]:
     book = openpyxl.load_workbook(path, read_only=True, data_only=True)
     try:
         for sheet in book.worksheets:
+            texts: list[str] = []
+            rows: list[int] = []
             for r, row in enumerate(sheet.iter_rows(values_only=True), start=1):
                 for value in row:
                     if isinstance(value, str):
-                        yield from matcher.scan(
-                            value, path, lambda _t, _o, s=sheet.title, n=r: f"blad {s} rij {n}"
-                        )
+                        texts.append(value)
+                        rows.append(r)
                     elif isinstance(value, dt.date | dt.datetime):
                         day = value.date() if isinstance(value, dt.datetime) else value
-                        yield from matcher.scan(
-                            day.isoformat(),
-                            path,
-                            lambda _t, _o, s=sheet.title, n=r: f"blad {s} rij {n}",
-                        )
+                        texts.append(day.isoformat())
+                        rows.append(r)
+            yield from matcher.scan_values(
+                texts, path, lambda k, s=sheet.title, n=rows: f"blad {s} rij {n[k]}"
+            )
     finally:
         book.close()
 
@@ -338,9 +501,13 @@ def _files(paths_or_dirs: Iterable[str | os.PathLike] | str | os.PathLike) -> li
     return out
 
 
-def _is_sqlite(path: Path) -> bool:
+def _head(path: Path, size: int) -> bytes:
     with open(path, "rb") as fh:
-        return fh.read(16) == b"SQLite format 3\x00"
+        return fh.read(size)
+
+
+def _is_sqlite(path: Path) -> bool:
+    return _head(path, 16) == b"SQLite format 3\x00"
 
 
 def scan_outputs(
@@ -367,35 +534,55 @@ def scan_outputs(
     """
     matcher = _Matcher(names, birth_dates)
     hits: dict[tuple, Hit] = {}
-    for path in _files(paths_or_dirs):
-        suffix = path.suffix.lower()
-        if suffix in BINARY_SKIP:
-            log.warning("kan %s niet doorzoeken (afbeelding of lettertype)", path)
-            continue
-        try:
-            if suffix == ".pdf":
-                found = _scan_pdf(path, matcher)
-            elif suffix in (".gpkg", ".sqlite", ".db") or (
-                suffix not in TEXT_SUFFIXES and _is_sqlite(path)
-            ):
-                found = _scan_sqlite(path, matcher)
-            elif suffix in (".parquet", ".geoparquet"):
-                found = _scan_parquet(path, matcher)
-            elif suffix in (".xlsx", ".xlsm"):
-                found = _scan_xlsx(path, matcher)
-            elif suffix in TEXT_SUFFIXES or b"\x00" not in path.read_bytes()[:8192]:
-                found = _scan_text_file(path, matcher)
-            else:
-                log.warning("kan %s niet doorzoeken (onbekend binair bestand)", path)
-                continue
-            for hit in found:
+    files = _files(paths_or_dirs)
+    # SQLite, Arrow and NumPy work without the GIL, so a second thread overlaps e.g. a
+    # GeoPackage with the text files. Largest files first (the threads end together);
+    # results are taken in file order, so the outcome does not depend on timing.
+    with ThreadPoolExecutor(max_workers=min(2, os.cpu_count() or 1)) as pool:
+        futures = {
+            path: pool.submit(_scan_file, path, matcher)
+            for path in sorted(files, key=lambda p: p.stat().st_size, reverse=True)
+        }
+        for path in files:
+            for hit in futures[path].result():
                 hits.setdefault((hit.pad, hit.soort, hit.locatie, hit.index), hit)
-        except (OSError, ValueError, sqlite3.DatabaseError, json.JSONDecodeError) as exc:
-            # an output we cannot read could hide a leak: that is a failed scan, not a pass
-            raise PrivacyError(
-                f"Lekcontrole kon {path} niet lezen ({exc}); controleer het bestand."
-            ) from exc
     return list(hits.values())
+
+
+def _scan_file(path: Path, matcher: _Matcher) -> list[Hit]:
+    """Every hit in one file (a reader per kind of file); [] for images and unknown binaries.
+
+    Raises
+    ------
+    PrivacyError
+        When the file cannot be read: an unreadable output could hide a leak.
+    """
+    suffix = path.suffix.lower()
+    if suffix in BINARY_SKIP:
+        log.warning("kan %s niet doorzoeken (afbeelding of lettertype)", path)
+        return []
+    try:
+        if suffix == ".pdf":
+            found = _scan_pdf(path, matcher)
+        elif suffix in (".gpkg", ".sqlite", ".db") or (
+            suffix not in TEXT_SUFFIXES and _is_sqlite(path)
+        ):
+            found = _scan_sqlite(path, matcher)
+        elif suffix in (".parquet", ".geoparquet"):
+            found = _scan_parquet(path, matcher)
+        elif suffix in (".xlsx", ".xlsm"):
+            found = _scan_xlsx(path, matcher)
+        elif suffix in TEXT_SUFFIXES or b"\x00" not in _head(path, 8192):
+            found = _scan_text_file(path, matcher)
+        else:
+            log.warning("kan %s niet doorzoeken (onbekend binair bestand)", path)
+            return []
+        return list(found)
+    except (OSError, ValueError, sqlite3.DatabaseError, json.JSONDecodeError) as exc:
+        # an output we cannot read could hide a leak: that is a failed scan, not a pass
+        raise PrivacyError(
+            f"Lekcontrole kon {path} niet lezen ({exc}); controleer het bestand."
+        ) from exc
 
 
 def check_outputs(

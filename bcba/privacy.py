@@ -7,9 +7,9 @@ masking live here too (see docs/privacy.md).
 from __future__ import annotations
 
 import functools
-import hashlib
 import hmac
 import re
+import threading
 import unicodedata
 
 
@@ -29,7 +29,7 @@ def pseudonym(key: bytes, name: str, birth_date: str | None = None, *, prefix: s
     the same pseudonym; a different key gives an unlinkable one.
     """
     message = f"{normalise_person_name(name)}|{birth_date or ''}".encode()
-    digest = hmac.new(key, message, hashlib.sha256).hexdigest()
+    digest = hmac.digest(key, message, "sha256").hex()  # one-shot C call: same bytes as hmac.new
     return f"{prefix}-{digest[:12]}"
 
 
@@ -38,6 +38,11 @@ MASK = "[persoon]"
 
 def _name_forms(names) -> tuple[frozenset[str], int]:
     """Normalised full names (and surnames of >= 4 letters) to mask, and the longest in words."""
+    return _name_forms_cached(frozenset(str(n) for n in names))
+
+
+@functools.lru_cache(maxsize=4)  # ingest masks survey and partner texts with the same names
+def _name_forms_cached(names: frozenset[str]) -> tuple[frozenset[str], int]:
     forms = set()
     for name in names:
         norm = normalise_person_name(name)
@@ -61,17 +66,54 @@ def _fold_char(c: str) -> str:
 
 
 _KEEP = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
+#: byte -> folded byte for ASCII text: letters lower-cased, digits kept, the rest a space
+_ASCII_FOLD = bytes(ord(_fold_char(chr(b))) if b < 128 else ord(" ") for b in range(256))
+#: code point -> folded ASCII byte, filled per distinct character on first sight (0 = unknown;
+#: a fold is never NUL). One byte per code point: 1.1 MB, allocated on first non-ASCII text.
+_FOLD_LUT = None
+_FOLD_LOCK = threading.Lock()
+_CHUNK = 1 << 22  # characters per vectorised step: bounds memory on multi-megabyte texts
+
+
+def _fold_codes(codes) -> bytes:
+    """Folded ASCII bytes for ``codes`` (a uint32 array of code points)."""
+    import numpy as np
+
+    global _FOLD_LUT
+    with _FOLD_LOCK:  # leak scans fold in threads; the table is made once
+        if _FOLD_LUT is None:
+            table = np.zeros(0x110000, dtype=np.uint8)
+            table[:128] = np.frombuffer(_ASCII_FOLD[:128], dtype=np.uint8)
+            _FOLD_LUT = table
+    lut = _FOLD_LUT
+    folded = lut[codes]
+    unknown = codes[folded == 0]
+    if unknown.size:
+        for code in np.unique(unknown).tolist():
+            lut[code] = ord(_fold_char(chr(code)))  # the same value whichever thread writes
+        folded = lut[codes]
+    return folded.tobytes()
 
 
 def fold_text(text: str) -> str:
     """Length-preserving fold of ``text`` (as :func:`normalise_person_name` folds a name).
 
-    Every character maps to exactly one character, so offsets in the folded text are
-    offsets in the original.
+    Every character maps to exactly one character of ``[a-z0-9 ]``, so offsets in the folded
+    text are offsets in the original. ASCII text is folded with one ``bytes.translate``;
+    other text through a table indexed by code point, so ``unicodedata`` runs once per
+    distinct character instead of once per character (leak scans fold many megabytes).
     """
     if text.isascii():
-        return re.sub(r"[^a-z0-9]", " ", text.lower())
-    return "".join(_fold_char(c) for c in text)
+        return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii")
+    import numpy as np
+
+    pieces = []
+    for start in range(0, len(text), _CHUNK):
+        # surrogatepass: a lone surrogate is a code point like any other (folds to a space)
+        raw = text[start : start + _CHUNK].encode("utf-32-le", "surrogatepass")
+        codes = np.frombuffer(raw, dtype=np.uint32)
+        pieces.append(_fold_codes(codes).decode("ascii"))
+    return "".join(pieces)
 
 
 def mask_names(texts, names, *, mask: str = MASK):
@@ -83,24 +125,27 @@ def mask_names(texts, names, *, mask: str = MASK):
     the texts, not with the number of names. Returns a list (None/NaN are passed through).
     """
     forms, longest = _name_forms(names)
+    firsts = frozenset(f.split(" ", 1)[0] for f in forms)  # a form starts with one of these
     out = []
     for text in texts:
         if text is None or (isinstance(text, float) and text != text):
             out.append(text)
             continue
         raw = str(text)
-        if not forms:
+        folded = fold_text(raw) if forms else ""
+        if firsts.isdisjoint(folded.split()):
             out.append(raw)
             continue
-        words = list(_WORD.finditer(fold_text(raw)))
+        words = list(_WORD.finditer(folded))
         spans = []
         i = 0
         while i < len(words):
             hit = 0
-            for n in range(min(longest, len(words) - i), 0, -1):
-                if " ".join(w.group() for w in words[i : i + n]) in forms:
-                    hit = n
-                    break
+            if words[i].group() in firsts:
+                for n in range(min(longest, len(words) - i), 0, -1):
+                    if " ".join(w.group() for w in words[i : i + n]) in forms:
+                        hit = n
+                        break
             if hit:
                 spans.append((words[i].start(), words[i + hit - 1].end()))
                 i += hit

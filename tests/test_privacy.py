@@ -6,11 +6,14 @@ from __future__ import annotations
 import datetime as dt
 import json
 import re
+import sqlite3
 
 import geopandas as gpd
 import matplotlib
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from shapely.geometry import Point
 
 from bcba import audit, leakcheck, privacy
@@ -327,3 +330,103 @@ def test_persons_from_planted(tmp_path):
         ["A B", "C D"],
         ["1990-01-01", "1970-02-02"],
     )
+
+
+# --------------------------------------------------------------------------- fast paths
+
+
+def _fold_reference(text: str) -> str:
+    return "".join(privacy._fold_char(c) for c in text)
+
+
+@given(st.text(max_size=60))
+@settings(max_examples=300, deadline=None)
+def test_fold_text_is_the_per_character_fold(text):
+    folded = privacy.fold_text(text)
+    assert folded == _fold_reference(text)
+    assert len(folded) == len(text)
+    assert re.fullmatch(r"[a-z0-9 ]*", folded)
+
+
+def test_fold_text_long_text_in_chunks(monkeypatch):
+    monkeypatch.setattr(privacy, "_CHUNK", 7)
+    text = "Ágnes ÖZTÜRK, straße ﬁets İzmir \ud800 😀 Ĳssel-Ølst 12" * 3
+    assert privacy.fold_text(text) == _fold_reference(text)
+    assert privacy.fold_text("Jan de VRIES-1") == "jan de vries 1"
+
+
+def test_mask_names_surnames_and_several_texts():
+    texts = ["Agnes Öztürk belde", "niets aan de hand", float("nan"), "mevr. ÖZTÜRK en Jansen"]
+    out = privacy.mask_names(texts, ["Agnes Öztürk", "Piet Jansen"])
+    assert out[0] == "[persoon] belde"
+    assert out[1] == "niets aan de hand"
+    assert out[2] != out[2]  # NaN passed through
+    assert out[3] == "mevr. [persoon] en [persoon]"
+    assert privacy.mask_names(["Agnes Öztürk"], []) == ["Agnes Öztürk"]
+
+
+def test_pseudonym_many_pairs_match_single_calls():
+    from bcba.sources.kvk import pseudonyms
+
+    names = pd.Series(["Jan de Vries", "JAN DE VRIES", None, "Agnes Öztürk"], dtype="str")
+    births = pd.Series(["1980-01-31", "1980-01-31", None, None], dtype="str")
+    assert pseudonyms(KEY_A, names, births).tolist() == [
+        privacy.pseudonym(KEY_A, "Jan de Vries", "1980-01-31"),
+        privacy.pseudonym(KEY_A, "Jan de Vries", "1980-01-31"),
+        privacy.pseudonym(KEY_A, "", None),
+        privacy.pseudonym(KEY_A, "Agnes Öztürk", None),
+    ]
+
+
+def test_name_across_line_breaks_in_text_but_not_across_cells(tmp_path):
+    (tmp_path / "a.txt").write_text("begin\nAgnes\n\nÖztürk\n", encoding="utf-8")
+    pd.DataFrame({"tekst": ["Agnes", "Öztürk", "rustig"]}).to_parquet(tmp_path / "b.parquet")
+    _gpkg(tmp_path / "c.gpkg", "Agnes")  # the next row holds no surname
+    pd.DataFrame({"a": ["Agnes"], "b": ["Öztürk"]}).to_excel(tmp_path / "d.xlsx", index=False)
+    hits = leakcheck.scan_outputs(tmp_path, NAMES, [])
+    assert [(h.pad.name, h.locatie, h.waarde) for h in hits] == [
+        ("a.txt", "regel 2", "Agnes\n\nÖztürk")
+    ]
+
+
+def test_long_text_blocks_keep_names_and_lines(tmp_path, monkeypatch):
+    monkeypatch.setattr(leakcheck, "_BLOCK", 16)  # many blocks; names straddle their ends
+    lines = [f"regel {i} zonder namen, wel Agnes-straat" for i in range(200)]
+    lines[150] = "x " * 7 + "Jan   de VRIES en agnes ÖZTÜRK"
+    path = tmp_path / "lang.csv"
+    path.write_text("\n".join(lines), encoding="utf-8")
+    hits = leakcheck.scan_outputs([path], NAMES, [])
+    assert sorted((h.locatie, h.waarde, h.index) for h in hits) == [
+        ("regel 151", "Jan   de VRIES", 0),
+        ("regel 151", "agnes ÖZTÜRK", 1),
+    ]
+
+
+def test_structured_files_report_column_sheet_and_row(tmp_path):
+    frame = pd.DataFrame(
+        {
+            "id": range(6),
+            "tekst": ["a", "b", "c", "d", "geboren 31/01/1980", "Agnes Ozturk"],
+            "soort": pd.Categorical(["x", "y", "x", "y", "x", "Jan de Vries"]),
+        }
+    )
+    frame.to_parquet(tmp_path / "t.parquet", row_group_size=2)  # the hits in the last group
+    frame.to_excel(tmp_path / "t.xlsx", index=False, sheet_name="Blad1")
+    with sqlite3.connect(tmp_path / "t.sqlite") as con:
+        frame.astype({"soort": str}).to_sql("lijst", con, index=False)
+    con.close()
+    found = sorted(
+        (h.pad.name, h.soort, h.locatie, h.waarde)
+        for h in leakcheck.scan_outputs(tmp_path, NAMES, DATES)
+    )
+    assert found == [
+        ("t.parquet", "geboortedatum", "kolom tekst", "31/01/1980"),
+        ("t.parquet", "naam", "kolom soort", "Jan de Vries"),
+        ("t.parquet", "naam", "kolom tekst", "Agnes Ozturk"),
+        ("t.sqlite", "geboortedatum", "tabel lijst kolom tekst", "31/01/1980"),
+        ("t.sqlite", "naam", "tabel lijst kolom soort", "Jan de Vries"),
+        ("t.sqlite", "naam", "tabel lijst kolom tekst", "Agnes Ozturk"),
+        ("t.xlsx", "geboortedatum", "blad Blad1 rij 6", "31/01/1980"),
+        ("t.xlsx", "naam", "blad Blad1 rij 7", "Agnes Ozturk"),
+        ("t.xlsx", "naam", "blad Blad1 rij 7", "Jan de Vries"),
+    ]

@@ -193,5 +193,6 @@ def read_bag(path: str | Path, *, sheet: str | None = None) -> SourceResult:
     reasons = pd.Series("", index=result.index, dtype="str")
     result["dq_redenen"] = add_reason(reasons, flag_duplicates(result, ["adres_id"]), "dubbel")
     result = finish_frame(result, file, BAG_COLUMNS)
-    gdf = gpd.GeoDataFrame(result, geometry=gpd.points_from_xy(result["x"], result["y"]), crs=CRS)
+    xy = [result[c].to_numpy(dtype="float64", na_value=np.nan) for c in ("x", "y")]
+    gdf = gpd.GeoDataFrame(result, geometry=gpd.points_from_xy(*xy), crs=CRS)
     return SourceResult("bag", gdf, [file], raw.n_rows_in, raw.empty_rows, extra)

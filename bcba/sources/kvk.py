@@ -328,7 +328,8 @@ def pseudonyms(key: bytes, names: pd.Series, births: pd.Series | None = None) ->
     pairs = pd.DataFrame({"n": names.fillna("").astype(str), "b": births.fillna("").astype(str)})
     unique = pairs.drop_duplicates()
     ids = [
-        privacy.pseudonym(key, n, b or None) for n, b in zip(unique["n"], unique["b"], strict=True)
+        privacy.pseudonym(key, n, b or None)
+        for n, b in zip(unique["n"].tolist(), unique["b"].tolist(), strict=True)
     ]
     unique = unique.assign(pid=ids)
     merged = pairs.merge(unique, on=["n", "b"], how="left")

@@ -41,12 +41,24 @@ def reason_counts(bron: str, frame: pd.DataFrame) -> pd.DataFrame:
         if "bron_bestand" in frame.columns
         else pd.Series("", index=frame.index)
     )
-    codes = frame["dq_redenen"].fillna("").astype(str).str.split(";")
-    long = pd.DataFrame({"bestand": files.to_numpy(), "code": codes.to_numpy()}).explode("code")
+    # few distinct (file, reasons) combinations: count those, then split each one once
+    combos = (
+        pd.DataFrame(
+            {
+                "bestand": files.to_numpy(),
+                "redenen": frame["dq_redenen"].fillna("").astype(str).to_numpy(),
+            }
+        )
+        .groupby(["bestand", "redenen"], sort=False)
+        .size()
+        .rename("n")
+        .reset_index()
+    )
+    long = combos.assign(code=combos["redenen"].str.split(";")).explode("code")
     long = long[long["code"].astype(str) != ""]
     if long.empty:
         return pd.DataFrame(columns=KWALITEIT_COLUMNS)
-    counts = long.groupby(["bestand", "code"]).size().rename("aantal").reset_index()
+    counts = long.groupby(["bestand", "code"])["n"].sum().rename("aantal").reset_index()
     counts["controle"] = counts["code"].map(lambda c: CONTROLES.get(c, (c, ""))[0])
     counts["toelichting"] = counts["code"].map(lambda c: CONTROLES.get(c, ("", ""))[1])
     counts["bron"] = bron

@@ -82,42 +82,58 @@ class Bcba:
     _figures: list = field(default_factory=list, repr=False)
     _reason_cache: dict = field(default_factory=dict, repr=False)
     _sections_started: float | None = field(default=None, repr=False)
+    _checked: list[Path] = field(default_factory=list, repr=False)
 
     # ------------------------------------------------------------------ running
     @classmethod
-    def run(cls, cfg: RunConfig) -> Bcba:
-        """Load and analyse the inputs of ``cfg`` and write the result tables."""
+    def run(cls, cfg: RunConfig, *, second_process: bool = True) -> Bcba:
+        """Load and analyse the inputs of ``cfg`` and write the result tables.
+
+        With ``second_process`` (default) the spatial analysis and the processed-data files
+        run in a spawned worker while this process analyses the networks
+        (:mod:`bcba.worker`; the results are the same either way).
+        """
         from bcba import keys
         from bcba.indicators.run import compute_indicators
         from bcba.network import analyse_networks
         from bcba.sources import load_inputs
-        from bcba.spatial import SpatialConfig, analyse_spatial
         from bcba.themes import load_themes
+        from bcba.worker import SecondProcess, spatial_and_files
 
         timings: dict[str, float] = {}
-        started = time.perf_counter()
-        key = keys.load_key()
-        inputs = load_inputs(
-            cfg.gemeente,
-            data_dir=cfg.data_dir,
-            periode=(cfg.periode_start, cfg.periode_eind),
-            key=key,
-        )
-        timings["inlezen"] = time.perf_counter() - started
-        started = time.perf_counter()
-        themes = load_themes(cfg.thema_config)
-        indicators = compute_indicators(inputs, themes=themes)
-        timings["indicatoren"] = time.perf_counter() - started
-        started = time.perf_counter()
-        spatial = analyse_spatial(inputs, indicators, themes, config=SpatialConfig(seed=cfg.seed))
-        timings["risicomodel_en_hotspots"] = time.perf_counter() - started
-        started = time.perf_counter()
-        networks = analyse_networks(inputs, flags=indicators.flags)
-        timings["netwerken"] = time.perf_counter() - started
+        with SecondProcess(enabled=second_process) as worker:
+            started = time.perf_counter()
+            key = keys.load_key()
+            inputs = load_inputs(
+                cfg.gemeente,
+                data_dir=cfg.data_dir,
+                periode=(cfg.periode_start, cfg.periode_eind),
+                key=key,
+            )
+            timings["inlezen"] = time.perf_counter() - started
+            started = time.perf_counter()
+            themes = load_themes(cfg.thema_config)
+            indicators = compute_indicators(inputs, themes=themes)
+            timings["indicatoren"] = time.perf_counter() - started
+            started = time.perf_counter()
+            work = (inputs, indicators, themes)
+            options = {
+                "seed": cfg.seed,
+                "out": Path(cfg.output_dir),
+                "processed": ensure_dir(config.processed_dir() / cfg.gemeente),
+                "gemeente": cfg.gemeente,
+            }
+            future = worker.submit(spatial_and_files, *work, **options)
+            networks = analyse_networks(inputs, flags=indicators.flags)
+            written = write_network_results(cfg.output_dir, networks)
+            timings["netwerken"] = time.perf_counter() - started
+            spatial, more, spent = worker.result(future, spatial_and_files, *work, **options)
+            written.update(more)
+            timings.update(spent)
+            timings["analyse_en_schrijven_samen"] = time.perf_counter() - started
         bcba = cls(cfg, inputs, themes, indicators, spatial, networks, timings)
-        started = time.perf_counter()
-        bcba.write_results()
-        timings["resultaten_schrijven"] = time.perf_counter() - started
+        bcba.written.update(written)
+        bcba._checked = [options["processed"], *more.values()]
         bcba._sections_started = time.perf_counter()
         return bcba
 
@@ -135,53 +151,20 @@ class Bcba:
 
     def main_theme(self) -> str:
         """The theme whose risk model leads: drugs when modelled, else the best-modelled one."""
-        modelled = [t for t, s in self.spatial.items() if s.model is not None]
-        if MAIN_THEME in modelled:
-            return MAIN_THEME
-        if modelled:
-            return max(modelled, key=lambda t: self.spatial[t].n_events)
-        return max(self.spatial, key=lambda t: self.spatial[t].n_events)
+        return main_theme(self.spatial)
 
     def write_results(self) -> None:
         """Result tables beside the report and layers in the processed GeoPackage."""
-        from bcba.indicators.run import to_geopackage, write_results
-        from bcba.network.export import write_graphml, write_i2
-        from bcba.rtm import write_rtm_outputs
         from bcba.sources import write_processed
 
-        out = ensure_dir(self.out)
         processed = ensure_dir(config.processed_dir() / self.cfg.gemeente)
         self.written.update(write_processed(self.inputs, processed))
-        self.written.update(write_results(self.indicators, out))
-        result_gpkg = to_geopackage(self.indicators, out / f"resultaten_{self.cfg.gemeente}.gpkg")
-        self.written["resultaten_gpkg"] = result_gpkg
-        # the same layers in the processed GeoPackage, so QGIS users find everything in one file
-        shutil.copyfile(result_gpkg, processed / f"resultaten_{self.cfg.gemeente}.gpkg")
-        os.chmod(processed / f"resultaten_{self.cfg.gemeente}.gpkg", 0o600)
-        for thema, result in self.spatial.items():
-            if result.model is None and result.hotspots_buurt is None:
-                continue
-            folder = out if thema == self.main_theme() else out / "ruimtelijk" / thema
-            if result.model is not None:
-                files = write_rtm_outputs(
-                    result.model,
-                    result.validatie,
-                    result.hotspots_cel,
-                    result.hotspots_buurt,
-                    folder,
-                )
-            else:
-                files = _write_hotspots_only(result, folder)
-            self.written.update({f"{thema}:{k}": v for k, v in files.items()})
-        # Exports hold the networks that carry flags (the ones analysts follow up); the whole
-        # register graph of a city is hundreds of thousands of nodes nobody opens in i2.
-        net_dir = out / "netwerken"
-        flagged = _flagged_network_ids(self.networks)
-        self.written["graphml"] = write_graphml(
-            self.networks, net_dir / "netwerken.graphml", netwerk_ids=flagged
+        self.written.update(
+            write_analysis_results(
+                self.out, processed, self.cfg.gemeente, self.indicators, self.spatial
+            )
         )
-        self.written.update(write_i2(self.networks, net_dir, netwerk_ids=flagged))
-        write_csv(_networks_table(self.networks), net_dir / "netwerken.csv")
+        self.written.update(write_network_results(self.out, self.networks))
 
     # ------------------------------------------------------------------ helpers
     def _basemap(self) -> dict:
@@ -1113,9 +1096,12 @@ class Bcba:
                 ontvanger=self.cfg.ontvanger,
             )
         self._figures.clear()
-        check_outputs(
-            [self.out, config.processed_dir() / self.cfg.gemeente], sorted(self.inputs._names)
-        )
+        # the second process of run() already checked the files it wrote
+        checked = {Path(p).resolve() for p in self._checked}
+        unchecked = [p for p in self.out.rglob("*") if p.is_file() and p.resolve() not in checked]
+        if not self._checked:
+            unchecked.append(config.processed_dir() / self.cfg.gemeente)
+        check_outputs(unchecked, sorted(self.inputs._names))
         write_text(
             self.out / "LEESMIJ.txt",
             "STRIKT VERTROUWELIJK\n"
@@ -1129,6 +1115,68 @@ class Bcba:
             json.dumps({k: round(v, 2) for k, v in self.timings.items()}, indent=2),
         )
         return HTML(f'<p class="bcba-end">{rh.markering_html()} Einde van het rapport.</p>')
+
+
+def main_theme(spatial: dict) -> str:
+    """The theme whose risk model leads: drugs when modelled, else the best-modelled one."""
+    modelled = [t for t, s in spatial.items() if s.model is not None]
+    if MAIN_THEME in modelled:
+        return MAIN_THEME
+    if modelled:
+        return max(modelled, key=lambda t: spatial[t].n_events)
+    return max(spatial, key=lambda t: spatial[t].n_events)
+
+
+def write_analysis_results(
+    out: Path, processed: Path, gemeente: str, indicators, spatial: dict
+) -> dict[str, Path]:
+    """Indicator tables, the result GeoPackage (also in ``processed``) and the risk model and
+    hot spot files of every theme (the main theme's beside the report)."""
+    from bcba.indicators.run import to_geopackage, write_results
+    from bcba.rtm import write_rtm_outputs
+
+    out = ensure_dir(out)
+    written = dict(write_results(indicators, out))
+    result_gpkg = to_geopackage(indicators, out / f"resultaten_{gemeente}.gpkg")
+    written["resultaten_gpkg"] = result_gpkg
+    # the same layers in the processed GeoPackage, so QGIS users find everything in one file
+    shutil.copyfile(result_gpkg, Path(processed) / f"resultaten_{gemeente}.gpkg")
+    os.chmod(Path(processed) / f"resultaten_{gemeente}.gpkg", 0o600)
+    leading = main_theme(spatial)
+    for thema, result in spatial.items():
+        if result.model is None and result.hotspots_buurt is None:
+            continue
+        folder = out if thema == leading else out / "ruimtelijk" / thema
+        if result.model is not None:
+            files = write_rtm_outputs(
+                result.model,
+                result.validatie,
+                result.hotspots_cel,
+                result.hotspots_buurt,
+                folder,
+            )
+        else:
+            files = _write_hotspots_only(result, folder)
+        written.update({f"{thema}:{k}": v for k, v in files.items()})
+    return written
+
+
+def write_network_results(out: Path, networks) -> dict[str, Path]:
+    """GraphML, i2 and CSV exports of the networks that carry flags.
+
+    The whole register graph of a city is hundreds of thousands of nodes nobody opens in
+    i2; the flagged networks are the ones analysts follow up.
+    """
+    from bcba.network.export import write_graphml, write_i2
+
+    net_dir = ensure_dir(Path(out) / "netwerken")
+    flagged = _flagged_network_ids(networks)
+    written = {
+        "graphml": write_graphml(networks, net_dir / "netwerken.graphml", netwerk_ids=flagged)
+    }
+    written.update(write_i2(networks, net_dir, netwerk_ids=flagged))
+    write_csv(_networks_table(networks), net_dir / "netwerken.csv")
+    return written
 
 
 def _static_kwargs(fn) -> set[str]:

@@ -149,6 +149,9 @@ def run_report(
             str(tmp),
             parameters=notebook_parameters(cfg),
             kernel_name=_kernel_name(),
+            # papermill otherwise rewrites the whole notebook (maps included, 10+ MB for a
+            # city) before and after every cell; it is written once at the end instead
+            request_save_on_cell_execute=False,
             progress_bar=False,
             cwd=str(out),
             log_output=False,

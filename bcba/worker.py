@@ -1,0 +1,117 @@
+"""A second process for a run: spatial analysis and result files beside the networks.
+
+The network analysis is mostly Python and holds the GIL, so threads barely overlap with
+it (measured: 23 s with threads against 27 s in sequence for Rotterdam). A spawned process
+does: it starts importing while the main process reads the inputs, then takes the spatial
+analysis and most result files while the main process analyses and exports the networks.
+A spawned (not forked) process is used because a Jupyter kernel has threads, and forking
+a threaded process, or one whose OpenMP runtime is in use, can deadlock.
+
+When the second process cannot be started or dies, the work runs in this process instead
+(logged), so a run never fails for want of parallelism. ``BCBA_TWEEDE_PROCES=0`` turns the
+second process off (a one-core machine gains nothing from it).
+"""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import os
+import time
+from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
+from pathlib import Path
+
+from threadpoolctl import threadpool_limits
+
+log = logging.getLogger(__name__)
+
+__all__ = ["SecondProcess", "spatial_and_files"]
+
+
+def _warm_up() -> None:
+    """Import what the spatial analysis needs (a few seconds) before the work arrives."""
+    import bcba.analysis  # noqa: F401
+    import bcba.sources  # noqa: F401
+    import bcba.spatial  # noqa: F401
+
+
+def spatial_and_files(
+    inputs, indicators, themes, *, seed: int, out: Path, processed: Path, gemeente: str
+) -> tuple[dict, dict[str, Path], dict[str, float]]:
+    """Spatial analysis of every theme, then the processed-data files and the indicator and
+    risk-model result files (:func:`bcba.analysis.write_analysis_results`), each checked
+    for personal data (:func:`bcba.leakcheck.check_outputs`, raises ``PrivacyError``).
+
+    Returns the spatial results, the files written and the seconds each part took.
+    """
+    from bcba.analysis import write_analysis_results
+    from bcba.leakcheck import check_outputs
+    from bcba.sources import write_processed
+    from bcba.spatial import SpatialConfig, analyse_spatial
+
+    timings: dict[str, float] = {}
+    # one thread for BLAS/OpenMP: the other core is the main process's
+    with threadpool_limits(limits=1):
+        started = time.perf_counter()
+        spatial = analyse_spatial(inputs, indicators, themes, config=SpatialConfig(seed=seed))
+        timings["risicomodel_en_hotspots"] = time.perf_counter() - started
+        started = time.perf_counter()
+        written = write_processed(inputs, processed)
+        written.update(write_analysis_results(out, processed, gemeente, indicators, spatial))
+        timings["resultaten_schrijven"] = time.perf_counter() - started
+        started = time.perf_counter()
+        check_outputs([processed, *written.values()], sorted(inputs._names))
+        timings["lekcontrole_resultaten"] = time.perf_counter() - started
+    return spatial, written, timings
+
+
+class SecondProcess:
+    """One spawned worker process, warmed up at creation; use as a context manager.
+
+    >>> with SecondProcess() as worker:                                   # doctest: +SKIP
+    ...     future = worker.submit(spatial_and_files, inputs, ind, themes, **options)
+    ...     spatial, written, timings = worker.result(future, spatial_and_files, ...)
+    """
+
+    def __init__(self, *, enabled: bool = True) -> None:
+        self._pool: ProcessPoolExecutor | None = None
+        if not enabled or os.environ.get("BCBA_TWEEDE_PROCES", "1") == "0":
+            return
+        try:
+            self._pool = ProcessPoolExecutor(
+                max_workers=1, mp_context=multiprocessing.get_context("spawn")
+            )
+            self._pool.submit(_warm_up)
+        except (OSError, RuntimeError) as exc:  # no processes allowed here: work in-process
+            log.warning("tweede proces niet gestart (%s); alles draait in dit proces", exc)
+            self._pool = None
+
+    def __enter__(self) -> SecondProcess:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        if self._pool is not None:
+            self._pool.shutdown(wait=True, cancel_futures=True)
+
+    def submit(self, fn, /, *args, **kwargs) -> Future | None:
+        """Start ``fn`` in the second process; ``None`` when it runs here (see :meth:`result`)."""
+        if self._pool is None:
+            return None
+        try:
+            return self._pool.submit(fn, *args, **kwargs)
+        except (BrokenProcessPool, RuntimeError) as exc:
+            log.warning("tweede proces niet beschikbaar (%s); werk draait in dit proces", exc)
+            return None
+
+    def result(self, future: Future | None, fn, /, *args, **kwargs):
+        """The outcome of ``future``; runs ``fn(*args, **kwargs)`` here when the process failed.
+
+        Errors raised by ``fn`` itself (bad data, configuration) are raised as they are.
+        """
+        if future is not None:
+            try:
+                return future.result()
+            except BrokenProcessPool as exc:
+                log.warning("tweede proces afgebroken (%s); werk wordt hier herhaald", exc)
+        return fn(*args, **kwargs)

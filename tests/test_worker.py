@@ -1,0 +1,79 @@
+"""Tests of bcba.worker: the second process of a run, its fallbacks, and equal results."""
+
+from __future__ import annotations
+
+import math
+import os
+
+import pandas as pd
+import pytest
+
+from bcba.worker import SecondProcess
+from tests.conftest import PERIODE
+
+
+def die_outside(parent_pid: int) -> str:
+    """Kill the process it runs in, unless that is the test process itself."""
+    if os.getpid() != parent_pid:
+        os._exit(3)
+    return "hier"
+
+
+def test_second_process_runs_work_and_falls_back_when_off():
+    with SecondProcess() as worker:
+        future = worker.submit(math.factorial, 10)
+        assert future is not None
+        assert worker.result(future, math.factorial, 10) == 3_628_800
+    with SecondProcess(enabled=False) as worker:
+        assert worker.submit(math.factorial, 5) is None
+        assert worker.result(None, math.factorial, 5) == 120
+
+
+def test_second_process_off_by_environment(monkeypatch):
+    monkeypatch.setenv("BCBA_TWEEDE_PROCES", "0")
+    with SecondProcess() as worker:
+        assert worker.submit(math.factorial, 5) is None
+
+
+def test_dead_second_process_repeats_the_work_here():
+    with SecondProcess() as worker:
+        future = worker.submit(die_outside, os.getpid())
+        assert worker.result(future, die_outside, os.getpid()) == "hier"
+
+
+def test_errors_of_the_work_itself_are_raised_as_they_are():
+    with SecondProcess() as worker:
+        future = worker.submit(math.factorial, -1)
+        with pytest.raises(ValueError, match="negative"):
+            worker.result(future, math.factorial, -1)
+
+
+@pytest.mark.slow
+def test_run_gives_the_same_results_with_and_without_second_process(generate_raw, tmp_path):
+    from bcba.analysis import Bcba
+    from bcba.pipeline import make_run_config
+
+    raw = generate_raw("GM0489", 5, scale=0.2)
+    runs = {}
+    for second in (True, False):
+        cfg = make_run_config(
+            gemeente="GM0489", data_dir=raw, output_dir=tmp_path / str(second), periode=PERIODE
+        )
+        runs[second] = Bcba.run(cfg, second_process=second)
+    par, seq = runs[True], runs[False]
+    assert set(par.spatial) == set(seq.spatial)
+    for thema, result in par.spatial.items():
+        other = seq.spatial[thema]
+        assert result.n_events == other.n_events
+        for name in ("hotspots_buurt", "hotspots_cel", "factoren", "validatie"):
+            left, right = getattr(result, name), getattr(other, name)
+            assert (left is None) == (right is None), (thema, name)
+            if left is not None:
+                pd.testing.assert_frame_equal(
+                    pd.DataFrame(left), pd.DataFrame(right), obj=f"{thema}.{name}"
+                )
+    assert {k: v.name for k, v in par.written.items()} == {
+        k: v.name for k, v in seq.written.items()
+    }
+    for key, path in par.written.items():
+        assert path.exists(), key

@@ -133,7 +133,8 @@ class Bcba:
             timings["analyse_en_schrijven_samen"] = time.perf_counter() - started
         bcba = cls(cfg, inputs, themes, indicators, spatial, networks, timings)
         bcba.written.update(written)
-        bcba._checked = [options["processed"], *more.values()]
+        report_dir = Path(cfg.output_dir).resolve()
+        bcba._checked = [p for p in more.values() if Path(p).resolve().is_relative_to(report_dir)]
         bcba._sections_started = time.perf_counter()
         return bcba
 
@@ -1080,7 +1081,7 @@ class Bcba:
         )
 
     def afronden(self) -> HTML:
-        """Write the map book and check every written file for personal data."""
+        """Write the map book and check every file of the report folder for personal data."""
         from bcba.leakcheck import check_outputs
         from bcba.maps.mapbook import write_mapbook
 
@@ -1096,11 +1097,11 @@ class Bcba:
                 ontvanger=self.cfg.ontvanger,
             )
         self._figures.clear()
-        # the second process of run() already checked the files it wrote
+        # Everything in the report folder leaves the workplace and is checked; the second
+        # process of run() already checked the result files it wrote. data/processed stays
+        # on the workplace and holds pseudonyms only (the test suite scans it too).
         checked = {Path(p).resolve() for p in self._checked}
         unchecked = [p for p in self.out.rglob("*") if p.is_file() and p.resolve() not in checked]
-        if not self._checked:
-            unchecked.append(config.processed_dir() / self.cfg.gemeente)
         check_outputs(unchecked, sorted(self.inputs._names))
         write_text(
             self.out / "LEESMIJ.txt",

@@ -40,8 +40,9 @@ def spatial_and_files(
     inputs, indicators, themes, *, seed: int, out: Path, processed: Path, gemeente: str
 ) -> tuple[dict, dict[str, Path], dict[str, float]]:
     """Spatial analysis of every theme, then the processed-data files and the indicator and
-    risk-model result files (:func:`bcba.analysis.write_analysis_results`), each checked
-    for personal data (:func:`bcba.leakcheck.check_outputs`, raises ``PrivacyError``).
+    risk-model result files (:func:`bcba.analysis.write_analysis_results`); the result
+    files (they leave the workplace) are checked for personal data
+    (:func:`bcba.leakcheck.check_outputs`, raises ``PrivacyError``).
 
     Returns the spatial results, the files written and the seconds each part took.
     """
@@ -58,11 +59,12 @@ def spatial_and_files(
         timings["risicomodel_en_hotspots"] = time.perf_counter() - started
         started = time.perf_counter()
         written = write_processed(inputs, processed)
-        written.update(write_analysis_results(out, processed, gemeente, indicators, spatial))
+        results = write_analysis_results(out, processed, gemeente, indicators, spatial)
         timings["resultaten_schrijven"] = time.perf_counter() - started
         started = time.perf_counter()
-        check_outputs([processed, *written.values()], sorted(inputs._names))
+        check_outputs(list(results.values()), sorted(inputs._names))
         timings["lekcontrole_resultaten"] = time.perf_counter() - started
+    written.update(results)
     return spatial, written, timings
 
 

@@ -101,8 +101,11 @@ def run_stage(stage: str, code: str, work: Path) -> dict:
         analyse_networks(_load(p["inputs"]), flags=_load(p["indicators"]).flags)
     elif stage == "volledige_run":
         # what an analyst runs: raw files -> analysis in the notebook -> HTML -> PDF
+        import shutil
+
         from bcba.pipeline import run_report
 
+        shutil.rmtree(p["out"], ignore_errors=True)  # a fresh report folder, as in practice
         cfg = make_run_config(
             gemeente=code, data_dir=p["raw"], output_dir=p["out"], periode=PERIODE
         )

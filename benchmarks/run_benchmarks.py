@@ -226,7 +226,7 @@ def national(work: Path, *, fractie: float, scheduler: str | None, basis: str = 
     if cluster is not None:
         cluster.close()
     peak_worker = max(p["piek_mb"] for p in parts)
-    return {
+    result = {
         "partities_gedraaid": n,
         "partities_volledig": full,
         "adressen_gedraaid": per_partition[0] * n,
@@ -235,9 +235,11 @@ def national(work: Path, *, fractie: float, scheduler: str | None, basis: str = 
         "wand_s": round(wall, 1),
         "gem_s_per_partitie": round(sum(p["s"] for p in parts) / n, 1),
         "piek_mb_per_worker": round(peak_worker),
-        "geextrapoleerd_volledig_s": round(wall * full / n, 1),
-        "geextrapoleerd_piek_mb_totaal": round(peak_worker * workers),
+        "piek_mb_totaal": round(peak_worker * workers),
     }
+    if n < full:  # a fraction was run: say what the whole would take, labelled as such
+        result["geextrapoleerd_volledig_s"] = round(wall * full / n, 1)
+    return result
 
 
 # --------------------------------------------------------------------------- main

@@ -156,8 +156,17 @@ def test_report_renders_offline_in_chromium(report, tmp_path):
     from bcba.report.browser import open_offline
 
     result, *_ = report
-    check = open_offline(result.html, screenshot=tmp_path / "rapport.png")
+    check = open_offline(
+        result.html,
+        screenshot=tmp_path / "rapport.png",
+        selectors=(".leaflet-container", ".leaflet-overlay-pane path"),
+        settle_ms=1000,
+    )
     assert check.requests == []
     assert check.console_errors == [] and check.page_errors == []
+    # every interactive map (an iframe with its page in srcdoc) draws its Leaflet map
+    n_maps = result.html.read_text(encoding="utf-8").count("<iframe")
+    assert n_maps >= 10
+    assert check.counts[".leaflet-container"] == n_maps
     assert check.counts.get(".leaflet-overlay-pane path", 0) > 0
     assert check.screenshot is not None and check.screenshot.stat().st_size > 10_000

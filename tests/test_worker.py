@@ -48,18 +48,25 @@ def test_errors_of_the_work_itself_are_raised_as_they_are():
             worker.result(future, math.factorial, -1)
 
 
-@pytest.mark.slow
-def test_run_gives_the_same_results_with_and_without_second_process(generate_raw, tmp_path):
+@pytest.fixture(scope="module")
+def runs(generate_raw, tmp_path_factory):
+    """The same small run with and without the second process."""
     from bcba.analysis import Bcba
     from bcba.pipeline import make_run_config
 
     raw = generate_raw("GM0489", 5, scale=0.2)
-    runs = {}
+    root = tmp_path_factory.mktemp("runs")
+    out = {}
     for second in (True, False):
         cfg = make_run_config(
-            gemeente="GM0489", data_dir=raw, output_dir=tmp_path / str(second), periode=PERIODE
+            gemeente="GM0489", data_dir=raw, output_dir=root / str(second), periode=PERIODE
         )
-        runs[second] = Bcba.run(cfg, second_process=second)
+        out[second] = Bcba.run(cfg, second_process=second)
+    return out
+
+
+@pytest.mark.slow
+def test_run_gives_the_same_results_with_and_without_second_process(runs):
     par, seq = runs[True], runs[False]
     assert set(par.spatial) == set(seq.spatial)
     for thema, result in par.spatial.items():
@@ -77,3 +84,19 @@ def test_run_gives_the_same_results_with_and_without_second_process(generate_raw
     }
     for key, path in par.written.items():
         assert path.exists(), key
+
+
+@pytest.mark.slow
+def test_report_map_of_many_risk_locations_shows_the_most_flagged(runs, monkeypatch):
+    import bcba.analysis
+
+    run = runs[False]
+    n = int(run.indicators.risicolocaties.geometry.notna().sum())
+    assert n > 20
+    monkeypatch.setattr(bcba.analysis, "MAX_REPORT_LOCATIONS", 10)
+    section = run.risicolocaties().data
+    assert "Interactief getoond: de 10 adressen met de meeste soorten vlaggen" in section
+    full = (run.out / "kaarten" / "risicolocaties_alle.html").read_text(encoding="utf-8")
+    shown = (run.out / "kaarten" / "risicolocaties.html").read_text(encoding="utf-8")
+    # one GeoJSON feature per address (plus the same basemap features in both pages)
+    assert full.count('"type": "Feature"') - shown.count('"type": "Feature"') == n - 10

@@ -90,6 +90,9 @@ def test_pdf_marking_on_every_page(report):
     for number, page in enumerate(reader.pages, start=1):
         text = page.extract_text()
         assert "STRIKT VERTROUWELIJK" in text, f"page {number} lacks the marking"
+    # the PDF is printed without the interactive maps: each one's static twin is printed
+    n_maps = result.html.read_text(encoding="utf-8").count("<iframe")
+    assert sum(len(page.images) for page in reader.pages) >= n_maps
     mapbook = PdfReader(result.output_dir / "kaartenboek.pdf")
     assert len(mapbook.pages) >= 5
     assert all("STRIKT VERTROUWELIJK" in p.extract_text() for p in mapbook.pages)

@@ -254,8 +254,14 @@ def render_pdf(html_path: str | Path, pdf_path: str | Path, *, paper: str = "A4"
     try:
         write_text(copy, print_copy(page))
         with atomic_path(pdf_path) as tmp:
+            # nothing left to draw after the load event: no scripted maps in the copy
             check = print_pdf(
-                copy, tmp, header_template=header, footer_template=footer, paper=paper
+                copy,
+                tmp,
+                header_template=header,
+                footer_template=footer,
+                paper=paper,
+                settle_ms=100,
             )
     finally:
         copy.unlink(missing_ok=True)

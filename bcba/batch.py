@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -46,6 +47,11 @@ def report_runner(
         gemeente=gemeente, data_dir=data_dir, output_dir=output_dir, periode=periode
     )
     return run_report(cfg, pdf=pdf).html
+
+
+def _no_second_process() -> None:
+    """Batch worker start-up: runs (and their notebook kernels) use one process each."""
+    os.environ["BCBA_TWEEDE_PROCES"] = "0"
 
 
 def _run_one(task: dict, runner: Runner) -> dict:
@@ -185,7 +191,11 @@ def run_batch(
 
     bar = _Bar(progress, total=len(tasks))
     if tasks:
-        with ProcessPoolExecutor(max_workers=min(workers, len(tasks))) as pool:
+        n_workers = min(workers, len(tasks))
+        # several municipalities at once already use the cores: no second process per run
+        with ProcessPoolExecutor(
+            max_workers=n_workers, initializer=_no_second_process if n_workers > 1 else None
+        ) as pool:
             futures = {pool.submit(_run_one, task, runner): task for task in tasks}
             for future in as_completed(futures):
                 task = futures[future]

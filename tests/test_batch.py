@@ -46,6 +46,16 @@ def loading_runner(gemeente, data_dir, output_dir, periode, pdf) -> Path:
     return target
 
 
+def env_runner(gemeente, data_dir, output_dir, periode, pdf) -> Path:
+    """Writes whether runs in this worker may start a second process."""
+    import os
+
+    output_dir.mkdir(parents=True, exist_ok=True)
+    target = output_dir / f"bcba_{gemeente}.html"
+    target.write_text(os.environ.get("BCBA_TWEEDE_PROCES", "aan"), encoding="utf-8")
+    return target
+
+
 def crashing_runner(gemeente, data_dir, output_dir, periode, pdf) -> Path:
     raise KeyError("kolom_x")
 
@@ -82,6 +92,24 @@ def test_batch_continues_past_a_broken_municipality(data_root, tmp_path):
 def test_batch_regio_selects_municipalities_with_data(data_root):
     chosen = batch.select_gemeenten(None, regio=True, data_root=data_root)
     assert [code for code, _ in chosen] == sorted(GEMEENTEN)
+
+
+@pytest.mark.parametrize(("workers", "expected"), [(2, "0"), (1, "aan")])
+def test_parallel_batch_runs_without_second_process(workers, expected, tmp_path, monkeypatch):
+    monkeypatch.delenv("BCBA_TWEEDE_PROCES", raising=False)
+    for code in ("GM0489", "GM0597"):
+        folder = tmp_path / "raw" / code
+        folder.mkdir(parents=True)
+        (folder / "bag_adressen.csv").write_text("x\n", encoding="utf-8")
+    summary = batch.run_batch(
+        gemeenten=["GM0489", "GM0597"],
+        workers=workers,
+        data_root=tmp_path / "raw",
+        output_root=tmp_path / "reports",
+        runner=env_runner,
+    )
+    assert summary["status"].tolist() == ["klaar", "klaar"]
+    assert {Path(p).read_text(encoding="utf-8") for p in summary["rapport"]} == {expected}
 
 
 def test_unexpected_error_is_reported_as_internal(tmp_path):

@@ -19,9 +19,11 @@ from dataclasses import dataclass
 from functools import cached_property
 
 import networkx as nx
+import numpy as np
 import pandas as pd
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 
+from bcba.network._util import isin, join_runs, positions
 from bcba.network.graph import (
     EDGE_COLUMNS,
     NODE_COLUMNS,
@@ -142,11 +144,12 @@ class NetworkResults:
         edges = self.edges[list(EDGE_COLUMNS)]
         if netwerk_ids is not None:
             wanted = pd.Index(pd.unique(pd.Series(list(netwerk_ids), dtype="string")))
-            nodes = nodes[wanted.get_indexer(nodes["netwerk_id"]) >= 0]
-            ids = pd.Index(nodes["node_id"])
-            edges = edges[
-                (ids.get_indexer(edges["bron"]) >= 0) & (ids.get_indexer(edges["doel"]) >= 0)
-            ]
+            if wanted.hasnans:  # a missing id selects the nodes without network
+                nodes = nodes[wanted.get_indexer(nodes["netwerk_id"]) >= 0]
+            else:
+                nodes = nodes[isin(nodes["netwerk_id"], wanted)]
+            ids = nodes["node_id"].dropna()
+            edges = edges[isin(edges["bron"], ids) & isin(edges["doel"], ids)]
         return EntityTables(nodes=nodes, edges=edges)
 
     def subgraph(self, netwerk_ids: Iterable[str]) -> nx.MultiDiGraph:
@@ -211,6 +214,16 @@ def network_flags(tables: EntityTables, config: NetworkConfig) -> pd.DataFrame:
     return weighted(flags, config.flag_weights)
 
 
+def _lookup(values: pd.Series, keys: pd.Series, universe) -> pd.Series:
+    """``keys.map(values indexed by universe)`` through :func:`positions` (missing when a
+    key is not in ``universe``); same index as ``keys``."""
+    pos = positions(keys, universe)
+    taken = values.iloc[np.maximum(pos, 0)].where(pos >= 0) if len(values) else None
+    if taken is None:
+        return pd.Series(pd.NA, index=keys.index, dtype=values.dtype)
+    return pd.Series(taken.array, index=keys.index, name=keys.name)
+
+
 def analyse_networks(
     inputs,
     *,
@@ -239,14 +252,17 @@ def analyse_networks(
     nodes = tables.nodes.copy()
     width = max(len(str(int(component.max()))) if len(component) else 1, 4)
     netwerk = "N" + component.astype("int64").astype("string").str.zfill(width)
-    nodes["netwerk_id"] = nodes["node_id"].map(netwerk).astype("string")
+    # Node ids are looked up by position in the node table (see _util.positions).
+    netwerk_of = _lookup(netwerk, nodes["node_id"], netwerk.index)
+    nodes["netwerk_id"] = netwerk_of.astype("string")
+    node_ids = nodes["node_id"]
 
     own = network_flags(tables, config)
     external = map_external_flags(flags, nodes)
     parts = [f for f in (own, external) if len(f)]
     all_flags = pd.concat(parts, ignore_index=True) if parts else empty_flags()
     all_flags = all_flags.assign(
-        netwerk_id=all_flags["node_id"].map(nodes.set_index("node_id")["netwerk_id"])
+        netwerk_id=_lookup(nodes["netwerk_id"], all_flags["node_id"], node_ids)
     )
 
     scope = None if config.betweenness_all else set(all_flags["netwerk_id"].dropna())
@@ -264,12 +280,13 @@ def analyse_networks(
     per_node = (
         all_flags[["node_id", "flag_id"]].drop_duplicates().sort_values(["node_id", "flag_id"])
     )
-    per_node = per_node.groupby("node_id")["flag_id"].agg(";".join)
-    nodes["flags"] = nodes["node_id"].map(per_node).astype("string").fillna("")
+    per_node = per_node.dropna(subset=["node_id"])
+    per_node = join_runs(per_node["node_id"], per_node["flag_id"], ";")
+    nodes["flags"] = _lookup(per_node, nodes["node_id"], per_node.index).astype("string").fillna("")
 
     networks = rank_networks(nodes, all_flags)
     edges = tables.edges.assign(
-        netwerk_id=tables.edges["bron"].map(nodes.set_index("node_id")["netwerk_id"])
+        netwerk_id=_lookup(nodes["netwerk_id"], tables.edges["bron"], node_ids)
     )
     log.info("netwerkanalyse: %d netwerken, %d signalen", len(networks), len(all_flags))
     return NetworkResults(

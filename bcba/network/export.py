@@ -115,9 +115,12 @@ _XML_ILLEGAL = r"[\x00-\x08\x0b\x0c\x0e-\x1f]"
 
 def _escape(text: pd.Series, *, quote: bool = False) -> pd.Series:
     """XML-escape a string Series (vectorised :func:`xml.sax.saxutils.escape`)."""
+    text = text.astype("string")
+    special = _XML_ILLEGAL[:-1] + ('&<>"]' if quote else "&<>]")
+    if not text.str.contains(special, regex=True).any():
+        return text  # one scan instead of five rewrites: most columns need no escaping
     out = (
-        text.astype("string")
-        .str.replace(_XML_ILLEGAL, "", regex=True)
+        text.str.replace(_XML_ILLEGAL, "", regex=True)
         .str.replace("&", "&amp;", regex=False)
         .str.replace("<", "&lt;", regex=False)
         .str.replace(">", "&gt;", regex=False)

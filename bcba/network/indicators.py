@@ -14,7 +14,7 @@ import networkx as nx
 import numpy as np
 import pandas as pd
 
-from bcba.network._util import isin
+from bcba.network._util import isin, join_runs, positions
 from bcba.network.graph import EntityTables
 from bcba.network.normalise import normalise_kvk
 from bcba.network.resolution import person_node_id
@@ -115,10 +115,25 @@ def _flags(
 
 
 def _with_node_columns(flags: pd.DataFrame, nodes: pd.DataFrame) -> pd.DataFrame:
-    info = nodes.set_index("node_id")[["soort", "kvk_nummer", "persoon_id", "adres_id"]]
-    out = flags.drop(columns=[c for c in info.columns if c in flags.columns]).join(
-        info, on="node_id"
-    )
+    columns = ["soort", "kvk_nummer", "persoon_id", "adres_id"]
+    out = flags.drop(columns=[c for c in columns if c in flags.columns])
+    try:
+        # positional lookup: a join on Arrow string ids hashes them as Python objects
+        pos = positions(out["node_id"], nodes["node_id"])
+    except pd.errors.InvalidIndexError:  # repeated node ids: join them all, as before
+        out = out.join(nodes.set_index("node_id")[columns], on="node_id")
+    else:
+        if len(nodes):
+            info = (
+                nodes[columns]
+                .iloc[np.maximum(pos, 0)]
+                .where(np.broadcast_to(pos[:, None] >= 0, (len(pos), len(columns))))
+            )
+        else:
+            info = pd.DataFrame(
+                {c: pd.Series(pd.NA, index=out.index, dtype=nodes[c].dtype) for c in columns}
+            )
+        out = out.assign(**{c: info[c].array for c in columns})
     out = out.drop_duplicates(subset=["flag_id", "node_id", "patroon"])
     for name, dtype in FLAG_COLUMNS.items():
         if name not in out:
@@ -429,9 +444,25 @@ def _undirected_pairs(graph, *, exclude: Iterable[str]) -> tuple[pd.Index, np.nd
     ``exclude``. Self-loops are dropped: they join nothing."""
     skip = set(exclude)
     if isinstance(graph, EntityTables):
-        ids = graph.nodes["node_id"].astype(object).to_numpy()
         kept = graph.edges[~graph.edges["soort"].isin(skip)]
-        ends = (kept["bron"].astype(object).to_numpy(), kept["doel"].astype(object).to_numpy())
+        # One joint factorize (hashed in Arrow) of node ids and link ends: node ids get
+        # the codes 0..k-1, which are then ranked in sorted order.
+        ids = graph.nodes["node_id"]
+        codes, uniques = pd.factorize(
+            pd.concat([ids, kept["bron"], kept["doel"]], ignore_index=True)
+        )
+        n_ids = len(ids)
+        known = codes[:n_ids]
+        k = int(known.max()) + 1 if n_ids else 0
+        names = np.asarray(uniques[:k], dtype=object)
+        order = np.argsort(names, kind="stable")
+        index = pd.Index(names[order])
+        rank = np.full(len(uniques) + 1, -1, dtype=np.int64)  # last slot: missing (-1)
+        rank[order] = np.arange(k)
+        ends_a, ends_b = np.split(codes[n_ids:], 2)
+        a, b = rank[ends_a], rank[ends_b]
+        ok = (a >= 0) & (b >= 0) & (a != b)
+        return index, _distinct_pairs(a[ok], b[ok], k)
     else:
         ids = np.asarray(list(graph.nodes), dtype=object)
         kept = [(u, v) for u, v, kind in graph.edges(data="soort") if kind not in skip]
@@ -442,8 +473,16 @@ def _undirected_pairs(graph, *, exclude: Iterable[str]) -> tuple[pd.Index, np.nd
     index = pd.Index(ids).unique().sort_values()
     a, b = index.get_indexer(ends[0]), index.get_indexer(ends[1])
     ok = (a >= 0) & (b >= 0) & (a != b)
-    pairs = np.unique(np.sort(np.column_stack([a[ok], b[ok]]), axis=1), axis=0)
-    return index, pairs.reshape(-1, 2).astype(np.int64)
+    return index, _distinct_pairs(a[ok], b[ok], len(index))
+
+
+def _distinct_pairs(a: np.ndarray, b: np.ndarray, n: int) -> np.ndarray:
+    """The distinct undirected pairs ``(min, max)`` of positions ``a``, ``b`` (< ``n``),
+    sorted; as ``np.unique(..., axis=0)`` gives them, through one int64 key."""
+    low, high = np.minimum(a, b).astype(np.int64), np.maximum(a, b).astype(np.int64)
+    key = np.sort(low * max(n, 1) + high)
+    key = key[np.diff(key, prepend=-1) != 0]  # distinct (keys are >= 0)
+    return np.column_stack([key // max(n, 1), key % max(n, 1)]).reshape(-1, 2)
 
 
 def _louvain_first_level(n: int, pairs: np.ndarray, seed: int) -> np.ndarray:
@@ -455,10 +494,14 @@ def _louvain_first_level(n: int, pairs: np.ndarray, seed: int) -> np.ndarray:
 
     igraph.set_random_number_generator(random.Random(seed))
     try:
-        levels = igraph.Graph(n=n, edges=pairs.tolist()).community_multilevel(return_levels=True)
+        # The C routine itself: Graph.community_multilevel wraps every level in a
+        # VertexClustering (Python loops over all vertices) that is not needed here.
+        levels, _ = igraph.GraphBase.community_multilevel(
+            igraph.Graph(n=n, edges=pairs.tolist()), return_levels=True
+        )
     finally:
         igraph.set_random_number_generator(random)  # igraph's default
-    return np.asarray(levels[0].membership, dtype=np.int64)
+    return np.asarray(levels[0], dtype=np.int64)
 
 
 def network_components(
@@ -552,76 +595,96 @@ def centralities(
     large city most networks carry no flag and nobody looks at their centre.
     """
     edges = tables.edges
-    ends = pd.concat(
-        [edges[["bron", "doel"]], edges[["doel", "bron"]].set_axis(["bron", "doel"], axis=1)],
-        ignore_index=True,
-    ).drop_duplicates()
-    ends = ends[ends["bron"].ne(ends["doel"])]
-    degree = ends.groupby("bron").size()
+    node_ids = tables.nodes["node_id"]
+    n_tab, n_links_all = len(node_ids), len(edges)
+    # Everything below works on integer codes of one joint factorize of the node ids and
+    # link ends (hashed in Arrow); ids are strings again only for the larger networks.
+    codes, uniques = pd.factorize(
+        pd.concat([node_ids, edges["bron"], edges["doel"]], ignore_index=True)
+    )
+    n_codes = len(uniques)
+    node_code = codes[:n_tab]
+    src, dst = codes[n_tab : n_tab + n_links_all], codes[n_tab + n_links_all :]
 
-    kept = edges[~edges["soort"].isin(set(exclude))][["bron", "doel"]]
-    net_a, net_b = kept["bron"].map(networks), kept["doel"].map(networks)
-    kept = kept.assign(netwerk=net_a)[net_a.eq(net_b).fillna(False).to_numpy()]
+    # graad: distinct neighbours over all links
+    ok = (src >= 0) & (dst >= 0) & (src != dst)
+    both = pd.unique(
+        np.concatenate([src[ok] * n_codes + dst[ok], dst[ok] * n_codes + src[ok]]).astype(np.int64)
+    )
+    degree = np.bincount(both // max(n_codes, 1), minlength=n_codes)
+
+    # network code of every id code (-1: no network)
+    net_codes, net_names = pd.factorize(pd.Series(networks, copy=False))
+    pos = positions(uniques, networks.index) if len(networks) else np.full(n_codes, -1)
+    net_of = np.where(pos >= 0, net_codes[np.maximum(pos, 0)] if len(net_codes) else -1, -1)
+    net_of = np.append(net_of, -1)  # index -1 (missing end) -> no network
+
+    kept = ~edges["soort"].isin(set(exclude)).to_numpy(dtype=bool)
+    a, b = src[kept], dst[kept]
+    net = net_of[a]
+    same = (net >= 0) & (net == net_of[b])
     if only is not None:
-        kept = kept[isin(kept["netwerk"], set(only))]
-    raw: dict = {}
-    kept = kept.drop_duplicates()
+        allowed = np.append(isin(pd.Series(net_names), set(only)), False)
+        same &= allowed[net]
+    a, b, net = a[same], b[same], net[same]
+    first = ~pd.Series(a.astype(np.int64) * n_codes + b).duplicated().to_numpy()
+    a, b, net = a[first], b[first], net[first]
+    raw = np.zeros(n_codes, dtype=float)
     # Shortcut without a networkx call: in a star (one node linked to all others and no
     # other links; includes every network of one or two links) the centre has
     # betweenness 1 and the leaves 0. Most networks of a register are stars.
-    n_links = kept.groupby("netwerk").size()
-    long = pd.concat(
-        [
-            kept[["netwerk", "bron"]].set_axis(["netwerk", "node"], axis=1),
-            kept[["netwerk", "doel"]].set_axis(["netwerk", "node"], axis=1),
-        ]
-    )
-    node_degree = long.groupby(["netwerk", "node"]).size()
-    n_nodes = node_degree.groupby(level=0).size()
-    top = node_degree.groupby(level=0).max()
-    star = (n_links == n_nodes - 1) & (top == n_nodes - 1)
-    centres = node_degree[
-        (node_degree.index.get_level_values(0).map(star).to_numpy(dtype=bool))
-        & (node_degree.to_numpy() == node_degree.index.get_level_values(0).map(top).to_numpy())
-        & (node_degree.index.get_level_values(0).map(n_nodes).to_numpy() >= 3)
+    n_nets = len(net_names)
+    n_links = np.bincount(net, minlength=n_nets)
+    node_degree = np.bincount(np.concatenate([a, b]), minlength=n_codes)
+    present = np.flatnonzero(node_degree)
+    n_nodes = np.bincount(net_of[present], minlength=n_nets)
+    top = np.zeros(n_nets, dtype=np.int64)
+    np.maximum.at(top, net_of[present], node_degree[present])
+    star = (n_links > 0) & (n_links == n_nodes - 1) & (top == n_nodes - 1)
+    centre = present[
+        star[net_of[present]]
+        & (node_degree[present] == top[net_of[present]])
+        & (n_nodes[net_of[present]] >= 3)
     ]
-    raw.update(dict.fromkeys(centres.index.get_level_values(1), 1.0))
-    kept = kept[~kept["netwerk"].map(star).fillna(False).astype(bool)]
-    size = kept["netwerk"].map(n_nodes)
-    scale = 2.0 / ((n_nodes - 1) * (n_nodes - 2)).where(n_nodes > 2)
+    raw[centre] = 1.0
+    rest = ~star[net]
+    a, b, net = a[rest], b[rest], net[rest]
+    size = n_nodes[net]
+    with np.errstate(divide="ignore"):
+        scale = np.where(n_nodes > 2, 2.0 / ((n_nodes - 1) * (n_nodes - 2)), np.nan)
     # Networks up to exact_max nodes: one igraph call on all of them together (paths never
     # leave a network, so each node gets the betweenness within its own network).
-    exact = kept[size.le(exact_max).to_numpy()]
-    if len(exact):
+    exact = size <= exact_max
+    if exact.any():
         import igraph
 
-        codes, ids = pd.factorize(pd.concat([exact["bron"], exact["doel"]], ignore_index=True))
-        links = codes.reshape(2, -1).T
+        local, ids = pd.factorize(np.concatenate([a[exact], b[exact]]))
+        links = local.reshape(2, -1).T
         union = igraph.Graph(n=len(ids), edges=links.tolist()).simplify()
         values = np.asarray(union.betweenness(directed=False), dtype=float)
-        network_of = np.empty(len(ids), dtype=object)
-        network_of[links[:, 0]] = network_of[links[:, 1]] = exact["netwerk"].to_numpy(dtype=object)
-        factor = pd.Series(network_of).map(scale).fillna(0.0).to_numpy(dtype=float)
-        raw.update(
-            zip(np.asarray(ids, dtype=object).tolist(), (values * factor).tolist(), strict=True)
-        )
+        factor = np.nan_to_num(scale[net_of[ids]], nan=0.0)
+        raw[ids] = values * factor
     # Larger ones: k seeded samples each (networkx), in network order.
-    larger = kept[size.gt(exact_max).to_numpy()].groupby("netwerk", sort=True)
-    for big, (netwerk, group) in enumerate(larger):
-        sub = nx.Graph()
-        sub.add_edges_from(zip(group["bron"].tolist(), group["doel"].tolist(), strict=True))
-        n = sub.number_of_nodes()
-        values = nx.betweenness_centrality(sub, k=min(k, n), normalized=False, seed=seed + big)
-        factor = float(scale.get(netwerk, np.nan))
-        factor = 0.0 if np.isnan(factor) else factor
-        raw.update({node: v * factor for node, v in values.items()})
-    index = pd.Index(tables.nodes["node_id"], name="node_id")
+    larger = np.flatnonzero(~exact)
+    if len(larger):
+        names = np.asarray(uniques, dtype=object)
+        order = sorted(pd.unique(net[larger]).tolist(), key=lambda c: net_names[c])
+        for big, code in enumerate(order):
+            rows = larger[net[larger] == code]
+            sub = nx.Graph()
+            sub.add_edges_from(zip(names[a[rows]].tolist(), names[b[rows]].tolist(), strict=True))
+            n = sub.number_of_nodes()
+            values = nx.betweenness_centrality(sub, k=min(k, n), normalized=False, seed=seed + big)
+            factor = float(scale[code])
+            factor = 0.0 if np.isnan(factor) else factor
+            at = pd.Index(names).get_indexer(list(values))
+            raw[at] = [v * factor for v in values.values()]
+    index = pd.Index(node_ids, name="node_id")
+    found = node_code >= 0
     return pd.DataFrame(
         {
-            "graad": degree.reindex(index, fill_value=0).astype("int64").to_numpy(),
-            "betweenness": np.round(
-                pd.Series(raw, dtype=float).reindex(index, fill_value=0.0).to_numpy(), 6
-            ),
+            "graad": np.where(found, degree[np.maximum(node_code, 0)], 0).astype("int64"),
+            "betweenness": np.round(np.where(found, raw[np.maximum(node_code, 0)], 0.0), 6),
         },
         index=index,
     )
@@ -702,11 +765,9 @@ def _network_score(flags: pd.DataFrame) -> pd.DataFrame:
     per["s"] = per["w"] * (1.0 + np.log2(per["n"]))
     score = per.groupby(level=0)["s"].sum()
     kinds = per.reset_index().groupby("netwerk_id")["flag_id"].nunique()
-    text = (
-        per.reset_index()
-        .assign(t=lambda d: d["flag_id"] + " (" + d["n"].astype("string") + ")")
-        .groupby("netwerk_id")["t"]
-        .agg("; ".join)
+    flat = per.reset_index()  # sorted by netwerk_id
+    text = join_runs(
+        flat["netwerk_id"], flat["flag_id"] + " (" + flat["n"].astype("string") + ")", "; "
     )
     return pd.DataFrame({"score": score, "n_signaalsoorten": kinds, "flags": text})
 

@@ -56,6 +56,12 @@ _SUFFIX_RE = rf"(?: +(?:{_FORMS}))+$"
 _WS = r"[ \t\n\r\f\v]"
 _HODN_RE = rf"{_WS}*\b(?:h\.?{_WS}*o\.?{_WS}*d\.?{_WS}*n\.?|handelend onder de naam)(?:{_WS}|$).*$"
 
+#: The characters Python's ``\s`` matches, spelled out so pyarrow (RE2) can run a pattern
+#: with them: pandas falls back to Python's ``re`` per value for ``\s``.
+_SPACE_CHARS = (
+    "\t\n\x0b\x0c\r\x1c\x1d\x1e\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
 _POSTCODE_RE = r"^[1-9][0-9]{3}[A-Z]{2}$"
 _SEPARATORS = r"[\s\-/\.,_]+"
 
@@ -127,7 +133,7 @@ def normalise_kvk(values):
     series, scalar = _as_series(values)
     text = series.astype("string").str.strip()
     text = text.str.replace(r"^[Kk]-", "", regex=True).str.replace(r"\.0+$", "", regex=True)
-    digits = text.str.replace(r"[\s\.]", "", regex=True)
+    digits = text.str.replace(f"[{_SPACE_CHARS}.]", "", regex=True)
     ok = digits.str.fullmatch(r"[0-9]{1,8}").fillna(False).astype(bool)
     out = digits.str.zfill(8).where(ok)
     return _unwrap(out.astype("string").rename(series.name), scalar)

@@ -321,7 +321,7 @@ def resolve_companies(
         },
         index=parties.index,
     )
-    if companies is None or companies.empty:
+    if companies is None or companies.empty or parties.empty:
         return Resolution(links, _empty_possible())
 
     known = pd.DataFrame(

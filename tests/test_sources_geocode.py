@@ -15,7 +15,7 @@ from bcba import reference
 from bcba.areas import load_area
 from bcba.errors import CRSMismatchError
 from bcba.sources import read_bag
-from bcba.sources.geocode import assign_areas, build_index, geocode
+from bcba.sources.geocode import _cell_ids, assign_areas, build_index, geocode
 
 
 @pytest.fixture(scope="module")
@@ -150,3 +150,13 @@ def test_fast_at_scale(bag, area):
     elapsed = time.perf_counter() - start
     assert (out["geocode_niveau"] == "exact").all()
     assert elapsed < 20, elapsed  # a few seconds on a normal machine; generous for shared CI cores
+
+
+@pytest.mark.parametrize("cell_size", [100, 250])
+def test_cell_ids_match_reference_cell_id(cell_size):
+    # one id per distinct cell, spread back over the points: same as formatting each point
+    rng = np.random.default_rng(3)
+    x = np.r_[rng.uniform(90_000, 95_000, 500), [92_000.0, 92_000.0, 91_999.999, 250.0]]
+    y = np.r_[rng.uniform(430_000, 436_000, 500), [433_000.0, 433_099.9, 433_000.0, 99.9]]
+    expected = reference.cell_id(x, y, cell_size)
+    assert _cell_ids(x, y, cell_size).tolist() == expected.tolist()

@@ -35,7 +35,15 @@ from bcba.sources import (
     read_partners,
     read_survey,
 )
-from bcba.sources._read import parse_bool, parse_date, parse_digits, parse_number, parse_postcode
+from bcba.sources._read import (
+    Problems,
+    parse_bool,
+    parse_date,
+    parse_digits,
+    parse_number,
+    parse_postcode,
+    read_table,
+)
 
 
 @pytest.mark.parametrize("encoding", ["utf-8", "utf-8-sig", "cp1252"])
@@ -275,3 +283,30 @@ def test_parsers():
     ]
     flags, bad = parse_bool(pd.Series(["ja", "N", "true", "0", "", "soms"], dtype=object))
     assert flags.tolist()[:4] == [True, False, True, False] and bad.tolist() == [False] * 5 + [True]
+
+
+@pytest.mark.parametrize("newline", ["\n", "\r\n", "\r"])
+def test_read_table_same_cells_for_every_line_ending(tmp_path, newline):
+    # LF and CRLF take the pyarrow path, bare CR the csv module: the cells must not differ
+    lines = ["a;b;c", " 1 ;x;", "2; y ;z", ";;", "3;;w "]
+    path = tmp_path / "t.csv"
+    path.write_bytes(newline.join(lines).encode() + newline.encode())
+    table = read_table(path, problems=Problems())
+    assert table.frame.columns.tolist() == ["a", "b", "c", "bron_rij"]
+    assert table.frame[["a", "b", "c"]].astype(object).values.tolist() == [
+        ["1", "x", ""],
+        ["2", "y", "z"],
+        ["3", "", "w"],
+    ]
+    assert table.frame["bron_rij"].tolist() == [2, 3, 5]
+    assert (table.n_rows_in, table.empty_rows) == (4, 1)
+
+
+def test_parse_on_distinct_arrow_strings_same_as_object():
+    cells = ["2991AB", " 2991 ab", "x", ""] * 100  # over the distinct-values threshold
+    for dtype in (object, "str"):
+        pcs, bad = parse_postcode(pd.Series(cells, dtype=dtype))
+        assert str(pcs.dtype) == "str"
+        assert pcs.tolist()[:2] == ["2991AB", "2991AB"]
+        assert pcs.isna().tolist()[:4] == [False, False, True, True]
+        assert bad.tolist()[:4] == [False, False, True, False]

@@ -146,7 +146,7 @@ def _display(value: object) -> object:
 
 @dataclass
 class RawTable:
-    """Cells of one sheet/CSV as read: object dtype, strings (CSV) or Excel-typed values."""
+    """Cells of one sheet/CSV as read: strings (CSV, Arrow-backed when fast) or Excel values."""
 
     frame: pd.DataFrame  # original header labels as columns; plus 'bron_rij'
     file: str
@@ -167,12 +167,19 @@ def _decode(data: bytes) -> tuple[str, str]:
         return data.decode("latin-1"), "latin-1"
 
 
+def _head_lines(text: str, n: int) -> list[str]:
+    """``text.splitlines()[:n]`` without splitting the whole (large) text."""
+    lines = text[:65536].splitlines()
+    # more than n lines in the prefix: the first n are complete and split as in the whole
+    return lines[:n] if len(lines) > n else text.splitlines()[:n]
+
+
 def _sniff_delimiter(text: str) -> str:
-    head = "\n".join(text.splitlines()[:20])
+    head = "\n".join(_head_lines(text, 20))
     try:
         return csv.Sniffer().sniff(head, delimiters=",;\t").delimiter
     except csv.Error:
-        first = text.splitlines()[0] if text else ""
+        first = _head_lines(text, 1)[0] if text else ""
         counts = {d: first.count(d) for d in (";", "\t", ",")}
         best = max(counts, key=counts.get)
         return best if counts[best] else ","
@@ -350,15 +357,16 @@ def _csv_frame_fast(text: str, delim: str) -> tuple[pd.DataFrame, bool] | None:
     """
     if '"' in text:
         return None
-    if "\r" in text:
-        text = text.replace("\r\n", "\n")
-        if "\r" in text:
-            return None
+    crlf = "\r" in text
+    if crlf and text.count("\r") != text.count("\r\n"):
+        return None  # a bare carriage return
     if not text.split("\n", 1)[0].strip():
         return None
-    frame = _arrow_csv(text, delim)
+    frame = _arrow_csv(text, delim)  # pyarrow reads \r\n line ends itself
     if frame is not None:
         return frame, True
+    if crlf:
+        text = text.replace("\r\n", "\n")
     try:
         frame = pd.read_csv(
             io.StringIO(text),
@@ -407,14 +415,15 @@ def _arrow_csv(text: str, delim: str) -> pd.DataFrame | None:
     columns = {}
     for i in range(len(names)):
         column = table.column(i)
-        cells = column.to_numpy(zero_copy_only=False)
         # only columns whose first or last characters include whitespace need str.strip
         ends = pc.unique(pc.utf8_slice_codeunits(column, 0, 1)).to_pylist()
         ends += pc.unique(pc.utf8_slice_codeunits(column, -1)).to_pylist()
         if any(c.isspace() for c in ends):
-            cells = _strip_column(pd.Series(cells, dtype=object))
-        columns[i] = cells
-    return pd.DataFrame(columns, dtype=object)
+            cells = column.to_numpy(zero_copy_only=False)
+            column = _strip_column(pd.Series(cells, dtype=object))
+        # Arrow-backed strings: no Python object per cell (the parsers take both kinds)
+        columns[i] = pd.array(column, dtype="str")
+    return pd.DataFrame(columns)
 
 
 def _strip_column(values: pd.Series) -> np.ndarray:
@@ -673,9 +682,9 @@ def on_distinct(func):
         if _ON_DISTINCT.get() or len(values) < _DISTINCT_MIN_ROWS or not _text_like(values):
             return func(values, *args, **kwargs)
         codes, uniques = pd.factorize(values, use_na_sentinel=False)
-        distinct = pd.Series(
-            np.asarray(uniques, dtype=object), dtype=values.dtype, name=values.name
-        )
+        if not isinstance(values.dtype, pd.StringDtype):  # Arrow strings stay Arrow strings
+            uniques = np.asarray(uniques, dtype=object)
+        distinct = pd.Series(uniques, dtype=values.dtype, name=values.name)
         token = _ON_DISTINCT.set(True)
         try:
             result = func(distinct, *args, **kwargs)

@@ -25,6 +25,8 @@ from dataclasses import dataclass
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute  # noqa: F401 - makes pa.compute available
 import shapely
 
 from bcba import reference
@@ -44,21 +46,20 @@ def _str(series: pd.Series) -> pd.Series:
     return series.astype("str").fillna("")
 
 
+def _joined(*parts: pd.Series) -> pd.Series:
+    """Element-wise ``"|".join`` of string columns in one Arrow kernel (NA where any is NA)."""
+    arrays = [pa.array(part.astype("str"), type=pa.large_string()) for part in parts]
+    joined = pa.compute.binary_join_element_wise(*arrays, pa.scalar("|", pa.large_string()))
+    return pd.Series(pd.array(joined, dtype="str"), index=parts[0].index)
+
+
 def address_key(
     postcode: pd.Series, huisnummer: pd.Series, huisletter: pd.Series, toevoeging: pd.Series
 ) -> pd.Series:
     """``postcode|huisnummer|huisletter|toevoeging`` (NA without postcode or number)."""
     pc = postcode.astype("str")
     hn = huisnummer.astype("Int64").astype("str")
-    key = (
-        pc.fillna("")
-        + "|"
-        + hn.fillna("")
-        + "|"
-        + norm_suffix(huisletter)
-        + "|"
-        + norm_suffix(toevoeging)
-    )
+    key = _joined(pc.fillna(""), hn.fillna(""), norm_suffix(huisletter), norm_suffix(toevoeging))
     return key.where(pc.notna() & hn.notna()).astype("str")
 
 
@@ -68,7 +69,7 @@ def _loose_key(postcode, huisnummer, huisletter, toevoeging) -> pd.Series:
     suffix = (norm_suffix(huisletter) + norm_suffix(toevoeging)).str.replace(
         r"[^A-Z0-9]", "", regex=True
     )
-    return (pc.fillna("") + "|" + hn.fillna("") + "|" + suffix).where(pc.notna() & hn.notna())
+    return _joined(pc.fillna(""), hn.fillna(""), suffix).where(pc.notna() & hn.notna())
 
 
 @dataclass
@@ -132,9 +133,19 @@ def _shipped_pc4_points() -> pd.DataFrame:
     )
 
 
-def _lookup(table: pd.DataFrame, keys: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Positions in ``table`` for ``keys`` (-1 when absent) and a found mask."""
-    pos = table.index.get_indexer(keys.fillna("\x00").to_numpy(dtype=object))
+def _lookup(
+    table: pd.DataFrame, keys: pd.Series, rows: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray]:
+    """Positions in ``table`` for ``keys`` (-1 when absent) and a found mask.
+
+    With ``rows`` (a boolean mask) only those keys are looked up; the others get -1.
+    """
+    if rows is None:
+        rows = np.ones(len(keys), dtype=bool)
+    pos = np.full(len(keys), -1, dtype="intp")
+    if rows.any():
+        wanted = keys[rows].fillna("\x00").to_numpy(dtype=object)
+        pos[rows] = table.index.get_indexer(wanted)
     return pos, pos >= 0
 
 
@@ -201,7 +212,7 @@ def geocode(
             "postcode_huisnummer",
         ),
     ):
-        pos, found = _lookup(table, keys)
+        pos, found = _lookup(table, keys, todo)
         safe = np.where(found, pos, 0)
         if len(table):
             take(
@@ -220,7 +231,7 @@ def geocode(
         (index.pc4, pc.str[:4], "pc4"),
         (_shipped_pc4_points(), pc.str[:4], "pc4"),
     ):
-        pos, found = _lookup(table, keys)
+        pos, found = _lookup(table, keys, todo)
         safe = np.where(found, pos, 0)
         if len(table):
             take(found, table["x"].to_numpy()[safe], table["y"].to_numpy()[safe], name)
@@ -230,7 +241,7 @@ def geocode(
         )
         reps = reps[~reps.index.duplicated()]
         codes = frame["buurtcode"].astype("str").str.strip().str.upper()
-        pos, found = _lookup(reps, codes)
+        pos, found = _lookup(reps, codes, todo)
         safe = np.where(found, pos, 0)
         if len(reps):
             take(found, reps["x"].to_numpy()[safe], reps["y"].to_numpy()[safe], "buurtcode")
@@ -258,6 +269,15 @@ def _rep_points(frame: gpd.GeoDataFrame, code: str) -> pd.DataFrame:
         {"x": pts.x.to_numpy(), "y": pts.y.to_numpy()},
         index=frame[code].astype(str).str.upper().to_numpy(),
     )
+
+
+def _cell_ids(x: np.ndarray, y: np.ndarray, cell_size: int) -> np.ndarray:
+    """:func:`bcba.reference.cell_id` of each point, formatted once per distinct cell."""
+    # a cell is the pair (floor(x / size), floor(y / size)); as a complex number it is
+    # one sortable key, so np.unique finds the distinct cells quickly
+    cell = np.floor(x / cell_size) + 1j * np.floor(y / cell_size)
+    _, first, inverse = np.unique(cell, return_index=True, return_inverse=True)
+    return reference.cell_id(x[first], y[first], cell_size)[inverse.ravel()]
 
 
 def assign_areas(points: gpd.GeoDataFrame, area) -> gpd.GeoDataFrame:
@@ -308,7 +328,7 @@ def assign_areas(points: gpd.GeoDataFrame, area) -> gpd.GeoDataFrame:
     ys = shapely.get_y(geoms)
     cells = np.full(n, None, dtype=object)
     if valid.any():
-        cells[valid] = reference.cell_id(xs[valid], ys[valid], area.cell_size)
+        cells[valid] = _cell_ids(xs[valid], ys[valid], area.cell_size)
     out["cel_id"] = pd.Series(cells, index=out.index, dtype="str")
     reasons = _column(out, "dq_redenen").fillna("").astype("str")
     out["dq_redenen"] = add_reason(

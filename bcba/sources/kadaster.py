@@ -231,7 +231,7 @@ def read_kadaster(path: str | Path, *, key: bytes, sheet: str | None = None) -> 
         out[ncol] = naam.where(~person).astype("str")
         out[tcol] = ptype
         out[kcol] = kvk
-        names |= set(naam[person].dropna())
+        names |= set(naam[person].dropna().tolist())
     result = pd.DataFrame(out)
     run_schema(KADASTER_SCHEMA, result, file=file, sheet=sh, problems=problems)
     problems.raise_if_any()

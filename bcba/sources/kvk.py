@@ -318,7 +318,7 @@ def read_kvk_functionarissen(
         raw.n_rows_in,
         raw.empty_rows,
         extra,
-        names=set(names.dropna()),
+        names=set(names.dropna().tolist()),
     )
 
 

@@ -118,11 +118,8 @@ def _read_one(path: Path, known_names, problems: Problems):
         else pd.Series(path.stem, index=frame.index, dtype="str")
     )
     theme_text = parse_code(frame["thema"])
-    out["thema"] = (
-        theme_text.map(lambda t: t if pd.isna(t) else fold_header(t))
-        .map(_THEME_BY_FOLD)
-        .astype("str")
-    )
+    folded = {t: fold_header(t) for t in theme_text.dropna().unique()}  # once per label
+    out["thema"] = theme_text.map(folded).map(_THEME_BY_FOLD).astype("str")
     unknown = theme_text.notna() & out["thema"].isna()
     problems.add_rows(
         file,

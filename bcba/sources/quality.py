@@ -43,16 +43,12 @@ def reason_counts(bron: str, frame: pd.DataFrame) -> pd.DataFrame:
     )
     # few distinct (file, reasons) combinations: count those, then split each one once
     combos = (
-        pd.DataFrame(
-            {
-                "bestand": files.to_numpy(),
-                "redenen": frame["dq_redenen"].fillna("").astype(str).to_numpy(),
-            }
-        )
+        pd.DataFrame({"bestand": files, "redenen": frame["dq_redenen"].fillna("").astype(str)})
         .groupby(["bestand", "redenen"], sort=False)
         .size()
         .rename("n")
         .reset_index()
+        .astype({"bestand": object, "redenen": object})  # the few combinations as before
     )
     long = combos.assign(code=combos["redenen"].str.split(";")).explode("code")
     long = long[long["code"].astype(str) != ""]

@@ -154,19 +154,6 @@ class Bcba:
         """The theme whose risk model leads: drugs when modelled, else the best-modelled one."""
         return main_theme(self.spatial)
 
-    def write_results(self) -> None:
-        """Result tables beside the report and layers in the processed GeoPackage."""
-        from bcba.sources import write_processed
-
-        processed = ensure_dir(config.processed_dir() / self.cfg.gemeente)
-        self.written.update(write_processed(self.inputs, processed))
-        self.written.update(
-            write_analysis_results(
-                self.out, processed, self.cfg.gemeente, self.indicators, self.spatial
-            )
-        )
-        self.written.update(write_network_results(self.out, self.networks))
-
     # ------------------------------------------------------------------ helpers
     def _basemap(self) -> dict:
         area = self.inputs.area
@@ -274,9 +261,13 @@ class Bcba:
             if col in ind.scores_buurt:
                 top = ind.scores_buurt.sort_values(col).head(1)
                 if len(top) and pd.notna(top[col].iloc[0]):
-                    why = self._reasons(thema, top["buurtcode"])[0]
+                    # the main reason only; the theme's section gives them all with figures
+                    why = self._reasons(thema, top["buurtcode"])[0].split(";")[0]
+                    why = why.split(" (")[0].strip()
+                    why = why[:1].lower() + why[1:]
                     findings.append(
-                        f"{self._label(thema)}: hoogste score in {top['buurtnaam'].iloc[0]} ({why})."
+                        f"{self._label(thema)}: hoogste score in {top['buurtnaam'].iloc[0]} "
+                        f"(vooral: {why})."
                     )
         n_loc = len(ind.risicolocaties)
         n_multi = int((ind.risicolocaties["n_soorten"] >= 2).sum()) if n_loc else 0

@@ -58,6 +58,22 @@ def _in_period(kad: pd.DataFrame, periode: tuple) -> pd.Series:
     return (d >= _ts(periode[0])) & (d <= _ts(periode[1]))
 
 
+def _transaction_flags(
+    base: pd.DataFrame, flag_id: str, bewijs: pd.Series, themes: ThemeConfig | None
+) -> gpd.GeoDataFrame:
+    """Flag records for the Kadaster transactions in ``base`` (one per transaction)."""
+    return flag_frame(
+        base,
+        flag_id,
+        bron="kadaster",
+        entiteit_type="transactie",
+        entiteit_id=base["transactie_id"],
+        bewijs=bewijs,
+        themes=themes,
+        datum=base["datum"],
+    )
+
+
 def flag_abc(
     kad: gpd.GeoDataFrame, *, themes: ThemeConfig | None = None, dagen: int = 183
 ) -> gpd.GeoDataFrame:
@@ -81,16 +97,7 @@ def flag_abc(
         + _fmt_date(prev_d[hit])
         + ")"
     )
-    return flag_frame(
-        base,
-        "KAD_ABC",
-        bron="kadaster",
-        entiteit_type="transactie",
-        entiteit_id=base["transactie_id"],
-        bewijs=bewijs,
-        themes=themes,
-        datum=base["datum"],
-    )
+    return _transaction_flags(base, "KAD_ABC", bewijs, themes)
 
 
 def flag_prijs_woz(
@@ -117,16 +124,7 @@ def flag_prijs_woz(
         + pct.astype(str)
         + "%)"
     )
-    return flag_frame(
-        base,
-        "KAD_PRIJS_WOZ",
-        bron="kadaster",
-        entiteit_type="transactie",
-        entiteit_id=base["transactie_id"],
-        bewijs=bewijs,
-        themes=themes,
-        datum=base["datum"],
-    )
+    return _transaction_flags(base, "KAD_PRIJS_WOZ", bewijs, themes)
 
 
 def flag_zonder_hypotheek(
@@ -146,16 +144,7 @@ def flag_zonder_hypotheek(
         + _euro(pd.Series([vanaf] * len(base), index=base.index))
         + ")"
     )
-    return flag_frame(
-        base,
-        "KAD_ZONDER_HYPOTHEEK",
-        bron="kadaster",
-        entiteit_type="transactie",
-        entiteit_id=base["transactie_id"],
-        bewijs=bewijs,
-        themes=themes,
-        datum=base["datum"],
-    )
+    return _transaction_flags(base, "KAD_ZONDER_HYPOTHEEK", bewijs, themes)
 
 
 def flag_jonge_rechtspersoon(
@@ -201,16 +190,7 @@ def flag_jonge_rechtspersoon(
         + days.astype(str)
         + " dagen later"
     )
-    return flag_frame(
-        base,
-        "KAD_JONGE_RECHTSPERSOON",
-        bron="kadaster",
-        entiteit_type="transactie",
-        entiteit_id=base["transactie_id"],
-        bewijs=bewijs,
-        themes=themes,
-        datum=base["datum"],
-    )
+    return _transaction_flags(base, "KAD_JONGE_RECHTSPERSOON", bewijs, themes)
 
 
 def flag_veel_aankopen(

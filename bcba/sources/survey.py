@@ -25,18 +25,11 @@ from bcba.sources._read import (
     parse_postcode,
     read_table,
 )
+from bcba.themes import THEME_IDS
 
 log = logging.getLogger(__name__)
 
-THEMES = (
-    "drugs",
-    "mensenhandel",
-    "vastgoed_witwassen",
-    "omg",
-    "kwetsbare_branches",
-    "bedrijventerreinen",
-    "recreatieparken",
-)
+THEMES = THEME_IDS
 DEFAULT_LIKERT = {"nooit": 1, "zelden": 2, "soms": 3, "vaak": 4, "zeer vaak": 5}
 DEFAULT_WEET_NIET = ("weet niet", "geen mening", "n.v.t.", "nvt", "geen antwoord")
 _ADDRESS = re.compile(

@@ -24,6 +24,9 @@ import yaml
 from bcba import config, reference
 from bcba.errors import ConfigError
 from bcba.io import atomic_path, ensure_dir, write_csv, write_text
+from bcba.sources.bag import BAG_INPUT_COLUMNS
+from bcba.sources.kadaster import KADASTER_INPUT_COLUMNS
+from bcba.sources.kvk import FUNCTIONARISSEN_COLUMNS, VESTIGINGEN_COLUMNS
 from bcba.synthetic import _bag, _registers, _signals
 from bcba.synthetic._planted import Planter, address_record, iso
 from bcba.synthetic._registers import Numbers, Period, Persons, Registers
@@ -35,60 +38,14 @@ log = logging.getLogger(__name__)
 SCENARIOS = ("standaard", "nul")
 FORMATS = ("csv", "xlsx")
 
-#: The raw input contract: exact columns per file.
+#: The columns the generator writes per file: the readers' input contract (bcba.sources),
+#: without the optional columns it leaves out (seller KvK number, street and place names).
 COLUMNS: dict[str, list[str]] = {
-    "bag_adressen": [
-        "adresseerbaar_object_id",
-        "straat",
-        "huisnummer",
-        "huisletter",
-        "toevoeging",
-        "postcode",
-        "plaats",
-        "gebruiksdoel",
-        "oppervlakte",
-        "x",
-        "y",
-    ],
-    "kvk_vestigingen": [
-        "kvk_nummer",
-        "vestigingsnummer",
-        "handelsnaam",
-        "rechtsvorm",
-        "sbi_code",
-        "straat",
-        "huisnummer",
-        "huisletter",
-        "toevoeging",
-        "postcode",
-        "plaats",
-        "datum_inschrijving",
-        "datum_uitschrijving",
-        "werkzame_personen",
-    ],
-    "kvk_functionarissen": [
-        "kvk_nummer",
-        "naam",
-        "geboortedatum",
-        "functie",
-        "datum_aanvang",
-        "datum_einde",
-    ],
+    "bag_adressen": list(BAG_INPUT_COLUMNS),
+    "kvk_vestigingen": list(VESTIGINGEN_COLUMNS),
+    "kvk_functionarissen": list(FUNCTIONARISSEN_COLUMNS),
     "kadaster_transacties": [
-        "transactie_id",
-        "datum",
-        "koopsom",
-        "postcode",
-        "huisnummer",
-        "huisletter",
-        "toevoeging",
-        "koper_naam",
-        "koper_type",
-        "koper_kvk_nummer",
-        "verkoper_naam",
-        "verkoper_type",
-        "hypotheek",
-        "woz_waarde",
+        c for c in KADASTER_INPUT_COLUMNS if c not in {"verkoper_kvk_nummer", "straat", "plaats"}
     ],
     "partners": list(_signals.PARTNER_COLUMNS),
 }

@@ -6,18 +6,12 @@ import numpy as np
 import pandas as pd
 import shapely
 
+from bcba.sources.partners import PARTNER_INPUT_COLUMNS
 from bcba.synthetic import _pools
 from bcba.synthetic._registers import DAY, Period
+from bcba.themes import THEME_IDS
 
-THEMES = (
-    "drugs",
-    "mensenhandel",
-    "vastgoed_witwassen",
-    "omg",
-    "kwetsbare_branches",
-    "bedrijventerreinen",
-    "recreatieparken",
-)
+THEMES = THEME_IDS
 THEME_LABELS = {
     "drugs": "drugscriminaliteit",
     "mensenhandel": "mensenhandel en uitbuiting",
@@ -113,21 +107,8 @@ TEXTS = {
     ),
 }
 LIKERT = ("nooit", "zelden", "soms", "vaak", "zeer vaak")
-PARTNER_COLUMNS = [
-    "bron",
-    "thema",
-    "soort",
-    "datum",
-    "x",
-    "y",
-    "postcode",
-    "huisnummer",
-    "huisletter",
-    "toevoeging",
-    "buurtcode",
-    "omschrijving",
-    "gewicht",
-]
+#: Partner columns written: the reader's input contract without street and place names.
+PARTNER_COLUMNS = [c for c in PARTNER_INPUT_COLUMNS if c not in {"straat", "plaats"}]
 
 
 def _rtm_weights(bag: pd.DataFrame, special: dict, factors: list[dict]) -> np.ndarray:

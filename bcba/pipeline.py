@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import bcba.report  # noqa: F401  (before papermill: keeps a slow, unused import out)
 from bcba import config
 from bcba.config import RunConfig
 from bcba.errors import ConfigError, MissingInputError
@@ -132,6 +133,7 @@ def run_report(
 
     from bcba import audit
     from bcba.io import atomic_path, ensure_dir
+    from bcba.report import render
 
     notebook = notebook or (config.notebooks_dir() / REPORT_NOTEBOOK)
     if not notebook.is_file():
@@ -160,19 +162,15 @@ def run_report(
     timings["analyse_en_notebook"] = time.perf_counter() - started
     bar.update("Notebook uitgevoerd")
 
-    from bcba.report.render import render_html
-
     started = time.perf_counter()
-    html = render_html(executed, out / f"{stem}.html")
+    html = render.render_html(executed, out / f"{stem}.html")
     timings["html"] = time.perf_counter() - started
     bar.update("HTML gemaakt")
 
     result = ReportResult(output_dir=out, html=html, notebook=executed, timings=timings)
     if pdf:
-        from bcba.report.render import render_pdf
-
         started = time.perf_counter()
-        result.pdf = render_pdf(html, out / f"{stem}.pdf")
+        result.pdf = render.render_pdf(html, out / f"{stem}.pdf")
         timings["pdf"] = time.perf_counter() - started
         bar.update("PDF gemaakt")
         mapbook = out / "kaartenboek.pdf"

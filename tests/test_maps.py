@@ -291,3 +291,22 @@ def test_palette_is_shared_by_static_and_interactive(buurten):
     )
     assert [(label, colour) for colour, label in web_entries] == static_entries
     assert [c for _l, c in static_entries] == list(palette.SCORE_COLOURS[5])
+
+
+def test_find_remote_resources_finds_each_kind_of_reference_and_skips_links():
+    filler = "x = 1; // a comment\n" * 2000  # many harmless "//" before and after
+    references = [
+        '<script src="https://cdn.example/leaflet.js"></script>',
+        "<IMG SRC = 'http://tiles.example/1.png'>",
+        "<link href=//fonts.example/css rel=stylesheet>",
+        "<div style=\"background: url( 'https://img.example/a.png')\">",
+        '<style>@import url("//cdn.example/x.css");</style>',
+        '<svg><use xlink:href="https://icons.example/s.svg#a"/></svg>',
+    ]
+    page = filler + "".join(r + filler for r in references)
+    page += '<a href="https://www.cbs.nl">CBS</a>'  # a link the reader may click: fine
+    hits = find_remote_resources(page)
+    assert len(hits) == len(references)
+    for hit, reference in zip(hits, references, strict=True):
+        assert reference[:20] in hit
+    assert find_remote_resources(filler + '<a href="https://www.cbs.nl">CBS</a>') == []

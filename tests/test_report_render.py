@@ -214,3 +214,15 @@ def test_print_copy_drops_exactly_the_interactive_maps():
     assert len(report) - len(printed) == 2 * len(
         re.search(r'<div class="bcba-interactive-map">.*?</iframe></div>', one, re.S).group()
     )
+
+
+def test_print_copy_drops_the_maps_nbconvert_rendered(rendered):
+    # nbconvert re-serialises the iframe (double quotes, other attribute order); the print
+    # copy must still lose the whole interactive map and keep its static twin
+    _path, page = rendered
+    assert page.count("<iframe") == 1
+    printed = print_copy(page)
+    assert "<iframe" not in printed and 'bcba-interactive-map"><' not in printed
+    assert printed.count('class="bcba-static-map"') == page.count('class="bcba-static-map"') == 1
+    assert len(printed) < len(page) / 2  # the map page (Leaflet and GeoJSON) is the bulk
+    assert "Scores per buurt" in printed and printed.endswith(page[-200:])

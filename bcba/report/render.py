@@ -33,10 +33,13 @@ TOC_SLOT = '<div class="bcba-toc-slot"></div>'
 _HEADING = re.compile(r"<h([12])\b([^>]*)>(.*?)</h\1>", re.S | re.I)
 _ID = re.compile(r"\bid\s*=\s*\"([^\"]+)\"")
 _TAGS = re.compile(r"<[^>]+>")
-# An interactive map of bcba.maps.offline.map_iframe: the quote that closes srcdoc cannot
-# occur inside it (it is escaped), so this matches exactly one map.
+# An interactive map of bcba.maps.offline.map_iframe, as written (single-quoted srcdoc) or as
+# nbconvert re-serialises it (attributes double-quoted, reordered): attribute values are
+# matched quote to quote, and the closing quote cannot occur inside (it is escaped), so
+# this matches exactly one map.
 _INTERACTIVE_MAP = re.compile(
-    r'<div class="bcba-interactive-map"><iframe [^>]*?srcdoc=(?:\'[^\']*\'|"[^"]*")></iframe></div>'
+    r'<div class="bcba-interactive-map"><iframe(?:\s+[\w-]+(?:=(?:\'[^\']*\'|"[^"]*"|[^\s>]+))?)*\s*>'
+    r"</iframe></div>"
 )
 
 

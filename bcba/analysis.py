@@ -8,6 +8,7 @@ Dutch text, tables and maps, so the report notebook is one call per cell.
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import html
 import json
 import logging
@@ -67,6 +68,22 @@ def _h(level: int, text: str) -> str:
     return f"<h{level}>{_esc(text)}</h{level}>"
 
 
+def _preparable(section):
+    """Mark a section that needs no spatial results: :meth:`Bcba.run` may render it ahead,
+    while the second process is still busy, and the notebook's call then returns it."""
+
+    @functools.wraps(section)
+    def shown(self, *args, **kwargs):
+        ready = None if kwargs else self._prepared.pop((section.__name__, *args), None)
+        if ready is None:
+            return section(self, *args, **kwargs)
+        page, figures = ready
+        self._figures.extend(figures)  # the map book follows the notebook's order
+        return page
+
+    return shown
+
+
 @dataclass
 class Bcba:
     """The analysed B-CBA of one municipality (see module docstring)."""
@@ -83,6 +100,7 @@ class Bcba:
     _reason_cache: dict = field(default_factory=dict, repr=False)
     _sections_started: float | None = field(default=None, repr=False)
     _checked: list[Path] = field(default_factory=list, repr=False)
+    _prepared: dict = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ running
     @classmethod
@@ -127,16 +145,34 @@ class Bcba:
             networks = analyse_networks(inputs, flags=indicators.flags)
             written = write_network_results(cfg.output_dir, networks)
             timings["netwerken"] = time.perf_counter() - started
+            bcba = cls(cfg, inputs, themes, indicators, None, networks, timings)
+            if future is not None:
+                waiting = time.perf_counter()
+                bcba._prepare_sections(until=future.done)
+                timings["rapportonderdelen_vooraf"] = time.perf_counter() - waiting
             spatial, more, spent = worker.result(future, spatial_and_files, *work, **options)
             written.update(more)
             timings.update(spent)
             timings["analyse_en_schrijven_samen"] = time.perf_counter() - started
-        bcba = cls(cfg, inputs, themes, indicators, spatial, networks, timings)
+        bcba.spatial = spatial
         bcba.written.update(written)
         report_dir = Path(cfg.output_dir).resolve()
         bcba._checked = [p for p in more.values() if Path(p).resolve().is_relative_to(report_dir)]
         bcba._sections_started = time.perf_counter()
         return bcba
+
+    def _prepare_sections(self, *, until) -> None:
+        """Render the sections that need no spatial results, in report order, until
+        ``until()`` is true; each is kept with its print maps for the notebook's call."""
+        calls = [("themabeeld", thema) for thema in self.themes.themas]
+        calls += [("risicolocaties",), ("netwerken",)]
+        for name, *args in calls:
+            if until():
+                return
+            before = len(self._figures)
+            page = getattr(self, name)(*args)
+            self._prepared[(name, *args)] = (page, self._figures[before:])
+            del self._figures[before:]
 
     @property
     def out(self) -> Path:
@@ -426,6 +462,7 @@ class Bcba:
             kaart,
         )
 
+    @_preparable
     def themabeeld(self, thema: str) -> HTML:
         """Map, top buurten with reasons, survey picture and partner signals of one theme."""
         from bcba.errors import ConfigError
@@ -591,6 +628,7 @@ class Bcba:
             )
         return _section(*parts)
 
+    @_preparable
     def risicolocaties(self) -> HTML:
         from bcba.maps.palette import flag_label
 
@@ -804,6 +842,7 @@ class Bcba:
             )
         return _section(*parts)
 
+    @_preparable
     def netwerken(self) -> HTML:
         from bcba.maps.static import figure_to_base64
         from bcba.network.plot import plot_network

@@ -154,6 +154,9 @@ def run_report(
             # papermill otherwise rewrites the whole notebook (maps included, 10+ MB for a
             # city) before and after every cell; it is written once at the end instead
             request_save_on_cell_execute=False,
+            # every output is written (atomically) by the last cell; a graceful shutdown
+            # only lets the kernel free its gigabytes one object at a time (2-3 s for a city)
+            shutdown_kernel="immediate",
             progress_bar=False,
             cwd=str(out),
             log_output=False,

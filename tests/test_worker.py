@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import os
+import re
 
 import pandas as pd
 import pytest
@@ -100,3 +102,30 @@ def test_report_map_of_many_risk_locations_shows_the_most_flagged(runs, monkeypa
     shown = (run.out / "kaarten" / "risicolocaties.html").read_text(encoding="utf-8")
     # one GeoJSON feature per address (plus the same basemap features in both pages)
     assert full.count('"type": "Feature"') - shown.count('"type": "Feature"') == n - 10
+
+
+def _without_map_ids(page: str) -> str:
+    """A section's HTML without folium's random element ids."""
+    return re.sub(r"_[0-9a-f]{32}", "_id", page)
+
+
+@pytest.mark.slow
+def test_sections_prepared_ahead_are_what_the_notebook_would_get(runs):
+    run = runs[False]
+    # without spatial results: what is prepared while the second process works needs none
+    ahead = dataclasses.replace(run, spatial=None, _prepared={}, _figures=[])
+    ahead._prepare_sections(until=lambda: False)
+    calls = [("themabeeld", t) for t in run.themes.themas] + [("risicolocaties",), ("netwerken",)]
+    assert sorted(ahead._prepared) == sorted(calls)
+    assert ahead._figures == []  # kept with their section until the notebook asks for it
+    ahead.spatial = run.spatial
+    fresh = dataclasses.replace(run, _prepared={}, _figures=[])
+    for name, *args in [("overzicht_themas",), *calls]:  # the notebook's order
+        shown, direct = getattr(ahead, name)(*args).data, getattr(fresh, name)(*args).data
+        assert _without_map_ids(shown) == _without_map_ids(direct), name
+    assert ahead._prepared == {}
+    assert [title for _, title in ahead._figures] == [title for _, title in fresh._figures]
+    assert [png for png, _ in ahead._figures] == [png for png, _ in fresh._figures]
+    nothing = dataclasses.replace(run, _prepared={}, _figures=[])
+    nothing._prepare_sections(until=lambda: True)  # the spatial results came first
+    assert nothing._prepared == {}

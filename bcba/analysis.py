@@ -35,6 +35,9 @@ log = logging.getLogger(__name__)
 MAIN_THEME = "drugs"
 TOP_BUURTEN = 5
 MAP_DPI = 150  # print twins of the maps, in the report and in the map book
+#: Sections that need the spatial results but not the networks: the second process of
+#: :meth:`Bcba.run` renders them right after the spatial analysis.
+SPATIAL_SECTIONS = (("overzicht_themas",), ("risicoterrein",), ("hotspots",))
 #: More risk locations than this: the report's interactive map shows the most flagged ones.
 MAX_REPORT_LOCATIONS = 2500
 
@@ -69,8 +72,8 @@ def _h(level: int, text: str) -> str:
 
 
 def _preparable(section):
-    """Mark a section that needs no spatial results: :meth:`Bcba.run` may render it ahead,
-    while the second process is still busy, and the notebook's call then returns it."""
+    """Mark a section :meth:`Bcba.run` may render ahead, in either process, while the
+    other is still busy; the notebook's call then returns it."""
 
     @functools.wraps(section)
     def shown(self, *args, **kwargs):
@@ -135,12 +138,7 @@ class Bcba:
             timings["indicatoren"] = time.perf_counter() - started
             started = time.perf_counter()
             work = (inputs, indicators, themes)
-            options = {
-                "seed": cfg.seed,
-                "out": Path(cfg.output_dir),
-                "processed": ensure_dir(config.processed_dir() / cfg.gemeente),
-                "gemeente": cfg.gemeente,
-            }
+            options = {"cfg": cfg, "processed": ensure_dir(config.processed_dir() / cfg.gemeente)}
             future = worker.submit(spatial_and_files, *work, **options)
             networks = analyse_networks(inputs, flags=indicators.flags)
             written = write_network_results(cfg.output_dir, networks)
@@ -148,9 +146,12 @@ class Bcba:
             bcba = cls(cfg, inputs, themes, indicators, None, networks, timings)
             if future is not None:
                 waiting = time.perf_counter()
-                bcba._prepare_sections(until=future.done)
+                bcba._prepare_sections(bcba._sections_without_spatial(), until=future.done)
                 timings["rapportonderdelen_vooraf"] = time.perf_counter() - waiting
-            spatial, more, spent = worker.result(future, spatial_and_files, *work, **options)
+            spatial, more, spent, sections = worker.result(
+                future, spatial_and_files, *work, **options
+            )
+            bcba._prepared.update(sections)
             written.update(more)
             timings.update(spent)
             timings["analyse_en_schrijven_samen"] = time.perf_counter() - started
@@ -161,11 +162,14 @@ class Bcba:
         bcba._sections_started = time.perf_counter()
         return bcba
 
-    def _prepare_sections(self, *, until) -> None:
-        """Render the sections that need no spatial results, in report order, until
-        ``until()`` is true; each is kept with its print maps for the notebook's call."""
+    def _sections_without_spatial(self) -> list[tuple]:
+        """The costly sections that need no spatial results, in report order."""
         calls = [("themabeeld", thema) for thema in self.themes.themas]
-        calls += [("risicolocaties",), ("netwerken",)]
+        return calls + [("risicolocaties",), ("netwerken",)]
+
+    def _prepare_sections(self, calls, *, until) -> None:
+        """Render the sections ``calls`` (name and arguments) in order until ``until()`` is
+        true; each is kept with its print maps for the notebook's call."""
         for name, *args in calls:
             if until():
                 return
@@ -413,6 +417,7 @@ class Bcba:
             ),
         )
 
+    @_preparable
     def overzicht_themas(self) -> HTML:
         rows = []
         ind = self.indicators
@@ -712,6 +717,7 @@ class Bcba:
         )
         return _section(*parts)
 
+    @_preparable
     def risicoterrein(self) -> HTML:
         thema = self.main_theme()
         s = self.spatial[thema]
@@ -774,6 +780,7 @@ class Bcba:
             parts.append(_p("Validatie: " + s.conclusie + " (zie bijlage B)."))
         return _section(*parts)
 
+    @_preparable
     def hotspots(self) -> HTML:
         thema = self.main_theme()
         s = self.spatial[thema]

@@ -37,16 +37,19 @@ def _warm_up() -> None:
 
 
 def spatial_and_files(
-    inputs, indicators, themes, *, seed: int, out: Path, processed: Path, gemeente: str
-) -> tuple[dict, dict[str, Path], dict[str, float]]:
+    inputs, indicators, themes, *, cfg, processed: Path
+) -> tuple[dict, dict[str, Path], dict[str, float], dict]:
     """Spatial analysis of every theme, then the processed-data files and the indicator and
     risk-model result files (:func:`bcba.analysis.write_analysis_results`); the result
     files (they leave the workplace) are checked for personal data
-    (:func:`bcba.leakcheck.check_outputs`, raises ``PrivacyError``).
+    (:func:`bcba.leakcheck.check_outputs`, raises ``PrivacyError``). Last, the report
+    sections that need the spatial results but not the networks are rendered
+    (:data:`bcba.analysis.SPATIAL_SECTIONS`).
 
-    Returns the spatial results, the files written and the seconds each part took.
+    Returns the spatial results, the files written, the seconds each part took and the
+    rendered sections.
     """
-    from bcba.analysis import write_analysis_results
+    from bcba.analysis import SPATIAL_SECTIONS, Bcba, write_analysis_results
     from bcba.leakcheck import check_outputs
     from bcba.sources import write_processed
     from bcba.spatial import SpatialConfig, analyse_spatial
@@ -55,17 +58,23 @@ def spatial_and_files(
     # one thread for BLAS/OpenMP: the other core is the main process's
     with threadpool_limits(limits=1):
         started = time.perf_counter()
-        spatial = analyse_spatial(inputs, indicators, themes, config=SpatialConfig(seed=seed))
+        spatial = analyse_spatial(inputs, indicators, themes, config=SpatialConfig(seed=cfg.seed))
         timings["risicomodel_en_hotspots"] = time.perf_counter() - started
         started = time.perf_counter()
         written = write_processed(inputs, processed)
-        results = write_analysis_results(out, processed, gemeente, indicators, spatial)
+        results = write_analysis_results(
+            Path(cfg.output_dir), processed, cfg.gemeente, indicators, spatial
+        )
         timings["resultaten_schrijven"] = time.perf_counter() - started
         started = time.perf_counter()
         check_outputs(list(results.values()), sorted(inputs._names))
         timings["lekcontrole_resultaten"] = time.perf_counter() - started
+        started = time.perf_counter()
+        view = Bcba(cfg, inputs, themes, indicators, spatial, networks=None)
+        view._prepare_sections(SPATIAL_SECTIONS, until=lambda: False)
+        timings["rapportonderdelen_ruimtelijk"] = time.perf_counter() - started
     written.update(results)
-    return spatial, written, timings
+    return spatial, written, timings, view._prepared
 
 
 class SecondProcess:
@@ -73,7 +82,7 @@ class SecondProcess:
 
     >>> with SecondProcess() as worker:                                   # doctest: +SKIP
     ...     future = worker.submit(spatial_and_files, inputs, ind, themes, **options)
-    ...     spatial, written, timings = worker.result(future, spatial_and_files, ...)
+    ...     spatial, written, timings, sections = worker.result(future, spatial_and_files, ...)
     """
 
     def __init__(self, *, enabled: bool = True) -> None:

@@ -307,6 +307,6 @@ def test_find_remote_resources_finds_each_kind_of_reference_and_skips_links():
     page += '<a href="https://www.cbs.nl">CBS</a>'  # a link the reader may click: fine
     hits = find_remote_resources(page)
     assert len(hits) == len(references)
-    for hit, reference in zip(hits, references, strict=True):
-        assert reference[:20] in hit
+    for hit, planted in zip(hits, references, strict=True):
+        assert planted[:20] in hit
     assert find_remote_resources(filler + '<a href="https://www.cbs.nl">CBS</a>') == []

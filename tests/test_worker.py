@@ -111,21 +111,29 @@ def _without_map_ids(page: str) -> str:
 
 @pytest.mark.slow
 def test_sections_prepared_ahead_are_what_the_notebook_would_get(runs):
+    from bcba.analysis import SPATIAL_SECTIONS
+
     run = runs[False]
+    # the second process's part (spatial, no networks) was rendered during the run
+    assert all(call in run._prepared for call in SPATIAL_SECTIONS)
+    spatial_part = dict(run._prepared)
     # without spatial results: what is prepared while the second process works needs none
     ahead = dataclasses.replace(run, spatial=None, _prepared={}, _figures=[])
-    ahead._prepare_sections(until=lambda: False)
-    calls = [("themabeeld", t) for t in run.themes.themas] + [("risicolocaties",), ("netwerken",)]
-    assert sorted(ahead._prepared) == sorted(calls)
+    calls = ahead._sections_without_spatial()
+    ahead._prepare_sections(calls, until=lambda: False)
+    assert sorted(ahead._prepared) == sorted(
+        [("themabeeld", t) for t in run.themes.themas] + [("risicolocaties",), ("netwerken",)]
+    )
     assert ahead._figures == []  # kept with their section until the notebook asks for it
     ahead.spatial = run.spatial
+    ahead._prepared.update(spatial_part)
     fresh = dataclasses.replace(run, _prepared={}, _figures=[])
-    for name, *args in [("overzicht_themas",), *calls]:  # the notebook's order
+    for name, *args in [("overzicht_themas",), *calls, ("risicoterrein",), ("hotspots",)]:
         shown, direct = getattr(ahead, name)(*args).data, getattr(fresh, name)(*args).data
         assert _without_map_ids(shown) == _without_map_ids(direct), name
     assert ahead._prepared == {}
     assert [title for _, title in ahead._figures] == [title for _, title in fresh._figures]
     assert [png for png, _ in ahead._figures] == [png for png, _ in fresh._figures]
     nothing = dataclasses.replace(run, _prepared={}, _figures=[])
-    nothing._prepare_sections(until=lambda: True)  # the spatial results came first
+    nothing._prepare_sections(calls, until=lambda: True)  # the spatial results came first
     assert nothing._prepared == {}

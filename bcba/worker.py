@@ -17,6 +17,9 @@ from __future__ import annotations
 import logging
 import multiprocessing
 import os
+import pickle
+import shutil
+import tempfile
 import time
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
@@ -77,6 +80,34 @@ def spatial_and_files(
     return spatial, written, timings, view._prepared
 
 
+def _handover_dir() -> Path:
+    """A private folder for the work and results passed between the processes: in memory
+    (``/dev/shm``) where the system has it, else in the temporary folder."""
+    shm = Path("/dev/shm")
+    base = shm if shm.is_dir() and os.access(shm, os.W_OK) else None
+    return Path(tempfile.mkdtemp(prefix="bcba-overdracht-", dir=base))
+
+
+def _dump(obj, path: Path) -> Path:
+    with open(path, "xb") as handle:  # mkdtemp's folder is owner-only (0700)
+        pickle.dump(obj, handle, protocol=pickle.HIGHEST_PROTOCOL)
+    return path
+
+
+def _load(path: Path):
+    try:
+        with open(path, "rb") as handle:
+            return pickle.load(handle)
+    finally:
+        path.unlink(missing_ok=True)
+
+
+def _run_handed_over(fn, work: Path):
+    """In the second process: read the work from its file, run it, write the result back."""
+    args, kwargs = _load(work)
+    return _dump(fn(*args, **kwargs), work.with_suffix(".resultaat"))
+
+
 class SecondProcess:
     """One spawned worker process, warmed up at creation; use as a context manager.
 
@@ -87,6 +118,8 @@ class SecondProcess:
 
     def __init__(self, *, enabled: bool = True) -> None:
         self._pool: ProcessPoolExecutor | None = None
+        self._folder: Path | None = None
+        self._handed = 0
         if not enabled or os.environ.get("BCBA_TWEEDE_PROCES", "1") == "0":
             return
         try:
@@ -104,14 +137,24 @@ class SecondProcess:
     def __exit__(self, *exc) -> None:
         if self._pool is not None:
             self._pool.shutdown(wait=True, cancel_futures=True)
+        if self._folder is not None:
+            shutil.rmtree(self._folder, ignore_errors=True)
 
     def submit(self, fn, /, *args, **kwargs) -> Future | None:
-        """Start ``fn`` in the second process; ``None`` when it runs here (see :meth:`result`)."""
+        """Start ``fn`` in the second process; ``None`` when it runs here (see :meth:`result`).
+
+        The arguments are handed over through a file rather than the pool's pipe: the pipe
+        is written 64 kB at a time by a thread that must win the GIL back from this busy
+        process for every piece, which took 3-4 s for a city's inputs instead of 1.
+        """
         if self._pool is None:
             return None
         try:
-            return self._pool.submit(fn, *args, **kwargs)
-        except (BrokenProcessPool, RuntimeError) as exc:
+            self._folder = self._folder or _handover_dir()
+            self._handed += 1
+            work = _dump((args, kwargs), self._folder / f"werk{self._handed}.pickle")
+            return self._pool.submit(_run_handed_over, fn, work)
+        except (BrokenProcessPool, RuntimeError, OSError) as exc:
             log.warning("tweede proces niet beschikbaar (%s); werk draait in dit proces", exc)
             return None
 
@@ -122,7 +165,7 @@ class SecondProcess:
         """
         if future is not None:
             try:
-                return future.result()
+                return _load(future.result())
             except BrokenProcessPool as exc:
                 log.warning("tweede proces afgebroken (%s); werk wordt hier herhaald", exc)
         return fn(*args, **kwargs)

@@ -31,6 +31,16 @@ def test_second_process_runs_work_and_falls_back_when_off():
         assert worker.result(None, math.factorial, 5) == 120
 
 
+def test_work_and_results_are_handed_over_through_a_private_folder_left_empty():
+    with SecondProcess() as worker:
+        future = worker.submit(sorted, ["b", "a"], reverse=True)
+        folder = worker._folder
+        assert folder is not None and folder.stat().st_mode & 0o777 == 0o700
+        assert worker.result(future, sorted, ["b", "a"], reverse=True) == ["b", "a"]
+        assert list(folder.iterdir()) == []  # read once, then removed
+    assert not folder.exists()
+
+
 def test_second_process_off_by_environment(monkeypatch):
     monkeypatch.setenv("BCBA_TWEEDE_PROCES", "0")
     with SecondProcess() as worker:

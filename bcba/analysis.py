@@ -102,7 +102,8 @@ class Bcba:
     _figures: list = field(default_factory=list, repr=False)
     _reason_cache: dict = field(default_factory=dict, repr=False)
     _sections_started: float | None = field(default=None, repr=False)
-    _checked: list[Path] = field(default_factory=list, repr=False)
+    _checked: set[Path] = field(default_factory=set, repr=False)  # leak-checked already
+    _unchecked_maps: list[Path] = field(default_factory=list, repr=False)
     _prepared: dict = field(default_factory=dict, repr=False)
 
     # ------------------------------------------------------------------ running
@@ -142,8 +143,9 @@ class Bcba:
             future = worker.submit(spatial_and_files, *work, **options)
             networks = analyse_networks(inputs, flags=indicators.flags)
             written = write_network_results(cfg.output_dir, networks)
-            timings["netwerken"] = time.perf_counter() - started
             bcba = cls(cfg, inputs, themes, indicators, None, networks, timings)
+            bcba._leak_check(written.values())
+            timings["netwerken"] = time.perf_counter() - started
             if future is not None:
                 waiting = time.perf_counter()
                 bcba._prepare_sections(bcba._sections_without_spatial(), until=future.done)
@@ -158,7 +160,10 @@ class Bcba:
         bcba.spatial = spatial
         bcba.written.update(written)
         report_dir = Path(cfg.output_dir).resolve()
-        bcba._checked = [p for p in more.values() if Path(p).resolve().is_relative_to(report_dir)]
+        # the second process checked the result files and section maps it wrote
+        bcba._checked |= {
+            Path(p).resolve() for p in more.values() if Path(p).resolve().is_relative_to(report_dir)
+        }
         bcba._sections_started = time.perf_counter()
         return bcba
 
@@ -169,14 +174,35 @@ class Bcba:
 
     def _prepare_sections(self, calls, *, until) -> None:
         """Render the sections ``calls`` (name and arguments) in order until ``until()`` is
-        true; each is kept with its print maps for the notebook's call."""
+        true; each is kept with its print maps for the notebook's call. The map pages they
+        wrote are checked for personal data here, while there is time."""
         for name, *args in calls:
             if until():
-                return
+                break
             before = len(self._figures)
             page = getattr(self, name)(*args)
             self._prepared[(name, *args)] = (page, self._figures[before:])
             del self._figures[before:]
+        self._leak_check(self._unchecked_maps)
+        self._unchecked_maps.clear()
+
+    def _leak_check(self, paths) -> None:
+        """Check written report files for personal data now (raises ``PrivacyError``), so
+        :meth:`afronden` need not."""
+        from bcba.leakcheck import check_outputs
+
+        paths = [Path(p) for p in paths]
+        check_outputs(paths, sorted(self.inputs._names))
+        self._checked |= {p.resolve() for p in paths}
+
+    def _save_map(self, page, slug: str) -> Path:
+        """Write a map page to ``kaarten/`` (to be checked for personal data again)."""
+        from bcba.maps.interactive import save_map
+
+        path = save_map(page, self.out / "kaarten" / f"{slug}.html")
+        self._checked.discard(path.resolve())
+        self._unchecked_maps.append(path)
+        return path
 
     @property
     def out(self) -> Path:
@@ -266,12 +292,11 @@ class Bcba:
         return m, png
 
     def _map(self, kind: str, frame, *, bijschrift: str, slug: str, **kwargs) -> str:
-        from bcba.maps.interactive import save_map
         from bcba.maps.offline import to_offline_html
 
         m, png = self._static_and_interactive(kind, frame, **kwargs)
         page = to_offline_html(m)
-        save_map(page, self.out / "kaarten" / f"{slug}.html")
+        self._save_map(page, slug)
         return rh.kaart_html(page, statisch=png, bijschrift=bijschrift)
 
     # ------------------------------------------------------------------ sections
@@ -677,9 +702,9 @@ class Bcba:
                 f"soorten vlaggen van de {rh.nl_getal(len(loc), 0)}; alle adressen staan in "
                 "kaarten/risicolocaties_alle.html, in risicolocaties.csv en op de afdrukkaart."
             )
-            from bcba.maps.interactive import risk_locations_map, save_map
+            from bcba.maps.interactive import risk_locations_map
 
-            save_map(
+            self._save_map(
                 risk_locations_map(
                     loc,
                     titel="Risicolocaties (alle)",
@@ -687,7 +712,7 @@ class Bcba:
                     basemap=self._basemap(),
                     tegel_url=self.cfg.tegel_url,
                 ),
-                self.out / "kaarten" / "risicolocaties_alle.html",
+                "risicolocaties_alle",
             )
         parts.append(
             self._map(
@@ -1134,11 +1159,12 @@ class Bcba:
                 ontvanger=self.cfg.ontvanger,
             )
         self._figures.clear()
-        # Everything in the report folder leaves the workplace and is checked; the second
-        # process of run() already checked the result files it wrote. data/processed stays
-        # on the workplace and holds pseudonyms only (the test suite scans it too).
-        checked = {Path(p).resolve() for p in self._checked}
-        unchecked = [p for p in self.out.rglob("*") if p.is_file() and p.resolve() not in checked]
+        # Everything in the report folder leaves the workplace and is checked; run() already
+        # checked the files it wrote (and the maps of the sections it prepared). data/processed
+        # stays on the workplace and holds pseudonyms only (the test suite scans it too).
+        unchecked = [
+            p for p in self.out.rglob("*") if p.is_file() and p.resolve() not in self._checked
+        ]
         check_outputs(unchecked, sorted(self.inputs._names))
         write_text(
             self.out / "LEESMIJ.txt",

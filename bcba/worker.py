@@ -74,9 +74,10 @@ def spatial_and_files(
         timings["lekcontrole_resultaten"] = time.perf_counter() - started
         started = time.perf_counter()
         view = Bcba(cfg, inputs, themes, indicators, spatial, networks=None)
-        view._prepare_sections(SPATIAL_SECTIONS, until=lambda: False)
+        view._prepare_sections(SPATIAL_SECTIONS, until=lambda: False)  # maps checked there
         timings["rapportonderdelen_ruimtelijk"] = time.perf_counter() - started
     written.update(results)
+    written.update({f"kaart:{path.stem}": path for path in view._checked})
     return spatial, written, timings, view._prepared
 
 

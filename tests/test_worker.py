@@ -147,3 +147,28 @@ def test_sections_prepared_ahead_are_what_the_notebook_would_get(runs):
     nothing = dataclasses.replace(run, _prepared={}, _figures=[])
     nothing._prepare_sections(calls, until=lambda: True)  # the spatial results came first
     assert nothing._prepared == {}
+
+
+@pytest.mark.slow
+def test_report_files_are_checked_where_written_and_again_when_rewritten(runs, tmp_path):
+    from bcba.errors import PrivacyError
+    from bcba.maps.palette import MARKING
+
+    run = runs[False]
+    assert (run.out / "netwerken" / "netwerken.graphml").resolve() in run._checked
+    here = dataclasses.replace(
+        run,
+        cfg=run.cfg.model_copy(update={"output_dir": tmp_path}),
+        _checked=set(),
+        _unchecked_maps=[],
+    )
+    person = sorted(run.inputs._names)[0]
+    clean = here._save_map(f"<html><p>{MARKING}</p></html>", "schoon")
+    here._prepare_sections([], until=lambda: False)  # checks the maps written so far
+    assert here._checked == {clean.resolve()} and here._unchecked_maps == []
+    here._save_map(f"<html><p>{MARKING}</p><p>{person}</p></html>", "schoon")  # rewritten
+    assert here._checked == set()
+    with pytest.raises(PrivacyError, match="vermelding"):
+        here.afronden()  # what run() has not checked, afronden does
+    with pytest.raises(PrivacyError, match="vermelding"):
+        here._prepare_sections([], until=lambda: False)

@@ -232,16 +232,12 @@ class Bcba:
 
     def _reasons(self, thema: str, buurtcodes) -> list[str]:
         """The top-3 contributing indicators of each buurt as one Dutch sentence list."""
-        from bcba.indicators.scores import explain_contributions
+        from bcba.indicators.scores import explain_top_contributions
 
         if thema not in self._reason_cache:
-            contributions = self.indicators.bijdragen
-            per_buurt = dict(
-                tuple(contributions[contributions["thema"] == thema].groupby("buurtcode"))
-            )
+            explained = explain_top_contributions(self.indicators.bijdragen, thema, top=3)
             self._reason_cache[thema] = {
-                code: "; ".join(explain_contributions(frame, code, thema, top=3))
-                for code, frame in per_buurt.items()
+                code: "; ".join(sentences) for code, sentences in explained.items()
             }
             if thema == "totaal" and self.themes is not None:
                 # overall sentences are prefixed with the theme id; show the Dutch label

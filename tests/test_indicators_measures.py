@@ -219,6 +219,15 @@ def test_explain_in_dutch(themes):
         "Veel risicosignalen uit KvK/Kadaster (vooral: recent ingeschreven in een risicobranche) "
         "(gemiddeld 3,2× regio per 1.000 adressen)"
     ]
+    # all buurten at once: the same sentences, largest contribution first
+    every = scores.explain_top_contributions(contrib, "drugs", top=1)
+    assert every["B3"] == sentences
+    assert set(every) == {"B1", "B2", "B3"} - {
+        code for code in ("B1", "B2") if not scores.explain_contributions(contrib, code, "drugs")
+    }
+    for code, found in every.items():
+        assert found == scores.explain_contributions(contrib, code, "drugs", top=1)
+    assert scores.explain_top_contributions(contrib, "omg") == {}
 
 
 def test_vulnerability_handles_missing():

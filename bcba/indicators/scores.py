@@ -186,23 +186,36 @@ def explain_contributions(
         from bcba.errors import ConfigError
 
         raise ConfigError(f"Geen score voor buurt {buurtcode!r} en thema {thema!r}.")
-    sub = sub[sub["bijdrage"] > 0].sort_values("bijdrage", ascending=False, kind="stable").head(top)
-    sentences = []
-    for row in sub.itertuples(index=False):
-        indicator = str(row.indicator).split(":")[-1]
-        prefix = ""
-        if thema == TOTAAL and ":" in str(row.indicator):
-            prefix = str(row.indicator).split(":")[0].replace("_", " ") + ": "
-        ratio = (
-            row.waarde / row.referentie
-            if row.referentie and np.isfinite(row.referentie) and row.referentie > 0
-            else np.nan
-        )
-        detail = f" ({row.detail})" if isinstance(row.detail, str) and row.detail else ""
-        template = SENTENCES.get(indicator, indicator + " ({waarde})")
-        digits = 2 if indicator in ("kansstructuur_lq", "kwetsbaarheid") else 1
-        text = template.format(waarde=_nl(row.waarde, digits), ratio=_nl(ratio), detail=detail)
-        sentences.append(
-            prefix + text.replace("(onbekend× regio)", "").replace("; onbekend× regio", "")
-        )
+    return explain_top_contributions(sub, thema, top=top).get(buurtcode, [])
+
+
+def explain_top_contributions(
+    contributions: pd.DataFrame, thema: str, *, top: int = 3
+) -> dict[str, list[str]]:
+    """:func:`explain_contributions` for every buurt of a theme at once (buurtcode ->
+    sentences; buurten without a positive contribution are left out)."""
+    sub = contributions[(contributions["thema"] == thema) & (contributions["bijdrage"] > 0)]
+    # largest first within each buurt; ties keep the table's order (stable sort)
+    sub = sub.sort_values(["buurtcode", "bijdrage"], ascending=[True, False], kind="stable")
+    sentences: dict[str, list[str]] = {}
+    for row in sub.groupby("buurtcode", sort=False).head(top).itertuples(index=False):
+        sentences.setdefault(row.buurtcode, []).append(_sentence(row, thema))
     return sentences
+
+
+def _sentence(row, thema: str) -> str:
+    """One contribution (a row of the contributions table) as a Dutch sentence."""
+    indicator = str(row.indicator).split(":")[-1]
+    prefix = ""
+    if thema == TOTAAL and ":" in str(row.indicator):
+        prefix = str(row.indicator).split(":")[0].replace("_", " ") + ": "
+    ratio = (
+        row.waarde / row.referentie
+        if row.referentie and np.isfinite(row.referentie) and row.referentie > 0
+        else np.nan
+    )
+    detail = f" ({row.detail})" if isinstance(row.detail, str) and row.detail else ""
+    template = SENTENCES.get(indicator, indicator + " ({waarde})")
+    digits = 2 if indicator in ("kansstructuur_lq", "kwetsbaarheid") else 1
+    text = template.format(waarde=_nl(row.waarde, digits), ratio=_nl(ratio), detail=detail)
+    return prefix + text.replace("(onbekend× regio)", "").replace("; onbekend× regio", "")

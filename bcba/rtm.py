@@ -599,7 +599,8 @@ class RiskTerrainModel:
         x_all = features.to_numpy(float)[fit_mask]
 
         # 1. best operationalisation per factor by held-out deviance
-        factor_names = list(_check_factors(factors))
+        n_points = {k: len(v) for k, v in _check_factors(factors).items()}
+        factor_names = list(n_points)
         best: dict[str, tuple[Operationalisation, float]] = {}
         if ops:
             dev = _cv_deviance_binary(x_all, y, e, folds, self.cv)
@@ -635,7 +636,6 @@ class RiskTerrainModel:
 
         ci = np.asarray(result.conf_int(0.05))
         rows = []
-        n_points = {k: len(v) for k, v in _check_factors(factors).items()}
         for f in factor_names:
             row = dict.fromkeys(FACTOR_COLUMNS, np.nan)
             row.update(factor=f, geselecteerd=False, aantal_punten=n_points[f])

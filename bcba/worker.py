@@ -137,7 +137,9 @@ class SecondProcess:
 
     def __exit__(self, *exc) -> None:
         if self._pool is not None:
-            self._pool.shutdown(wait=True, cancel_futures=True)
+            # the worker frees its gigabytes on the way out (about a second for a city);
+            # nothing is left for it to do, so that need not hold up this process
+            self._pool.shutdown(wait=False, cancel_futures=True)
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
 

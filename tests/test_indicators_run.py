@@ -273,6 +273,12 @@ def test_write_results_and_geopackage(results, tmp_path):
     assert (
         "vermeldingen" not in pd.read_csv(written["enquete_vermeldingen"]).columns
     )  # only suppressed counts
+    # the squares with establishments, each with every group; empty squares are left out
+    cel = pd.read_csv(written["gelegenheid_cel"])
+    full = results.gelegenheid_cel
+    assert (cel["n_alle"] > 0).all() and (full["n_alle"] == 0).any()
+    assert len(cel) == int((full["n_alle"] > 0).sum()) > 0
+    assert set(full.loc[full["n"] > 0, "gebied"]) <= set(cel["gebied"])
     gpkg = to_geopackage(results, tmp_path / "uit" / "indicatoren.gpkg")
     layers = {name for name, _ in pyogrio.list_layers(gpkg)}
     assert layers == {"scores_buurt", "risicolocaties", "signalen"}

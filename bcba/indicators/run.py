@@ -416,12 +416,17 @@ CSV_TABLES = {
 def write_results(results: IndicatorResults, out_dir: str | Path) -> dict[str, Path]:
     """Write the result tables as CSV (atomic, owner-only). Returns table name -> path.
 
-    The survey mentions are written with suppressed counts only (``vermeldingen_rapport``).
+    The survey mentions are written with suppressed counts only (``vermeldingen_rapport``);
+    ``gelegenheid_cel.csv`` lists the 100m squares with at least one establishment.
     """
     folder = ensure_dir(out_dir)
     written = {}
     for name, filename in CSV_TABLES.items():
         frame = _flat(getattr(results, name))
+        if name == "gelegenheid_cel":
+            # 100m squares without any establishment only repeat zeros and the prior (four
+            # in five rows of a city: 29 MB and 2 s to write); they are left out
+            frame = frame[frame["n_alle"] > 0]
         written[name] = write_csv(frame, folder / filename)
     mentions = results.enquete_vermeldingen.drop(columns=["vermeldingen"], errors="ignore")
     written["enquete_vermeldingen"] = write_csv(mentions, folder / "enquete_vermeldingen.csv")

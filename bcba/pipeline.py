@@ -134,6 +134,7 @@ def run_report(
     from bcba import audit
     from bcba.io import atomic_path, ensure_dir
     from bcba.report import render
+    from bcba.report.browser import BackgroundBrowser
 
     notebook = notebook or (config.notebooks_dir() / REPORT_NOTEBOOK)
     if not notebook.is_file():
@@ -143,47 +144,54 @@ def run_report(
     stem = f"bcba_{cfg.gemeente}"
     executed = out / f"{stem}.ipynb"
 
-    bar = _Progress(progress, total=4 if pdf else 2)
-    started = time.perf_counter()
-    with atomic_path(executed) as tmp:
-        papermill.execute_notebook(
-            str(notebook),
-            str(tmp),
-            parameters=notebook_parameters(cfg),
-            kernel_name=_kernel_name(),
-            # papermill otherwise rewrites the whole notebook (maps included, 10+ MB for a
-            # city) before and after every cell; it is written once at the end instead
-            request_save_on_cell_execute=False,
-            # every output is written (atomically) by the last cell; a graceful shutdown
-            # only lets the kernel free its gigabytes one object at a time (2-3 s for a city)
-            shutdown_kernel="immediate",
-            progress_bar=False,
-            cwd=str(out),
-            log_output=False,
-        )
-        _stamp_metadata(tmp, cfg)
-    timings["analyse_en_notebook"] = time.perf_counter() - started
-    bar.update("Notebook uitgevoerd")
-
-    started = time.perf_counter()
-    html = render.render_html(executed, out / f"{stem}.html")
-    timings["html"] = time.perf_counter() - started
-    bar.update("HTML gemaakt")
-
-    result = ReportResult(output_dir=out, html=html, notebook=executed, timings=timings)
-    if pdf:
+    # Chromium starts on the core the kernel leaves idle while it starts, so the PDF need
+    # not wait for it at the end
+    browser = BackgroundBrowser() if pdf else None
+    try:
+        bar = _Progress(progress, total=4 if pdf else 2)
         started = time.perf_counter()
-        result.pdf = render.render_pdf(html, out / f"{stem}.pdf")
-        timings["pdf"] = time.perf_counter() - started
-        bar.update("PDF gemaakt")
-        mapbook = out / "kaartenboek.pdf"
-        result.mapbook = mapbook if mapbook.exists() else None
-        bar.update("Kaartenboek")
-    if encrypt_for:
-        from bcba.transport import encrypt_bundle
+        with atomic_path(executed) as tmp:
+            papermill.execute_notebook(
+                str(notebook),
+                str(tmp),
+                parameters=notebook_parameters(cfg),
+                kernel_name=_kernel_name(),
+                # papermill otherwise rewrites the whole notebook (maps included, 10+ MB for a
+                # city) before and after every cell; it is written once at the end instead
+                request_save_on_cell_execute=False,
+                # every output is written (atomically) by the last cell; a graceful shutdown
+                # only lets the kernel free its gigabytes one object at a time (2-3 s for a city)
+                shutdown_kernel="immediate",
+                progress_bar=False,
+                cwd=str(out),
+                log_output=False,
+            )
+            _stamp_metadata(tmp, cfg)
+        timings["analyse_en_notebook"] = time.perf_counter() - started
+        bar.update("Notebook uitgevoerd")
 
-        result.bundle = encrypt_bundle(out, encrypt_for, out.with_suffix(".tar.age"))
-    bar.close()
+        started = time.perf_counter()
+        html = render.render_html(executed, out / f"{stem}.html")
+        timings["html"] = time.perf_counter() - started
+        bar.update("HTML gemaakt")
+
+        result = ReportResult(output_dir=out, html=html, notebook=executed, timings=timings)
+        if pdf:
+            started = time.perf_counter()
+            result.pdf = render.render_pdf(html, out / f"{stem}.pdf", browser=browser)
+            timings["pdf"] = time.perf_counter() - started
+            bar.update("PDF gemaakt")
+            mapbook = out / "kaartenboek.pdf"
+            result.mapbook = mapbook if mapbook.exists() else None
+            bar.update("Kaartenboek")
+        if encrypt_for:
+            from bcba.transport import encrypt_bundle
+
+            result.bundle = encrypt_bundle(out, encrypt_for, out.with_suffix(".tar.age"))
+        bar.close()
+    finally:
+        if browser is not None:
+            browser.close()
 
     outputs = sorted(p for p in out.rglob("*") if p.is_file())
     if result.bundle is not None:

@@ -100,3 +100,35 @@ def test_report_offline_with_map_in_iframe(buurten, tmp_path):
         selectors=(".bcba-static-map:visible", "iframe:visible"),
     )
     assert printed.counts == {".bcba-static-map:visible": 1, "iframe:visible": 0}
+
+
+def test_background_browser_prints_several_pages_and_reports_a_missing_chromium(
+    tmp_path, monkeypatch
+):
+    from pypdf import PdfReader
+
+    from bcba.report import browser as chromium
+
+    page = tmp_path / "p.html"
+    page.write_text("<html><body><h1>STRIKT VERTROUWELIJK</h1></body></html>", encoding="utf-8")
+    with chromium.BackgroundBrowser() as shared:
+        for name in ("een.pdf", "twee.pdf"):
+            check = chromium.print_pdf(
+                page,
+                tmp_path / name,
+                header_template="<span></span>",
+                footer_template="<span></span>",
+                settle_ms=0,
+                browser=shared,
+            )
+            assert check.ok
+            assert "STRIKT VERTROUWELIJK" in PdfReader(tmp_path / name).pages[0].extract_text()
+    with pytest.raises(chromium.BcbaError, match="gesloten"):
+        shared.run(lambda context: None)
+    monkeypatch.setattr(chromium, "CHROMIUM", tmp_path / "geen-chromium")
+    monkeypatch.setattr(chromium.shutil, "which", lambda name: None)
+    with (
+        chromium.BackgroundBrowser() as missing,
+        pytest.raises(chromium.BrowserMissingError, match="apt-get install -y chromium"),
+    ):
+        missing.run(lambda context: None)

@@ -13,9 +13,12 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import queue
 import shutil
 import tempfile
+import threading
 from collections.abc import Iterator, Sequence
+from concurrent.futures import Future
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -200,32 +203,115 @@ def print_pdf(
     landscape: bool = False,
     margin: dict[str, str] | None = None,
     settle_ms: int = 800,
+    browser: BackgroundBrowser | None = None,
 ) -> PageCheck:
     """Print a local page to PDF with Chromium (network off), header and footer on every page.
 
     ``header_template``/``footer_template`` follow Chromium's rules: inline styles only,
     and ``<span class="pageNumber">``/``<span class="totalPages">`` for page numbers.
+    With ``browser`` (a :class:`BackgroundBrowser` started earlier) the page is printed
+    there instead of in a Chromium started for this page.
     """
     path = Path(html_path).resolve()
     if not path.is_file():
         raise MissingInputError(f"Pagina niet gevonden: {path}")
+    options = {
+        "header_template": header_template,
+        "footer_template": footer_template,
+        "paper": paper,
+        "landscape": landscape,
+        "margin": margin,
+        "settle_ms": settle_ms,
+    }
+    if browser is not None:
+        return browser.run(_print_page, path, pdf_path, **options)
+    with launch() as context:
+        return _print_page(context, path, pdf_path, **options)
+
+
+def _print_page(
+    context,
+    path: Path,
+    pdf_path: str | os.PathLike,
+    *,
+    header_template: str,
+    footer_template: str,
+    paper: str,
+    landscape: bool,
+    margin: dict[str, str] | None,
+    settle_ms: int,
+) -> PageCheck:
     url = path.as_uri()
     check = PageCheck(url=url)
-    with launch() as context:
-        page = context.new_page()
-        context.route("**/*", _block_all_but(url, check.requests))
-        page.on("pageerror", lambda exc: check.page_errors.append(str(exc)))
-        page.goto(url, wait_until="load")
-        page.wait_for_timeout(settle_ms)
-        page.emulate_media(media="print")
-        page.pdf(
-            path=str(pdf_path),
-            format=paper,
-            landscape=landscape,
-            print_background=True,
-            display_header_footer=True,
-            header_template=header_template,
-            footer_template=footer_template,
-            margin=margin or {"top": "22mm", "bottom": "20mm", "left": "18mm", "right": "18mm"},
-        )
+    page = context.new_page()
+    context.route("**/*", _block_all_but(url, check.requests))
+    page.on("pageerror", lambda exc: check.page_errors.append(str(exc)))
+    page.goto(url, wait_until="load")
+    page.wait_for_timeout(settle_ms)
+    page.emulate_media(media="print")
+    page.pdf(
+        path=str(pdf_path),
+        format=paper,
+        landscape=landscape,
+        print_background=True,
+        display_header_footer=True,
+        header_template=header_template,
+        footer_template=footer_template,
+        margin=margin or {"top": "22mm", "bottom": "20mm", "left": "18mm", "right": "18mm"},
+    )
+    page.close()
+    context.unroute("**/*")
     return check
+
+
+class BackgroundBrowser:
+    """Headless Chromium started in a thread of its own ahead of use, e.g. while the report
+    notebook runs, so that printing need not wait for its start-up (about a second).
+
+    Playwright's sync API belongs to the thread that started it, so the work is done in
+    that thread: :meth:`run` hands it a function of the browser context and waits. If
+    Chromium cannot start, :meth:`run` raises what :func:`launch` raised. Close it (or use
+    it as a context manager) to stop Chromium.
+    """
+
+    def __init__(self) -> None:
+        self._jobs: queue.Queue = queue.Queue()
+        self._thread = threading.Thread(target=self._serve, name="bcba-chromium", daemon=True)
+        self._thread.start()
+
+    def _serve(self) -> None:
+        try:
+            with launch() as context:
+                while (job := self._jobs.get()) is not None:
+                    _do(job, context)
+        except BaseException as exc:  # Chromium missing or broken: each caller hears why
+            while (job := self._jobs.get()) is not None:
+                job[-1].set_exception(exc)
+
+    def run(self, fn, /, *args, **kwargs):
+        """``fn(context, *args, **kwargs)`` in the browser's thread; its result or error."""
+        if not self._thread.is_alive():
+            raise BcbaError("De achtergrondbrowser is al gesloten.")
+        future: Future = Future()
+        self._jobs.put((fn, args, kwargs, future))
+        return future.result()
+
+    def close(self) -> None:
+        """Stop Chromium and its thread."""
+        if self._thread.is_alive():
+            self._jobs.put(None)
+            self._thread.join()
+
+    def __enter__(self) -> BackgroundBrowser:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+
+def _do(job: tuple, context) -> None:
+    fn, args, kwargs, future = job
+    try:
+        future.set_result(fn(context, *args, **kwargs))
+    except BaseException as exc:  # handed to the caller, who raises it
+        future.set_exception(exc)

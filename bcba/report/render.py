@@ -230,11 +230,14 @@ def print_copy(page: str) -> str:
     return _INTERACTIVE_MAP.sub("", page)
 
 
-def render_pdf(html_path: str | Path, pdf_path: str | Path, *, paper: str = "A4") -> Path:
+def render_pdf(
+    html_path: str | Path, pdf_path: str | Path, *, paper: str = "A4", browser=None
+) -> Path:
     """Print a rendered report to PDF with headless Chromium (network off).
 
     Header and footer on every page carry the marking, municipality, date, report id and
     page numbers; interactive maps are replaced by their static twins (print stylesheet).
+    ``browser``: a :class:`bcba.report.browser.BackgroundBrowser` already started.
 
     Raises
     ------
@@ -265,6 +268,7 @@ def render_pdf(html_path: str | Path, pdf_path: str | Path, *, paper: str = "A4"
                 footer_template=footer,
                 paper=paper,
                 settle_ms=100,
+                browser=browser,
             )
     finally:
         copy.unlink(missing_ok=True)

@@ -67,6 +67,10 @@ def test_grid_covers_outline_and_contains_all_inhabited_squares():
     assert set(reference.vierkanten("GM0489")["crs28992res100m"]) <= set(grid["cel_id"])
     area = outline.geometry.area.iloc[0]
     assert grid["oppervlakte_in_gebied"].sum() == pytest.approx(area, rel=1e-6)
+    # each cell's share is its intersection with the outline (full squares inside)
+    cut = shapely.area(shapely.intersection(grid.geometry.values, outline.geometry.iloc[0]))
+    np.testing.assert_allclose(grid["oppervlakte_in_gebied"], cut, rtol=1e-9, atol=1e-6)
+    assert (grid["oppervlakte_in_gebied"] == 10_000.0).sum() > len(grid) / 2
 
 
 def test_grid_refuses_other_crs():

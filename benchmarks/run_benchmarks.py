@@ -29,6 +29,7 @@ import json
 import os
 import pickle
 import resource
+import statistics
 import subprocess
 import sys
 import time
@@ -254,6 +255,9 @@ def main(argv: list[str] | None = None) -> None:
         "--fractie", type=float, default=1.0, help="deel van nationaal (extrapolatie)"
     )
     parser.add_argument("--scheduler", default=None, help="adres van een dask-scheduler")
+    parser.add_argument(
+        "--herhalingen", type=int, default=1, help="elke stap zo vaak (min en mediaan erbij)"
+    )
     parser.add_argument("--stap", help=argparse.SUPPRESS)
     parser.add_argument("--gemeente", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
@@ -262,7 +266,10 @@ def main(argv: list[str] | None = None) -> None:
         return
     work = Path(args.werkmap)
     work.mkdir(parents=True, exist_ok=True)
-    print(f"# load at start: {os.getloadavg()} on {os.cpu_count()} cores")
+    print(
+        f"# load at start: {os.getloadavg()} on {os.cpu_count()} cores; "
+        f"calibration loop {calibration_s():.2f} s"
+    )
     for size in args.grootte:
         if size == "nationaal":
             print(
@@ -276,9 +283,23 @@ def main(argv: list[str] | None = None) -> None:
             )
             continue
         for stage in args.stappen:
-            row = {"grootte": size, **measure(stage, SIZES[size], work)}
-            print(json.dumps(row, default=str), flush=True)
-    print(f"# load at end: {os.getloadavg()}")
+            walls = []
+            for _ in range(1 if stage == "generate" else max(1, args.herhalingen)):
+                row = {"grootte": size, **measure(stage, SIZES[size], work)}
+                print(json.dumps(row, default=str), flush=True)
+                walls.append(row["wand_s"])
+            if len(walls) > 1:
+                summary = {"min": min(walls), "mediaan": statistics.median(walls), "alle": walls}
+                print(json.dumps({"grootte": size, "stap": stage, "wand_s": summary}), flush=True)
+    print(f"# load at end: {os.getloadavg()}; calibration loop {calibration_s():.2f} s")
+
+
+def calibration_s() -> float:
+    """Seconds for a fixed pure-Python loop: how fast this shared machine is right now
+    (about 1.3 s on the reference machine of docs/performance.md)."""
+    started = time.perf_counter()
+    sum(i * i for i in range(20_000_000))
+    return time.perf_counter() - started
 
 
 if __name__ == "__main__":

@@ -152,7 +152,7 @@ def run_report(
         started = time.perf_counter()
         with atomic_path(executed) as tmp:
             papermill.execute_notebook(
-                str(notebook),
+                _with_report_metadata(notebook, cfg),
                 str(tmp),
                 parameters=notebook_parameters(cfg),
                 kernel_name=_kernel_name(),
@@ -166,7 +166,6 @@ def run_report(
                 cwd=str(out),
                 log_output=False,
             )
-            _stamp_metadata(tmp, cfg)
         timings["analyse_en_notebook"] = time.perf_counter() - started
         bar.update("Notebook uitgevoerd")
 
@@ -216,8 +215,9 @@ def _key_fingerprint() -> str:
     return key_fingerprint(key) if key else ""
 
 
-def _stamp_metadata(path: Path, cfg: RunConfig) -> None:
-    """Record municipality, date, report id and recipient in the notebook for the template."""
+def _with_report_metadata(path: Path, cfg: RunConfig):
+    """The report notebook with municipality, date, report id and recipient in its metadata
+    (for the template), so the executed notebook need not be read and written again."""
     import nbformat
 
     nb = nbformat.read(path, as_version=4)
@@ -229,7 +229,7 @@ def _stamp_metadata(path: Path, cfg: RunConfig) -> None:
         "ontvanger": cfg.ontvanger,
         "periode": f"{cfg.periode_start.isoformat()}/{cfg.periode_eind.isoformat()}",
     }
-    nbformat.write(nb, path)
+    return nb
 
 
 class _Progress:

@@ -120,7 +120,7 @@ class Bcba:
         from bcba.network import analyse_networks
         from bcba.sources import load_inputs
         from bcba.themes import load_themes
-        from bcba.worker import SecondProcess, spatial_and_files
+        from bcba.worker import HELD_INPUTS, SecondProcess, processed_files, spatial_and_files
 
         timings: dict[str, float] = {}
         with SecondProcess(enabled=second_process) as worker:
@@ -134,13 +134,17 @@ class Bcba:
             )
             timings["inlezen"] = time.perf_counter() - started
             started = time.perf_counter()
+            processed = ensure_dir(config.processed_dir() / cfg.gemeente)
+            # the second process writes the processed data while the indicators are computed
+            # here, and keeps the inputs for the spatial analysis
+            first = worker.submit(processed_files, inputs, processed, hold=True)
             themes = load_themes(cfg.thema_config)
             indicators = compute_indicators(inputs, themes=themes)
             timings["indicatoren"] = time.perf_counter() - started
             started = time.perf_counter()
-            work = (inputs, indicators, themes)
-            options = {"cfg": cfg, "processed": ensure_dir(config.processed_dir() / cfg.gemeente)}
-            future = worker.submit(spatial_and_files, *work, **options)
+            options = {"cfg": cfg, "processed": processed}
+            held = HELD_INPUTS if first is not None else inputs
+            future = worker.submit(spatial_and_files, held, indicators, themes, **options)
             networks = analyse_networks(inputs, flags=indicators.flags)
             written = write_network_results(cfg.output_dir, networks)
             bcba = cls(cfg, inputs, themes, indicators, None, networks, timings)
@@ -150,10 +154,14 @@ class Bcba:
                 waiting = time.perf_counter()
                 bcba._prepare_sections(bcba._sections_without_spatial(), until=future.done)
                 timings["rapportonderdelen_vooraf"] = time.perf_counter() - waiting
+            data_files, timings["verwerkte_data"] = worker.result(
+                first, processed_files, inputs, processed
+            )
             spatial, more, spent, sections = worker.result(
-                future, spatial_and_files, *work, **options
+                future, spatial_and_files, inputs, indicators, themes, **options
             )
             bcba._prepared.update(sections)
+            written.update(data_files)
             written.update(more)
             timings.update(spent)
             timings["analyse_en_schrijven_samen"] = time.perf_counter() - started

@@ -29,7 +29,12 @@ from threadpoolctl import threadpool_limits
 
 log = logging.getLogger(__name__)
 
-__all__ = ["SecondProcess", "spatial_and_files"]
+__all__ = ["HELD_INPUTS", "SecondProcess", "processed_files", "spatial_and_files"]
+
+#: Passed instead of the inputs to :func:`spatial_and_files` in the second process: use the
+#: inputs :func:`processed_files` received there (they are not handed over twice).
+HELD_INPUTS = "bcba:invoer-van-processed_files"
+_held: dict = {}  # in the second process: the inputs of the run, between the two tasks
 
 
 def _warm_up() -> None:
@@ -39,24 +44,40 @@ def _warm_up() -> None:
     import bcba.spatial  # noqa: F401
 
 
+def processed_files(inputs, processed: Path, *, hold: bool = False) -> tuple[dict, float]:
+    """The processed-data files of the inputs (:func:`bcba.sources.write_processed`) and the
+    seconds they took; the first task of the second process, while the main process
+    computes the indicators. With ``hold`` the inputs are kept for :func:`spatial_and_files`
+    (:data:`HELD_INPUTS`)."""
+    from bcba.sources import write_processed
+
+    if hold:
+        _held[HELD_INPUTS] = inputs
+    started = time.perf_counter()
+    with threadpool_limits(limits=1):
+        written = write_processed(inputs, processed)
+    return written, time.perf_counter() - started
+
+
 def spatial_and_files(
     inputs, indicators, themes, *, cfg, processed: Path
 ) -> tuple[dict, dict[str, Path], dict[str, float], dict]:
-    """Spatial analysis of every theme, then the processed-data files and the indicator and
-    risk-model result files (:func:`bcba.analysis.write_analysis_results`); the result
-    files (they leave the workplace) are checked for personal data
-    (:func:`bcba.leakcheck.check_outputs`, raises ``PrivacyError``). Last, the report
-    sections that need the spatial results but not the networks are rendered
-    (:data:`bcba.analysis.SPATIAL_SECTIONS`).
+    """Spatial analysis of every theme, then the indicator and risk-model result files
+    (:func:`bcba.analysis.write_analysis_results`); the result files (they leave the
+    workplace) are checked for personal data (:func:`bcba.leakcheck.check_outputs`, raises
+    ``PrivacyError``). Last, the report sections that need the spatial results but not the
+    networks are rendered (:data:`bcba.analysis.SPATIAL_SECTIONS`).
 
+    ``inputs`` may be :data:`HELD_INPUTS` in the second process, after :func:`processed_files`.
     Returns the spatial results, the files written, the seconds each part took and the
     rendered sections.
     """
     from bcba.analysis import SPATIAL_SECTIONS, Bcba, write_analysis_results
     from bcba.leakcheck import check_outputs
-    from bcba.sources import write_processed
     from bcba.spatial import SpatialConfig, analyse_spatial
 
+    if isinstance(inputs, str) and inputs == HELD_INPUTS:
+        inputs = _held.pop(HELD_INPUTS)
     timings: dict[str, float] = {}
     # one thread for BLAS/OpenMP: the other core is the main process's
     with threadpool_limits(limits=1):
@@ -64,7 +85,6 @@ def spatial_and_files(
         spatial = analyse_spatial(inputs, indicators, themes, config=SpatialConfig(seed=cfg.seed))
         timings["risicomodel_en_hotspots"] = time.perf_counter() - started
         started = time.perf_counter()
-        written = write_processed(inputs, processed)
         results = write_analysis_results(
             Path(cfg.output_dir), processed, cfg.gemeente, indicators, spatial
         )
@@ -76,7 +96,7 @@ def spatial_and_files(
         view = Bcba(cfg, inputs, themes, indicators, spatial, networks=None)
         view._prepare_sections(SPATIAL_SECTIONS, until=lambda: False)  # maps checked there
         timings["rapportonderdelen_ruimtelijk"] = time.perf_counter() - started
-    written.update(results)
+    written = dict(results)
     written.update({f"kaart:{path.stem}": path for path in view._checked})
     return spatial, written, timings, view._prepared
 

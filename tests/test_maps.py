@@ -310,3 +310,18 @@ def test_find_remote_resources_finds_each_kind_of_reference_and_skips_links():
     for hit, planted in zip(hits, references, strict=True):
         assert planted[:20] in hit
     assert find_remote_resources(filler + '<a href="https://www.cbs.nl">CBS</a>') == []
+
+
+def test_maps_without_any_feature_still_render(cellen, locaties):
+    # no square above 1: the layer is empty and has no popup, but the page renders
+    quiet = cellen.assign(relatief_risico=0.5)
+    m = interactive.risk_surface_map(quiet, titel="Risico", basemap=BASE)
+    layer = next(g for g in _geojson_layers(m) if g.layer_name == "Risico")
+    assert layer.data["features"] == []
+    assert not any(isinstance(c, folium.GeoJsonPopup) for c in layer._children.values())
+    assert palette.MARKING in to_offline_html(m)
+    none = locaties.iloc[:0]
+    page = to_offline_html(interactive.risk_locations_map(none, titel="Locaties", basemap=BASE))
+    assert palette.MARKING in page
+    fig = static.risk_surface_figure(quiet, titel="Risico", basemap=BASE)
+    assert static.figure_to_png_bytes(fig, dpi=20)[:4] == b"\x89PNG"

@@ -26,6 +26,7 @@ from bcba.config import CRS
 from bcba.errors import ConfigError, CRSMismatchError, PrivacyError
 from bcba.maps import palette
 from bcba.maps.offline import (
+    geojson_dict,
     js_string,
     offline_map,
     to_offline_html,
@@ -225,7 +226,7 @@ def add_polygons(
     )
     popup_fields = [*popup_columns, "_klasse"]
     geo = folium.GeoJson(
-        layer.to_json(drop_id=True),
+        geojson_dict(layer),
         name=name,
         show=show,
         style_function=lambda f: {
@@ -235,9 +236,12 @@ def add_polygons(
             "weight": 0.6,
         },
         highlight_function=lambda _f: {"weight": 2.5, "color": "#000000"},
+        # folium refuses popup fields on a layer without features (nothing to pop up anyway)
         popup=folium.GeoJsonPopup(
             fields=popup_fields, aliases=[*_aliases(popup_columns, aliases), "Klasse"], labels=True
-        ),
+        )
+        if len(layer)
+        else None,
     )
     geo.add_to(m)
     return geo
@@ -454,13 +458,15 @@ def risk_locations_map(
         )
         parent.add_to(m)
     folium.GeoJson(
-        layer.to_json(drop_id=True),
+        geojson_dict(layer),
         name=titel,
         marker=folium.CircleMarker(
             radius=7, fill=True, fill_opacity=0.95, weight=1.5, color="#ffffff"
         ),
         style_function=lambda f: {"fillColor": f["properties"]["_kleur"], "color": "#333333"},
-        popup=folium.GeoJsonPopup(fields=[*shown], aliases=_aliases(shown, aliases), labels=True),
+        popup=folium.GeoJsonPopup(fields=[*shown], aliases=_aliases(shown, aliases), labels=True)
+        if len(layer)
+        else None,
         control=not cluster,
     ).add_to(parent)
     return _finish(m, classes, title=classes.title, marker=True)

@@ -21,10 +21,13 @@ matplotlib.use("Agg")  # headless; figures are built without pyplot anyway
 
 import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
+import shapely  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
+from matplotlib.collections import PathCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
+from matplotlib.path import Path  # noqa: E402
 
 from bcba.config import CRS  # noqa: E402
 from bcba.errors import ConfigError, CRSMismatchError  # noqa: E402
@@ -141,14 +144,75 @@ def _figure(titel: str, *, figsize: tuple[float, float]) -> tuple[Figure, Axes]:
     return fig, ax
 
 
+def polygon_paths(geometries: np.ndarray) -> tuple[list[Path], np.ndarray]:
+    """One matplotlib compound path per (Multi)Polygon, built from shapely's coordinate arrays.
+
+    The paths are those of geopandas' ``plot`` (normalised rings, every ring a
+    ``MOVETO ... CLOSEPOLY`` sub-path, holes and all parts of a multipolygon in one path),
+    but built from a few array operations instead of one patch object per polygon, which
+    made the Rotterdam maps slow. Missing and empty geometries are skipped, as geopandas does.
+
+    Returns
+    -------
+    paths, kept
+        The paths and the positions (in ``geometries``) they belong to.
+    """
+    geometries = np.asarray(geometries, dtype=object)
+    kept = np.flatnonzero(~(shapely.is_missing(geometries) | shapely.is_empty(geometries)))
+    if not len(kept):
+        return [], kept
+    parts, owner = shapely.get_parts(shapely.normalize(geometries[kept]), return_index=True)
+    _kind, coords, (ring_offsets, part_offsets) = shapely.to_ragged_array(parts)
+    codes = np.full(len(coords), Path.LINETO, dtype=Path.code_type)
+    codes[ring_offsets[:-1]] = Path.MOVETO
+    codes[ring_offsets[1:] - 1] = Path.CLOSEPOLY
+    # where each geometry's first part (and so its first coordinate) begins
+    first_part = np.searchsorted(owner, np.arange(len(kept)))
+    cuts = ring_offsets[part_offsets[first_part[1:]]]
+    paths = [Path(v, c) for v, c in zip(np.split(coords, cuts), np.split(codes, cuts), strict=True)]
+    return paths, kept
+
+
+def draw_polygons(
+    ax: Axes,
+    frame: gpd.GeoDataFrame,
+    *,
+    facecolor: str | Sequence[str],
+    edgecolor: str = "none",
+    linewidth: float | None = None,
+    alpha: float | None = None,
+    zorder: float = 1,
+) -> PathCollection | None:
+    """Draw a polygon layer as one collection (what ``frame.plot(ax=ax, color=...)`` draws).
+
+    ``facecolor`` is one colour or one per row; rows with a missing or empty geometry are
+    left out. Returns the collection, or ``None`` when there is nothing to draw.
+    """
+    paths, kept = polygon_paths(frame.geometry.values)
+    if not paths:
+        return None
+    if not isinstance(facecolor, str):
+        facecolor = [facecolor[i] for i in kept]
+    collection = PathCollection(
+        paths,
+        facecolor=facecolor,
+        edgecolor=edgecolor,
+        linewidth=linewidth,
+        alpha=alpha,
+        zorder=zorder,
+    )
+    ax.add_collection(collection)
+    return collection
+
+
 def _draw_base(
     ax: Axes, layers: Mapping[str, gpd.GeoDataFrame | None], data: gpd.GeoDataFrame
 ) -> None:
     outline, water = layers["outline"], layers["water"]
     if outline is not None:
-        outline.plot(ax=ax, color=palette.LAND_COLOUR, edgecolor="none", zorder=1)
+        draw_polygons(ax, outline, facecolor=palette.LAND_COLOUR, zorder=1)
     if water is not None and len(water):
-        water.plot(ax=ax, color=palette.WATER_COLOUR, edgecolor="none", zorder=2)
+        draw_polygons(ax, water, facecolor=palette.WATER_COLOUR, zorder=2)
     extent = outline if outline is not None else data
     xmin, ymin, xmax, ymax = extent.total_bounds
     if not np.all(np.isfinite([xmin, ymin, xmax, ymax])):
@@ -203,10 +267,15 @@ def _finish(
 
 
 def _polygons(ax: Axes, frame: gpd.GeoDataFrame, colours: np.ndarray, alpha: float) -> None:
-    if len(frame):
-        frame.plot(
-            ax=ax, color=list(colours), edgecolor="#555555", linewidth=0.3, alpha=alpha, zorder=5
-        )
+    draw_polygons(
+        ax,
+        frame,
+        facecolor=list(colours),
+        edgecolor="#555555",
+        linewidth=0.3,
+        alpha=alpha,
+        zorder=5,
+    )
 
 
 def buurt_choropleth_figure(
@@ -321,10 +390,21 @@ def risk_locations_figure(
     return _finish(fig, ax, classes.legend_entries(), title=classes.title, marker=True)
 
 
+#: zlib level of the PNG maps: 1 encodes a map in about half the time of PIL's default 6
+#: for about 20 % more bytes (lossless either way: the pixels are the same).
+PNG_COMPRESS_LEVEL = 1
+
+
 def figure_to_png_bytes(fig: Figure, *, dpi: int = 150) -> bytes:
-    """Render a figure to PNG bytes (Agg, white background)."""
+    """Render a figure to PNG bytes (Agg, white background, fast lossless compression)."""
     buffer = io.BytesIO()
-    fig.savefig(buffer, format="png", dpi=dpi, facecolor="white")
+    fig.savefig(
+        buffer,
+        format="png",
+        dpi=dpi,
+        facecolor="white",
+        pil_kwargs={"compress_level": PNG_COMPRESS_LEVEL},
+    )
     return buffer.getvalue()
 
 

@@ -17,7 +17,9 @@ Images (PNG/JPEG map tiles, screenshots) cannot be searched; see docs/privacy.md
 from __future__ import annotations
 
 import bisect
+import codecs
 import datetime as dt
+import functools
 import html
 import itertools
 import json
@@ -156,6 +158,63 @@ def _parse_date_text(text: str) -> str | None:
         return None
 
 
+#: what :func:`~bcba.privacy.fold_text` makes of each ASCII byte (other bytes: a space)
+_ASCII_FOLD = bytes(ord(fold_text(chr(b))) for b in range(128)) + b" " * 128
+
+
+def _fold(text: str) -> str:
+    """:func:`~bcba.privacy.fold_text` of ``text``, quicker on long, mostly-ASCII text.
+
+    Output files are ASCII but for a few accented names. ``fold_text`` maps every
+    character of such a text through a table of code points; here the ASCII characters
+    are folded with one ``bytes.translate`` and only the others by ``fold_text``.
+    """
+    if text.isascii():
+        return fold_text(text)
+    import numpy as np
+
+    raw = text.encode("ascii", "replace")  # one "?" per other character: offsets kept
+    marks = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == ord("?"))
+    if len(marks) > len(text) // 16:  # not mostly ASCII after all
+        return fold_text(text)
+    folded = np.frombuffer(raw.translate(_ASCII_FOLD), dtype=np.uint8).copy()
+    others = "".join([text[i] for i in marks.tolist()])  # also the real "?": folded alike
+    folded[marks] = np.frombuffer(fold_text(others).encode("ascii"), dtype=np.uint8)
+    return folded.tobytes().decode("ascii")
+
+
+def _fold_utf8(data: bytes) -> bytes | None:
+    """The fold of the text that UTF-8 ``data`` holds (as :func:`_fold` makes it; ASCII
+    bytes, one per character), made without decoding the text: ASCII bytes are folded by
+    one ``bytes.translate`` and only the few runs of other bytes are decoded. ``None`` when
+    ``data`` is not UTF-8 or mostly not ASCII.
+    """
+    import numpy as np
+
+    data = data.removeprefix(codecs.BOM_UTF8)
+    folded = data.translate(_ASCII_FOLD)
+    high = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) >= 0x80)
+    if not high.size:
+        return folded
+    if high.size > len(data) // 16:
+        return None
+    # runs of non-ASCII bytes: whole characters, as UTF-8 never puts an ASCII byte in one
+    breaks = np.flatnonzero(np.diff(high) > 1) + 1
+    starts = high[np.r_[0, breaks]].tolist()
+    ends = (high[np.r_[breaks - 1, -1]] + 1).tolist()
+    try:
+        others = [data[start:end].decode("utf-8") for start, end in zip(starts, ends, strict=True)]
+    except UnicodeDecodeError:
+        return None
+    folded_others = fold_text("".join(others)).encode("ascii")  # one call: it has a set-up cost
+    pieces, done, at = [], 0, 0
+    for start, end, text in zip(starts, ends, others, strict=True):
+        pieces += [folded[done:start], folded_others[at : at + len(text)]]
+        done, at = end, at + len(text)
+    pieces.append(folded[done:])
+    return b"".join(pieces)
+
+
 _WORDS = re.compile(r"[a-z0-9]+")
 #: characters per block when looking for first names in a long folded text
 _BLOCK = 1 << 16
@@ -164,7 +223,7 @@ _BLOCK = 1 << 16
 class _Matcher:
     """Finds names and birth dates in long texts and in many values at once.
 
-    A text is folded once (:func:`~bcba.privacy.fold_text`); one RE2 search (pyarrow, in
+    A text is folded once (as by :func:`~bcba.privacy.fold_text`); one RE2 search (pyarrow, in
     C++) over the whole folded text tells whether any first word of a name occurs at all.
     Only then are the blocks that hold one walked word by word in Python, and a name is
     looked up as word n-grams starting at that word. Hits are rare, so a scan costs about
@@ -227,6 +286,16 @@ class _Matcher:
                     if m.group() in first:
                         yield m.start()
 
+    def has_first_word(self, folded: bytes) -> bool:
+        """Whether a first word of a name occurs in ``folded`` (folded text as bytes)."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        if not self.name_of:
+            return False
+        whole = pa.array([folded], type=pa.large_binary())
+        return pc.match_substring_regex(whole, self.first_pattern)[0].as_py()
+
     def _name_hits(self, folded: str) -> Iterator[tuple[int, int, int]]:
         """(start, end, person index) of every name variant in ``folded``."""
         if not self.name_of:
@@ -251,7 +320,7 @@ class _Matcher:
         A name may run across line breaks (``"Jan\\nde Vries"`` is found).
         """
         if self.name_of:
-            for start, end, idx in self._name_hits(fold_text(text)):
+            for start, end, idx in self._name_hits(_fold(text)):
                 yield Hit(path, "naam", where(text, start), text[start:end], idx)
         if self.date_of:
             for m in _DATE.finditer(text):
@@ -264,7 +333,7 @@ class _Matcher:
 
         A cheap test over a whole column: when it is false, no single value can hit.
         """
-        if self.name_of and next(self._name_hits(fold_text(text)), None) is not None:
+        if self.name_of and next(self._name_hits(_fold(text)), None) is not None:
             return True
         return bool(self.date_of) and any(
             m.group() in self.date_forms for m in _DATE.finditer(text)
@@ -285,7 +354,7 @@ class _Matcher:
         if self.name_of:
             candidates.update(
                 bisect.bisect_right(starts, start) - 1
-                for start, _end, _idx in self._name_hits(fold_text(joined))
+                for start, _end, _idx in self._name_hits(_fold(joined))
             )
         if self.date_of:
             candidates.update(
@@ -320,22 +389,34 @@ _JS_ESCAPE = re.compile(r"\\u([0-9a-fA-F]{4})")
 _TAG = re.compile(r"<[^>]*>", re.DOTALL)
 
 
-def _text_variants(text: str, suffix: str) -> list[str]:
-    """The raw text plus decoded forms in which an encoded name becomes visible."""
+_MARKUP = (".html", ".htm", ".svg", ".xml")
+
+
+def _has_escapes(raw: bytes, suffix: str) -> bool:
+    """Whether a file's bytes hold escapes or markup that :func:`_text_variants` decodes.
+
+    The escapes are ASCII, and searching bytes for them is a ``memchr`` where searching a
+    long non-ASCII str is not.
+    """
+    return b"\\u" in raw or b"&" in raw or (suffix in _MARKUP and b"<" in raw)
+
+
+def _text_variants(text: str, suffix: str, raw: bytes) -> list[str]:
+    """The text plus decoded forms in which an encoded name becomes visible (``raw``: the
+    file's bytes, searched for the escapes)."""
     out = [text]
-    if "\\u" in text:
+    if b"\\u" in raw:
         out.append(_JS_ESCAPE.sub(lambda m: chr(int(m.group(1), 16)), text))
-    if "&" in text:
+    if b"&" in raw:
         out.append(html.unescape(text))
-    if suffix in (".html", ".htm", ".svg", ".xml") and "<" in text:
+    if suffix in _MARKUP and b"<" in raw:
         # tags become blanks of equal shape so "Jan <b>de Vries</b>" is found, lines kept
         stripped = _TAG.sub(lambda m: re.sub(r"[^\n]", " ", m.group()), html.unescape(text))
         out.append(re.sub(r" {2,}", " ", stripped))
     return out
 
 
-def _read_text(path: Path) -> str:
-    data = path.read_bytes()
+def _decode(data: bytes) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError:
@@ -343,8 +424,16 @@ def _read_text(path: Path) -> str:
 
 
 def _scan_text_file(path: Path, matcher: _Matcher) -> Iterator[Hit]:
-    text = _read_text(path)
-    for variant in _text_variants(text, path.suffix.lower()):
+    data = path.read_bytes()
+    suffix = path.suffix.lower()
+    if not matcher.date_of and not _has_escapes(data, suffix):
+        # the usual output: no first word of any name in it at all, which is decided on
+        # the bytes, without decoding a text of tens of megabytes
+        folded = _fold_utf8(data)
+        if folded is not None and not matcher.has_first_word(folded):
+            return
+    text = _decode(data)
+    for variant in _text_variants(text, suffix, data):
         yield from matcher.scan(variant, path, _line_finder(variant))
 
 
@@ -532,7 +621,11 @@ def scan_outputs(
         One hit per occurrence, deduplicated; empty when clean. Files that cannot be
         searched (images, unknown binaries) are logged at WARNING level, not reported.
     """
-    matcher = _Matcher(names, birth_dates)
+    names, birth_dates = tuple(names), tuple(birth_dates)
+    try:
+        matcher = _matcher(names, birth_dates)
+    except TypeError:  # an unhashable birth date (a list?): made for this scan only
+        matcher = _Matcher(names, birth_dates)
     hits: dict[tuple, Hit] = {}
     files = _files(paths_or_dirs)
     # SQLite, Arrow and NumPy work without the GIL, so a second thread overlaps e.g. a
@@ -547,6 +640,14 @@ def scan_outputs(
             for hit in futures[path].result():
                 hits.setdefault((hit.pad, hit.soort, hit.locatie, hit.index), hit)
     return list(hits.values())
+
+
+@functools.lru_cache(maxsize=2)
+def _matcher(names: tuple, birth_dates: tuple) -> _Matcher:
+    """The matcher of these names and dates, made once: a run checks its outputs in several
+    rounds with the same tens of thousands of names, and a matcher of that many takes a few
+    tenths of a second to make."""
+    return _Matcher(names, birth_dates)
 
 
 def _scan_file(path: Path, matcher: _Matcher) -> list[Hit]:

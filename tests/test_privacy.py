@@ -430,3 +430,94 @@ def test_structured_files_report_column_sheet_and_row(tmp_path):
         ("t.xlsx", "naam", "blad Blad1 rij 7", "Agnes Ozturk"),
         ("t.xlsx", "naam", "blad Blad1 rij 7", "Jan de Vries"),
     ]
+
+
+# ------------------------------------------- text files decided on their bytes (no dates)
+
+TEXT_WRITERS = ["data.json", "rapport.html", "run.log", "tabel.csv", "verkenning.ipynb"]
+
+
+@pytest.mark.parametrize("name", TEXT_WRITERS)
+@pytest.mark.parametrize(
+    ("planted", "index"),
+    [("gesprek met jan de vries over de loods", 0), ("AGNES ÖZTÜRK", 1), ("agnes oztürk", 1)],
+)
+def test_names_found_in_text_files_without_birth_dates(tmp_path, name, planted, index):
+    # a run checks its outputs for names only: the path that skips decoding clean files
+    path = tmp_path / name
+    WRITERS[name](path, planted)
+    hits = leakcheck.scan_outputs([path], NAMES)
+    assert [(h.pad, h.soort, h.index) for h in hits] == [(path, "naam", index)]
+
+
+def _graphml(lines: list[str]) -> str:
+    head = '<?xml version="1.0" encoding="utf-8"?>\n<graphml>\n  <graph edgedefault="directed">\n'
+    return head + "".join(lines) + "  </graph>\n</graphml>\n"
+
+
+def _graphml_nodes(n: int) -> list[str]:
+    # long (more than one search block) and mostly ASCII, with accented non-names in it
+    return [
+        f'    <node id="K-{i}">\n      <data key="label">Café Zoë & Çiğköfte {i}</data>\n'
+        "    </node>\n".replace("&", "en")
+        for i in range(n)
+    ]
+
+
+@pytest.mark.parametrize(
+    ("hidden", "waarde", "index"),
+    [
+        ("overleg met AGNES ÖZTÜRK", "AGNES ÖZTÜRK", 1),
+        ("Jan\tde   Vriës (eigenaar)", "Jan\tde   Vriës", 0),
+        ("Agnes&#32;&#214;zt&uuml;rk", "Agnes Öztürk", 1),  # escaped: found decoded
+    ],
+)
+def test_name_hidden_in_a_graphml_attribute(tmp_path, hidden, waarde, index):
+    lines = _graphml_nodes(3000)
+    lines[2000] = (
+        f'    <node id="P-1">\n      <data key="toelichting">{hidden}</data>\n    </node>\n'
+    )
+    path = tmp_path / "netwerken.graphml"
+    path.write_text(_graphml(lines), encoding="utf-8")
+    assert path.stat().st_size > 2 * leakcheck._BLOCK
+    hits = leakcheck.scan_outputs([path], NAMES)
+    assert [(h.locatie, h.waarde, h.index) for h in hits] == [("regel 6005", waarde, index)]
+    path.write_text(_graphml(_graphml_nodes(3000)), encoding="utf-8")
+    assert leakcheck.scan_outputs([path], NAMES) == []
+
+
+def test_name_in_a_cp1252_file_is_found(tmp_path):
+    # not UTF-8: read as Windows-1252, as before
+    path = tmp_path / "export.csv"
+    path.write_bytes("id;naam\n1;Café\n2;Agnes Öztürk\n".encode("cp1252"))
+    hits = leakcheck.scan_outputs([path], NAMES)
+    assert [(h.locatie, h.waarde, h.index) for h in hits] == [("regel 3", "Agnes Öztürk", 1)]
+
+
+@given(st.text(max_size=80), st.booleans())
+@settings(max_examples=300, deadline=None)
+def test_fold_of_bytes_and_of_mostly_ascii_text_equal_fold_text(text, bom):
+    folded = privacy.fold_text(text)
+    assert leakcheck._fold(text) == folded
+    long = "plain ASCII text, " * 300 + text  # mostly ASCII: never left to the slow path
+    data = ("\ufeff" if bom else "").encode("utf-8") + long.encode("utf-8")
+    assert leakcheck._fold_utf8(data) == privacy.fold_text(long).encode("ascii")
+    assert leakcheck._fold(long) == privacy.fold_text(long)
+
+
+def test_fold_of_bytes_gives_up_on_other_text():
+    assert leakcheck._fold_utf8(b"Agnes \xd6zt\xfcrk") is None  # cp1252, not UTF-8
+    assert leakcheck._fold_utf8("Ωμέγα Ωμέγα".encode()) is None  # mostly not ASCII
+
+
+def test_matcher_is_made_once_per_names_and_dates(tmp_path):
+    _csv(tmp_path / "t.csv", "Agnes Ozturk")
+    leakcheck._matcher.cache_clear()
+    assert len(leakcheck.scan_outputs(tmp_path, NAMES)) == 1
+    assert len(leakcheck.scan_outputs(tmp_path, list(NAMES))) == 1
+    assert leakcheck._matcher.cache_info().hits == 1
+    # other names: another matcher, other findings
+    assert leakcheck.scan_outputs(tmp_path, ["Piet de Vries"]) == []
+    assert leakcheck.scan_outputs(tmp_path, (n for n in ["Agnes Öztürk"]))[0].index == 0
+    # unhashable birth dates still work (not cached)
+    assert leakcheck.scan_outputs(tmp_path, NAMES, [["1980-01-31"]]) != []

@@ -35,9 +35,6 @@ log = logging.getLogger(__name__)
 MAIN_THEME = "drugs"
 TOP_BUURTEN = 5
 MAP_DPI = 150  # print twins of the maps, in the report and in the map book
-#: Sections that need the spatial results but not the networks: the second process of
-#: :meth:`Bcba.run` renders them right after the spatial analysis.
-SPATIAL_SECTIONS = (("overzicht_themas",), ("risicoterrein",), ("hotspots",))
 #: More risk locations than this: the report's interactive map shows the most flagged ones.
 MAX_REPORT_LOCATIONS = 2500
 
@@ -152,7 +149,7 @@ class Bcba:
             timings["netwerken"] = time.perf_counter() - started
             if future is not None:
                 waiting = time.perf_counter()
-                bcba._prepare_sections(bcba._sections_without_spatial(), until=future.done)
+                bcba._prepare_sections(bcba._sections_while_waiting(), until=future.done)
                 timings["rapportonderdelen_vooraf"] = time.perf_counter() - waiting
             data_files, timings["verwerkte_data"] = worker.result(
                 first, processed_files, inputs, processed
@@ -175,10 +172,17 @@ class Bcba:
         bcba._sections_started = time.perf_counter()
         return bcba
 
-    def _sections_without_spatial(self) -> list[tuple]:
-        """The costly sections that need no spatial results, in report order."""
-        calls = [("themabeeld", thema) for thema in self.themes.themas]
-        return calls + [("risicolocaties",), ("netwerken",)]
+    def _sections_in_second_process(self) -> list[tuple]:
+        """The costly sections the second process of :meth:`run` renders after the spatial
+        analysis (they need no networks), in report order. With the themes' maps there,
+        both processes take about as long."""
+        themes = [("themabeeld", thema) for thema in self.themes.themas]
+        return [("overzicht_themas",), *themes, ("risicoterrein",), ("hotspots",)]
+
+    def _sections_while_waiting(self) -> list[tuple]:
+        """The costly sections this process renders while the second one still works (they
+        need no spatial results)."""
+        return [("risicolocaties",), ("netwerken",)]
 
     def _prepare_sections(self, calls, *, until) -> None:
         """Render the sections ``calls`` (name and arguments) in order until ``until()`` is

@@ -66,13 +66,13 @@ def spatial_and_files(
     (:func:`bcba.analysis.write_analysis_results`); the result files (they leave the
     workplace) are checked for personal data (:func:`bcba.leakcheck.check_outputs`, raises
     ``PrivacyError``). Last, the report sections that need the spatial results but not the
-    networks are rendered (:data:`bcba.analysis.SPATIAL_SECTIONS`).
+    networks are rendered (``Bcba._sections_in_second_process``).
 
     ``inputs`` may be :data:`HELD_INPUTS` in the second process, after :func:`processed_files`.
     Returns the spatial results, the files written, the seconds each part took and the
     rendered sections.
     """
-    from bcba.analysis import SPATIAL_SECTIONS, Bcba, write_analysis_results
+    from bcba.analysis import Bcba, write_analysis_results
     from bcba.leakcheck import check_outputs
     from bcba.spatial import SpatialConfig, analyse_spatial
 
@@ -94,7 +94,8 @@ def spatial_and_files(
         timings["lekcontrole_resultaten"] = time.perf_counter() - started
         started = time.perf_counter()
         view = Bcba(cfg, inputs, themes, indicators, spatial, networks=None)
-        view._prepare_sections(SPATIAL_SECTIONS, until=lambda: False)  # maps checked there
+        # their maps are checked for personal data there
+        view._prepare_sections(view._sections_in_second_process(), until=lambda: False)
         timings["rapportonderdelen_ruimtelijk"] = time.perf_counter() - started
     written = dict(results)
     written.update({f"kaart:{path.stem}": path for path in view._checked})

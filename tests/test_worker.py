@@ -121,31 +121,36 @@ def _without_map_ids(page: str) -> str:
 
 @pytest.mark.slow
 def test_sections_prepared_ahead_are_what_the_notebook_would_get(runs):
-    from bcba.analysis import SPATIAL_SECTIONS
-
     run = runs[False]
-    # the second process's part (spatial, no networks) was rendered during the run
-    assert all(call in run._prepared for call in SPATIAL_SECTIONS)
-    spatial_part = dict(run._prepared)
+    # the second process's part (no networks needed) was rendered during the run
+    second = run._sections_in_second_process()
+    assert sorted(run._prepared) == sorted(second)
+    assert [c for c in second if c[0] == "themabeeld"] == [
+        ("themabeeld", t) for t in run.themes.themas
+    ]
+    second_part = dict(run._prepared)
     # without spatial results: what is prepared while the second process works needs none
     ahead = dataclasses.replace(run, spatial=None, _prepared={}, _figures=[])
-    calls = ahead._sections_without_spatial()
-    ahead._prepare_sections(calls, until=lambda: False)
-    assert sorted(ahead._prepared) == sorted(
-        [("themabeeld", t) for t in run.themes.themas] + [("risicolocaties",), ("netwerken",)]
-    )
+    waiting = ahead._sections_while_waiting()
+    ahead._prepare_sections(waiting, until=lambda: False)
+    assert sorted(ahead._prepared) == sorted(waiting) == [("netwerken",), ("risicolocaties",)]
     assert ahead._figures == []  # kept with their section until the notebook asks for it
+    # without networks: what the second process renders needs none
+    apart = dataclasses.replace(run, networks=None, _prepared={}, _figures=[])
+    apart._prepare_sections(second, until=lambda: False)
+    assert sorted(apart._prepared) == sorted(second)
     ahead.spatial = run.spatial
-    ahead._prepared.update(spatial_part)
+    ahead._prepared.update(second_part)
     fresh = dataclasses.replace(run, _prepared={}, _figures=[])
-    for name, *args in [("overzicht_themas",), *calls, ("risicoterrein",), ("hotspots",)]:
+    notebook_order = [*second[:-2], *waiting, *second[-2:]]  # overview, themes, ..., maps
+    for name, *args in notebook_order:
         shown, direct = getattr(ahead, name)(*args).data, getattr(fresh, name)(*args).data
         assert _without_map_ids(shown) == _without_map_ids(direct), name
     assert ahead._prepared == {}
     assert [title for _, title in ahead._figures] == [title for _, title in fresh._figures]
     assert [png for png, _ in ahead._figures] == [png for png, _ in fresh._figures]
     nothing = dataclasses.replace(run, _prepared={}, _figures=[])
-    nothing._prepare_sections(calls, until=lambda: True)  # the spatial results came first
+    nothing._prepare_sections(waiting, until=lambda: True)  # the second process came first
     assert nothing._prepared == {}
 
 

@@ -1,9 +1,14 @@
-"""A second process for a run: spatial analysis and result files beside the networks.
+"""A second process for a run: processed data, spatial analysis, result files and the
+sections that need no networks, beside the indicators and the networks.
 
 The network analysis is mostly Python and holds the GIL, so threads barely overlap with
 it (measured: 23 s with threads against 27 s in sequence for Rotterdam). A spawned process
-does: it starts importing while the main process reads the inputs, then takes the spatial
-analysis and most result files while the main process analyses and exports the networks.
+does: it starts importing while the main process reads the inputs; it gets the inputs
+right after and writes the processed data (:func:`processed_files`) while the main process
+computes the indicators; then, with the indicators, it does the spatial analysis, the
+result files and the overview, theme, risk-map and hot-spot sections
+(:func:`spatial_and_files`) while the main process analyses and exports the networks.
+Work and results pass through a private file (see :meth:`SecondProcess.submit`).
 A spawned (not forked) process is used because a Jupyter kernel has threads, and forking
 a threaded process, or one whose OpenMP runtime is in use, can deadlock.
 

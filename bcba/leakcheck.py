@@ -17,7 +17,6 @@ Images (PNG/JPEG map tiles, screenshots) cannot be searched; see docs/privacy.md
 from __future__ import annotations
 
 import bisect
-import codecs
 import datetime as dt
 import functools
 import html
@@ -33,7 +32,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bcba.errors import PrivacyError
-from bcba.privacy import fold_text, normalise_person_name
+from bcba.privacy import fold_text, fold_utf8, normalise_person_name
 
 log = logging.getLogger(__name__)
 
@@ -158,63 +157,6 @@ def _parse_date_text(text: str) -> str | None:
         return None
 
 
-#: what :func:`~bcba.privacy.fold_text` makes of each ASCII byte (other bytes: a space)
-_ASCII_FOLD = bytes(ord(fold_text(chr(b))) for b in range(128)) + b" " * 128
-
-
-def _fold(text: str) -> str:
-    """:func:`~bcba.privacy.fold_text` of ``text``, quicker on long, mostly-ASCII text.
-
-    Output files are ASCII but for a few accented names. ``fold_text`` maps every
-    character of such a text through a table of code points; here the ASCII characters
-    are folded with one ``bytes.translate`` and only the others by ``fold_text``.
-    """
-    if text.isascii():
-        return fold_text(text)
-    import numpy as np
-
-    raw = text.encode("ascii", "replace")  # one "?" per other character: offsets kept
-    marks = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == ord("?"))
-    if len(marks) > len(text) // 16:  # not mostly ASCII after all
-        return fold_text(text)
-    folded = np.frombuffer(raw.translate(_ASCII_FOLD), dtype=np.uint8).copy()
-    others = "".join([text[i] for i in marks.tolist()])  # also the real "?": folded alike
-    folded[marks] = np.frombuffer(fold_text(others).encode("ascii"), dtype=np.uint8)
-    return folded.tobytes().decode("ascii")
-
-
-def _fold_utf8(data: bytes) -> bytes | None:
-    """The fold of the text that UTF-8 ``data`` holds (as :func:`_fold` makes it; ASCII
-    bytes, one per character), made without decoding the text: ASCII bytes are folded by
-    one ``bytes.translate`` and only the few runs of other bytes are decoded. ``None`` when
-    ``data`` is not UTF-8 or mostly not ASCII.
-    """
-    import numpy as np
-
-    data = data.removeprefix(codecs.BOM_UTF8)
-    folded = data.translate(_ASCII_FOLD)
-    high = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) >= 0x80)
-    if not high.size:
-        return folded
-    if high.size > len(data) // 16:
-        return None
-    # runs of non-ASCII bytes: whole characters, as UTF-8 never puts an ASCII byte in one
-    breaks = np.flatnonzero(np.diff(high) > 1) + 1
-    starts = high[np.r_[0, breaks]].tolist()
-    ends = (high[np.r_[breaks - 1, -1]] + 1).tolist()
-    try:
-        others = [data[start:end].decode("utf-8") for start, end in zip(starts, ends, strict=True)]
-    except UnicodeDecodeError:
-        return None
-    folded_others = fold_text("".join(others)).encode("ascii")  # one call: it has a set-up cost
-    pieces, done, at = [], 0, 0
-    for start, end, text in zip(starts, ends, others, strict=True):
-        pieces += [folded[done:start], folded_others[at : at + len(text)]]
-        done, at = end, at + len(text)
-    pieces.append(folded[done:])
-    return b"".join(pieces)
-
-
 _WORDS = re.compile(r"[a-z0-9]+")
 #: characters per block when looking for first names in a long folded text
 _BLOCK = 1 << 16
@@ -223,7 +165,7 @@ _BLOCK = 1 << 16
 class _Matcher:
     """Finds names and birth dates in long texts and in many values at once.
 
-    A text is folded once (as by :func:`~bcba.privacy.fold_text`); one RE2 search (pyarrow, in
+    A text is folded once (:func:`~bcba.privacy.fold_text`); one RE2 search (pyarrow, in
     C++) over the whole folded text tells whether any first word of a name occurs at all.
     Only then are the blocks that hold one walked word by word in Python, and a name is
     looked up as word n-grams starting at that word. Hits are rare, so a scan costs about
@@ -320,7 +262,7 @@ class _Matcher:
         A name may run across line breaks (``"Jan\\nde Vries"`` is found).
         """
         if self.name_of:
-            for start, end, idx in self._name_hits(_fold(text)):
+            for start, end, idx in self._name_hits(fold_text(text)):
                 yield Hit(path, "naam", where(text, start), text[start:end], idx)
         if self.date_of:
             for m in _DATE.finditer(text):
@@ -333,7 +275,7 @@ class _Matcher:
 
         A cheap test over a whole column: when it is false, no single value can hit.
         """
-        if self.name_of and next(self._name_hits(_fold(text)), None) is not None:
+        if self.name_of and next(self._name_hits(fold_text(text)), None) is not None:
             return True
         return bool(self.date_of) and any(
             m.group() in self.date_forms for m in _DATE.finditer(text)
@@ -354,7 +296,7 @@ class _Matcher:
         if self.name_of:
             candidates.update(
                 bisect.bisect_right(starts, start) - 1
-                for start, _end, _idx in self._name_hits(_fold(joined))
+                for start, _end, _idx in self._name_hits(fold_text(joined))
             )
         if self.date_of:
             candidates.update(
@@ -429,7 +371,7 @@ def _scan_text_file(path: Path, matcher: _Matcher) -> Iterator[Hit]:
     if not matcher.date_of and not _has_escapes(data, suffix):
         # the usual output: no first word of any name in it at all, which is decided on
         # the bytes, without decoding a text of tens of megabytes
-        folded = _fold_utf8(data)
+        folded = fold_utf8(data)
         if folded is not None and not matcher.has_first_word(folded):
             return
     text = _decode(data)

@@ -6,6 +6,7 @@ masking live here too (see docs/privacy.md).
 
 from __future__ import annotations
 
+import codecs
 import functools
 import hmac
 import re
@@ -99,12 +100,26 @@ def fold_text(text: str) -> str:
     """Length-preserving fold of ``text`` (as :func:`normalise_person_name` folds a name).
 
     Every character maps to exactly one character of ``[a-z0-9 ]``, so offsets in the folded
-    text are offsets in the original. ASCII text is folded with one ``bytes.translate``;
-    other text through a table indexed by code point, so ``unicodedata`` runs once per
-    distinct character instead of once per character (leak scans fold many megabytes).
+    text are offsets in the original. ASCII characters are folded with one
+    ``bytes.translate``; other characters through a table indexed by code point, so
+    ``unicodedata`` runs once per distinct character instead of once per character (leak
+    scans fold many megabytes, mostly ASCII with a few accented names).
     """
     if text.isascii():
         return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii")
+    import numpy as np
+
+    raw = text.encode("ascii", "replace")  # one "?" per other character: offsets kept
+    marks = np.flatnonzero(np.frombuffer(raw, dtype=np.uint8) == ord("?"))
+    if len(marks) > len(text) // 16:  # not mostly ASCII: every character by code point
+        return _fold_by_code_point(text)
+    folded = np.frombuffer(raw.translate(_ASCII_FOLD), dtype=np.uint8).copy()
+    others = "".join([text[i] for i in marks.tolist()])  # also the real "?": folded alike
+    folded[marks] = np.frombuffer(_fold_by_code_point(others).encode("ascii"), dtype=np.uint8)
+    return folded.tobytes().decode("ascii")
+
+
+def _fold_by_code_point(text: str) -> str:
     import numpy as np
 
     pieces = []
@@ -114,6 +129,38 @@ def fold_text(text: str) -> str:
         codes = np.frombuffer(raw, dtype=np.uint32)
         pieces.append(_fold_codes(codes).decode("ascii"))
     return "".join(pieces)
+
+
+def fold_utf8(data: bytes) -> bytes | None:
+    """:func:`fold_text` of the text that UTF-8 ``data`` holds (ASCII bytes, one per
+    character), made without decoding the text: ASCII bytes are folded by one
+    ``bytes.translate`` and only the few runs of other bytes are decoded. ``None`` when
+    ``data`` is not UTF-8 or mostly not ASCII.
+    """
+    import numpy as np
+
+    data = data.removeprefix(codecs.BOM_UTF8)
+    folded = data.translate(_ASCII_FOLD)
+    high = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) >= 0x80)
+    if not high.size:
+        return folded
+    if high.size > len(data) // 16:
+        return None
+    # runs of non-ASCII bytes: whole characters, as UTF-8 never puts an ASCII byte in one
+    breaks = np.flatnonzero(np.diff(high) > 1) + 1
+    starts = high[np.r_[0, breaks]].tolist()
+    ends = (high[np.r_[breaks - 1, -1]] + 1).tolist()
+    try:
+        others = [data[start:end].decode("utf-8") for start, end in zip(starts, ends, strict=True)]
+    except UnicodeDecodeError:
+        return None
+    folded_others = _fold_by_code_point("".join(others)).encode("ascii")  # one call for all
+    pieces, done, at = [], 0, 0
+    for start, end, text in zip(starts, ends, others, strict=True):
+        pieces += [folded[done:start], folded_others[at : at + len(text)]]
+        done, at = end, at + len(text)
+    pieces.append(folded[done:])
+    return b"".join(pieces)
 
 
 def mask_names(texts, names, *, mask: str = MASK):

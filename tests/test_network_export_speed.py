@@ -10,7 +10,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from bcba.network.export import _concat_all, _isin, _write_i2_csv, write_graphml
+from bcba.network._util import isin
+from bcba.network.export import _concat_all, _write_i2_csv, write_graphml
 
 #: the bytes the networkx-table writer gave for the graph below (before the Arrow rewrite)
 EXPECTED_GRAPHML = """\
@@ -107,14 +108,14 @@ def test_i2_csv_of_empty_table_is_the_header(tmp_path):
 
 def test_isin_missing_values_never_match():
     values = pd.Series(["a", None, "b", "c"], dtype="string")
-    assert _isin(values, ["a", "c"]).tolist() == [True, False, False, True]
-    assert _isin(values, pd.Series(["b", None], dtype="string")).tolist() == [
+    assert isin(values, ["a", "c"]).tolist() == [True, False, False, True]
+    assert isin(values, pd.Series(["b", None], dtype="string")).tolist() == [
         False,
         False,
         True,
         False,
     ]
-    assert _isin(values, iter(["b"])).tolist() == [False, False, True, False]
+    assert isin(values, iter(["b"])).tolist() == [False, False, True, False]
 
 
 @pytest.mark.parametrize("chunks", [1, 3])

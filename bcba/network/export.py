@@ -25,6 +25,7 @@ import pyarrow.csv as pa_csv
 
 from bcba import io
 from bcba.errors import ConfigError
+from bcba.network._util import isin
 from bcba.network.graph import is_legal_entity
 
 if TYPE_CHECKING:
@@ -463,9 +464,9 @@ def write_i2(
     nodes, edges = results.nodes, results.edges
     if netwerk_ids is not None:
         # select first: formatting every node of a city for a few networks takes seconds
-        nodes = nodes[_isin(nodes["netwerk_id"].astype("string").fillna(""), netwerk_ids)]
+        nodes = nodes[isin(nodes["netwerk_id"].astype("string").fillna(""), netwerk_ids)]
         keep = nodes["node_id"]
-        edges = edges[_isin(edges["bron"], keep) & _isin(edges["doel"], keep)]
+        edges = edges[isin(edges["bron"], keep) & isin(edges["doel"], keep)]
     entities, links = _i2_frames(nodes, edges)
     folder = io.ensure_dir(out_dir)
     paths = {
@@ -475,17 +476,6 @@ def write_i2(
     _write_i2_csv(entities, paths["entiteiten"])
     _write_i2_csv(links, paths["links"])
     return paths
-
-
-def _isin(values: pd.Series, wanted: Iterable[str]) -> np.ndarray:
-    """Which of ``values`` occur in ``wanted`` (missing values never do), looked up in an
-    Arrow hash table of ``wanted``: no Python object per value."""
-    found = pc.is_in(
-        pa.array(values, type=_TEXT),
-        value_set=pa.array(wanted if isinstance(wanted, pd.Series) else list(wanted), _TEXT),
-        skip_nulls=True,
-    )
-    return found.to_numpy(zero_copy_only=False)
 
 
 def _write_i2_csv(frame: pd.DataFrame, path: Path) -> None:

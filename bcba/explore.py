@@ -16,8 +16,8 @@ from bcba.report import html as rh
 def laad(gemeente: str, *, data_dir: str = "", periode_start: str = "", periode_eind: str = ""):
     """Read, validate, pseudonymise and geocode the inputs of a municipality."""
     from bcba import keys
-    from bcba.pipeline import _as_date
     from bcba.reference import resolve_gemeente
+    from bcba.runs import _as_date
     from bcba.sources import load_inputs
 
     gem = resolve_gemeente(gemeente)

@@ -1,9 +1,10 @@
 """Orchestration of a B-CBA run: load, analyse, write results, execute and render the report.
 
 ``run_report`` is what ``bcba run`` calls: it executes the parameterised report notebook
-with papermill (the notebook calls :func:`open_bcba` and the section methods of
-:class:`bcba.analysis.Bcba`), renders it to HTML without code with the nbconvert template,
-prints the PDF and the map book with headless Chromium, and writes an audit entry.
+with papermill (the notebook receives the :class:`~bcba.config.RunConfig` as JSON, calls
+:func:`bcba.report.view.open_report` and one section of :class:`bcba.report.view.Report`
+per cell), renders it to HTML without code with the nbconvert template, prints the PDF and
+the map book with headless Chromium, and writes an audit entry.
 """
 
 from __future__ import annotations
@@ -17,72 +18,15 @@ from pathlib import Path
 import bcba.report  # noqa: F401  (before papermill: keeps a slow, unused import out)
 from bcba import config
 from bcba.config import RunConfig
-from bcba.errors import ConfigError, MissingInputError
+from bcba.errors import MissingInputError
 from bcba.reference import resolve_gemeente
+from bcba.runs import make_run_config
 
 log = logging.getLogger(__name__)
 
 REPORT_NOTEBOOK = "bcba_rapport.ipynb"
 
-
-def _as_date(value: str | dt.date | None, what: str) -> dt.date | None:
-    if value in (None, ""):
-        return None
-    if isinstance(value, dt.date):
-        return value
-    for fmt in ("%Y-%m-%d", "%d-%m-%Y"):
-        try:
-            return dt.datetime.strptime(str(value), fmt).date()
-        except ValueError:
-            continue
-    raise ConfigError(f"{what}: ongeldige datum {value!r}; gebruik jjjj-mm-dd")
-
-
-def make_run_config(
-    *,
-    gemeente: str,
-    data_dir: str | Path | None = None,
-    output_dir: str | Path | None = None,
-    periode: tuple[dt.date | str | None, dt.date | str | None] | None = None,
-    ontvanger: str = "Burgemeester",
-    rapport_id: str = "",
-    thema_config: str | Path | None = None,
-    tegel_url: str | None = None,
-    today: dt.date | None = None,
-) -> RunConfig:
-    """Resolve defaults (folders, period, report id) into a validated :class:`RunConfig`."""
-    from bcba.privacy import new_report_id
-
-    gem = resolve_gemeente(gemeente)
-    today = today or dt.date.today()
-    default_start, default_end = config.default_period(today)
-    start = _as_date(periode[0], "periode_start") if periode else None
-    end = _as_date(periode[1], "periode_eind") if periode else None
-    data = Path(data_dir) if data_dir not in (None, "") else config.raw_dir() / gem.code
-    if not data.is_dir():
-        raise MissingInputError(
-            f"Invoermap {data} bestaat niet. Zet de extracten daar neer, of maak demodata met "
-            f"'bcba demo-data --gemeente {gem.code}'."
-        )
-    out = (
-        Path(output_dir)
-        if output_dir not in (None, "")
-        else config.reports_dir() / gem.slug / today.isoformat()
-    )
-    theme_path = Path(thema_config) if thema_config not in (None, "") else None
-    if theme_path is not None and not theme_path.is_file():
-        raise MissingInputError(f"Thema-configuratie {theme_path} bestaat niet.")
-    return RunConfig(
-        gemeente=gem.code,
-        data_dir=data.resolve(),
-        output_dir=out.resolve(),
-        periode_start=start or default_start,
-        periode_eind=end or default_end,
-        ontvanger=ontvanger or "Burgemeester",
-        rapport_id=rapport_id or new_report_id(gem.code, today),
-        thema_config=theme_path,
-        tegel_url=tegel_url or None,
-    )
+__all__ = ["ReportResult", "export_national", "make_run_config", "run_report"]
 
 
 @dataclass
@@ -106,18 +50,8 @@ def _kernel_name() -> str:
 
 
 def notebook_parameters(cfg: RunConfig) -> dict[str, str]:
-    """The papermill parameters (plain strings) for a run configuration."""
-    return {
-        "gemeente": cfg.gemeente,
-        "data_dir": str(cfg.data_dir),
-        "output_dir": str(cfg.output_dir),
-        "periode_start": cfg.periode_start.isoformat(),
-        "periode_eind": cfg.periode_eind.isoformat(),
-        "ontvanger": cfg.ontvanger,
-        "rapport_id": cfg.rapport_id,
-        "thema_config": str(cfg.thema_config or ""),
-        "tegel_url": cfg.tegel_url or "",
-    }
+    """The papermill parameters: the municipality and the whole run configuration as JSON."""
+    return {"gemeente": cfg.gemeente, "run_config": cfg.model_dump_json()}
 
 
 def run_report(
@@ -253,38 +187,10 @@ class _Progress:
             self._progress.stop()
 
 
-def open_bcba(
-    *,
-    gemeente: str,
-    data_dir: str = "",
-    output_dir: str = "",
-    periode_start: str = "",
-    periode_eind: str = "",
-    ontvanger: str = "Burgemeester",
-    rapport_id: str = "",
-    thema_config: str = "",
-    tegel_url: str = "",
-):
-    """Load, analyse and write results for the report notebook; returns a :class:`Bcba`."""
-    from bcba.analysis import Bcba
-
-    cfg = make_run_config(
-        gemeente=gemeente,
-        data_dir=data_dir,
-        output_dir=output_dir,
-        periode=(periode_start, periode_eind),
-        ontvanger=ontvanger,
-        rapport_id=rapport_id,
-        thema_config=thema_config,
-        tegel_url=tegel_url,
-    )
-    return Bcba.run(cfg)
-
-
 def export_national(gemeenten: list[str] | None, *, out: Path, threshold: int = 10) -> Path:
     """Anonymised counts per theme per municipality/wijk from the latest runs (see docs/privacy.md)."""
-    from bcba.analysis import national_counts
     from bcba.export import export_landelijk, write_export
+    from bcba.outputs import national_counts
 
     counts = national_counts(gemeenten)
     frame = export_landelijk(counts, threshold=threshold)

@@ -188,8 +188,8 @@ def test_vergelijk_with_interventions_uses_processed_data(tmp_path):
 def test_planted_hotspot_move_is_detected(tmp_path, monkeypatch):
     """Two generator runs with the drugs hot spot in different buurten: the scores follow."""
     from bcba import reference, synthetic
-    from bcba.analysis import Bcba
-    from bcba.pipeline import make_run_config
+    from bcba.engine import analyse
+    from bcba.runs import make_run_config
 
     monkeypatch.setenv("BCBA_HOME", str(tmp_path))  # processed data into tmp
     buurten = reference.buurten("GM0489").sort_values("aantal_inwoners", ascending=False)
@@ -206,7 +206,7 @@ def test_planted_hotspot_move_is_detected(tmp_path, monkeypatch):
             output_dir=reports / f"{year + 1}-01-10",
             periode=periode,
         )
-        Bcba.run(cfg)
+        analyse(cfg)
     result = monitoring.vergelijk("GM0489", reports_root=tmp_path / "reports")
     drugs = result.details[result.details["thema"] == "drugs"].set_index("buurtcode")
     assert drugs.loc[old_buurt, "verschil_score"] < 0

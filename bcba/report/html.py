@@ -213,3 +213,28 @@ def kaart(m, **kwargs) -> HTML:
 def inhoudsopgave() -> HTML:
     """A placeholder where :func:`bcba.report.render.render_html` puts the table of contents."""
     return HTML('<div class="bcba-toc-slot"></div>')
+
+
+def esc(text: object) -> str:
+    """``text`` escaped for HTML."""
+    return html.escape(str(text))
+
+
+def p(text: str) -> str:
+    """A paragraph of escaped text."""
+    return f"<p>{esc(text)}</p>"
+
+
+def ul(items: list[str]) -> str:
+    """A bulleted list of escaped items."""
+    return "<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
+
+
+def h(level: int, text: str) -> str:
+    """A heading of escaped text (level 3 and below stay out of the table of contents)."""
+    return f"<h{level}>{esc(text)}</h{level}>"
+
+
+def section(*parts: str) -> HTML:
+    """A report section: the parts (HTML strings) in one block for a report cell."""
+    return HTML('<div class="bcba-section">' + "".join(parts) + "</div>")

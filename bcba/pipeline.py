@@ -39,6 +39,9 @@ class ReportResult:
     pdf: Path | None = None
     mapbook: Path | None = None
     bundle: Path | None = None
+    #: the analysts' annex (``bcba_<GMxxxx>_bijlagen``)
+    annex_html: Path | None = None
+    annex_pdf: Path | None = None
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -85,7 +88,7 @@ def run_report(
         bar = _Progress(progress, total=4 if pdf else 2)
         started = time.perf_counter()
         with atomic_path(executed) as tmp:
-            papermill.execute_notebook(
+            executed_nb = papermill.execute_notebook(
                 _with_report_metadata(notebook, cfg),
                 str(tmp),
                 parameters=notebook_parameters(cfg),
@@ -104,14 +107,22 @@ def run_report(
         bar.update("Notebook uitgevoerd")
 
         started = time.perf_counter()
-        html = render.render_html(executed, out / f"{stem}.html")
+        html = render.render_html(executed, out / f"{stem}.html", notebook=executed_nb)
+        annex = render.render_html(
+            executed, out / f"{stem}_bijlagen.html", document="bijlagen", notebook=executed_nb
+        )
         timings["html"] = time.perf_counter() - started
         bar.update("HTML gemaakt")
 
-        result = ReportResult(output_dir=out, html=html, notebook=executed, timings=timings)
+        result = ReportResult(
+            output_dir=out, html=html, notebook=executed, timings=timings, annex_html=annex
+        )
         if pdf:
             started = time.perf_counter()
             result.pdf = render.render_pdf(html, out / f"{stem}.pdf", browser=browser)
+            result.annex_pdf = render.render_pdf(
+                annex, out / f"{stem}_bijlagen.pdf", browser=browser
+            )
             timings["pdf"] = time.perf_counter() - started
             bar.update("PDF gemaakt")
             mapbook = out / "kaartenboek.pdf"
@@ -154,14 +165,20 @@ def _with_report_metadata(path: Path, cfg: RunConfig):
     (for the template), so the executed notebook need not be read and written again."""
     import nbformat
 
+    from bcba.labels import nl_date
+    from bcba.runs import is_demo_data
+
     nb = nbformat.read(path, as_version=4)
+    today = dt.date.today()
     nb.metadata["bcba"] = {
         "gemeente": cfg.gemeente,
         "gemeentenaam": resolve_gemeente(cfg.gemeente).naam,
-        "datum": dt.date.today().isoformat(),
+        "datum": today.isoformat(),
+        "datum_tekst": nl_date(today),
         "rapport_id": cfg.rapport_id,
         "ontvanger": cfg.ontvanger,
         "periode": f"{cfg.periode_start.isoformat()}/{cfg.periode_eind.isoformat()}",
+        "demo": "ja" if is_demo_data(cfg.data_dir) else "",
     }
     return nb
 

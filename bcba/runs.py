@@ -69,3 +69,12 @@ def make_run_config(
         thema_config=theme_path,
         tegel_url=tegel_url or None,
     )
+
+
+#: Files only the synthetic generator writes into a raw folder.
+DEMO_MARKERS = ("DEMO_SYNTHETISCH.txt", "planted.json")
+
+
+def is_demo_data(folder: str | Path) -> bool:
+    """Whether ``folder`` holds generated (synthetic) demo data: the generator leaves a marker."""
+    return any((Path(folder) / name).is_file() for name in DEMO_MARKERS)

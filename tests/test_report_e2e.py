@@ -4,6 +4,7 @@ and the privacy guarantee that no planted person appears in any output."""
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 
 import pytest
@@ -16,18 +17,31 @@ pytestmark = pytest.mark.slow
 
 SECTIONS = [
     "Samenvatting",
-    "Werkwijze en bronnen",
+    "Beeld in één oogopslag",
     "Beeld per thema",
-    "Gelegenheidsstructuren en risicolocaties",
-    "Risicokaart en hotspots",
-    "Netwerken achter de casussen",
-    "Signalen voor opvolging",
-    "Interventiemogelijkheden",
-    "Bijlage A. Methode",
-    "Bijlage B. Validatie",
-    "Bijlage C. Datakwaliteit",
-    "Bijlage D. Herkomst",
+    "Risicolocaties en signalen",
+    "Concentraties en risicokaart",
+    "Netwerken",
+    "Aanpak per thema",
+    "Verantwoording",
 ]
+ANNEX_SECTIONS = [
+    "Bijlage A. Methode en begrippen",
+    "Bijlage B. Scores per buurt",
+    "Bijlage C. Risicomodel en validatie",
+    "Bijlage D. Hotspots",
+    "Bijlage E. Gelegenheidsstructuren",
+    "Bijlage F. Risicolocaties",
+    "Bijlage G. Signalen",
+    "Bijlage H. Netwerken",
+    "Bijlage I. Datakwaliteit",
+    "Bijlage J. Herkomst",
+]
+#: What must never reach a reader: flag ids, joined address keys, node and signal ids.
+RAW_CODES = re.compile(
+    r"\b(?:KVK|KAD|NET)_[A-Z_]{3,}|\b\d{4}[A-Z]{2}\|\d|\bSIG-[0-9A-F]{6,}|\bK-\d{8}\b"
+    r"|\bP-[0-9a-f]{8,}|\bN\d{4}\b|\bWK\d{6}\b|\bBU\d{8}\b|\bE\d{4}N\d{4}\b"
+)
 
 
 @pytest.fixture(scope="module")
@@ -74,25 +88,35 @@ def test_report_files_exist(report):
 def test_html_has_sections_marking_and_no_code(report):
     result, _, _, cfg = report
     page = result.html.read_text(encoding="utf-8")
+    annex = result.annex_html.read_text(encoding="utf-8")
     for heading in SECTIONS:
         assert heading in page, heading
-    assert page.count("STRIKT VERTROUWELIJK") >= len(SECTIONS)
-    assert cfg.rapport_id in page and "Burgemeester Testgemeente" in page
+        assert f">{heading}<" not in annex, heading
+    for heading in ANNEX_SECTIONS:
+        assert heading in annex, heading
+        assert heading not in page, heading
+    for document in (page, annex):
+        assert "STRIKT VERTROUWELIJK" in document
+        assert "DEMO – synthetische gegevens" in document  # generated data say so
+        assert cfg.rapport_id in document and "Burgemeester Testgemeente" in document
     for code_marker in ("jp-InputArea", "input_area", "In&nbsp;[", "import bcba", "open_bcba("):
         assert code_marker not in page
     assert "http://" not in page.replace("http://www.w3.org", "") or "leaflet" not in page
 
 
-def test_pdf_marking_on_every_page(report):
+def test_pdf_marking_and_demo_notice_on_every_page(report):
     result, *_ = report
-    reader = PdfReader(result.pdf)
-    assert len(reader.pages) >= 15
-    for number, page in enumerate(reader.pages, start=1):
-        text = page.extract_text()
-        assert "STRIKT VERTROUWELIJK" in text, f"page {number} lacks the marking"
+    for pdf in (result.pdf, result.annex_pdf):
+        reader = PdfReader(pdf)
+        for number, page in enumerate(reader.pages, start=1):
+            text = page.extract_text()
+            assert "STRIKT VERTROUWELIJK" in text, f"{pdf.name} page {number} lacks the marking"
+            assert "DEMO – synthetische gegevens" in text, f"{pdf.name} page {number}"
+            assert f"Pagina {number} van {len(reader.pages)}" in text
     # the PDF is printed without the interactive maps: each one's static twin is printed
-    n_maps = result.html.read_text(encoding="utf-8").count("<iframe")
-    assert sum(len(page.images) for page in reader.pages) >= n_maps
+    for html, pdf in ((result.html, result.pdf), (result.annex_html, result.annex_pdf)):
+        n_maps = html.read_text(encoding="utf-8").count("<iframe")
+        assert sum(len(page.images) for page in PdfReader(pdf).pages) >= n_maps, pdf.name
     mapbook = PdfReader(result.output_dir / "kaartenboek.pdf")
     assert len(mapbook.pages) >= 5
     assert all("STRIKT VERTROUWELIJK" in p.extract_text() for p in mapbook.pages)
@@ -173,3 +197,89 @@ def test_report_renders_offline_in_chromium(report, tmp_path):
     assert check.counts[".leaflet-container"] == n_maps
     assert check.counts.get(".leaflet-overlay-pane path", 0) > 0
     assert check.screenshot is not None and check.screenshot.stat().st_size > 10_000
+
+
+def test_mayors_report_is_short_and_its_contents_carry_page_numbers(report):
+    result, *_ = report
+    reader = PdfReader(result.pdf)
+    assert len(reader.pages) <= 16
+    first = reader.pages[0].extract_text()
+    contents = first[first.index("Inhoud") :]
+    for heading in ("Samenvatting", "Aanpak per thema"):
+        found = re.search(rf"{heading}\s*(\d+)", contents)
+        assert found, heading
+        page = int(found.group(1))
+        assert heading in reader.pages[page - 1].extract_text(), heading
+
+
+def test_no_raw_code_or_key_in_any_pdf(report):
+    result, *_ = report
+    for pdf in (result.pdf, result.annex_pdf):
+        text = "\n".join(page.extract_text() for page in PdfReader(pdf).pages)
+        found = sorted(set(RAW_CODES.findall(text)))
+        assert found == [], (pdf.name, found[:10])
+
+
+def test_flagged_addresses_appear_as_street_and_number(report):
+    import pandas as pd
+
+    result, raw, *_ = report
+    bag = pd.read_csv(raw / "bag_adressen.csv", sep=";", dtype=str)
+    locations = pd.read_csv(result.output_dir / "risicolocaties.csv", dtype=str)
+    top = locations.sort_values(["n_soorten", "n_flags"], ascending=False).head(5)
+    streets = bag.set_index(bag.columns[0]).reindex(top["adres_id"])
+    text = " ".join(page.extract_text() for page in PdfReader(result.pdf).pages)
+    text = " ".join(text.split())
+    shown = [
+        f"{street} {int(number)}"
+        for street, number in zip(streets["straat"], streets["huisnummer"], strict=True)
+        if isinstance(street, str)
+    ]
+    assert shown and sum(s in text for s in shown) >= len(shown) - 1, shown
+
+
+_OVERFLOW_JS = """() => {
+  const bad = [];
+  document.querySelectorAll('.bcba-main table').forEach((table, i) => {
+    const box = table.parentElement.getBoundingClientRect();
+    const own = table.getBoundingClientRect();
+    if (own.width > box.width + 1) bad.push(`tabel ${i}: ${own.width} > ${box.width}`);
+    table.querySelectorAll('td, th').forEach(cell => {
+      if (cell.scrollWidth > cell.clientWidth + 1) bad.push(`cel in tabel ${i}: ${cell.textContent.slice(0, 40)}`);
+    });
+  });
+  const main = document.querySelector('.bcba-main');
+  if (main.scrollWidth > main.clientWidth + 1) bad.push('pagina breder dan de kolom');
+  return bad;
+}"""
+
+
+@pytest.mark.browser
+def test_no_table_or_cell_wider_than_its_box_at_1280px(report):
+    from bcba.report.browser import open_offline
+
+    result, *_ = report
+    for page in (result.html, result.annex_html):
+        check = open_offline(page, selectors=(), settle_ms=300, evaluate=_OVERFLOW_JS)
+        assert check.evaluated == [], (page.name, check.evaluated[:5])
+        printed = open_offline(
+            page, selectors=(), settle_ms=300, print_media=True, evaluate=_OVERFLOW_JS
+        )
+        assert printed.evaluated == [], (page.name, printed.evaluated[:5])
+
+
+@pytest.mark.browser
+def test_no_raw_code_or_key_in_the_html_as_shown(report):
+    """What a reader sees in the browser, maps' popups and tooltips included."""
+    from bcba.report.browser import open_offline
+
+    result, *_ = report
+    for page in (result.html, result.annex_html):
+        check = open_offline(
+            page,
+            selectors=(),
+            settle_ms=300,
+            evaluate="() => document.body.innerText",
+        )
+        found = sorted(set(RAW_CODES.findall(check.evaluated)))
+        assert found == [], (page.name, found[:10])

@@ -96,10 +96,19 @@ def test_headings_marking_toc_and_metadata(rendered):
     assert 'class="bcba-toc"' in page
     toc = page[page.index('class="bcba-toc"') :]
     toc = toc[: toc.index("</nav>")]
-    assert re.findall(r">([^<]+)</a></li>", toc) == ["Inleiding", "Drugs", "Scores per buurt"]
-    # one marking before each section, plus the title page banner and running header/footer
-    assert page.count('class="bcba-marking bcba-section-marking"') == 2
-    assert page.count(MARKING) >= 6
+    assert re.findall(r">([^<]+)</a><span class=\"bcba-toc-dots\">", toc) == [
+        "Inleiding",
+        "Drugs",
+        "Scores per buurt",
+    ]
+    # each entry has a page-number slot (filled in print)
+    assert toc.count('class="bcba-toc-page"') == 3
+    # the marking once: on the title page and in the running header (the footer names the
+    # recipient and report); sections carry no marking of their own
+    assert page.count('class="bcba-marking"') == 1
+    body = page[page.index("<body") :]
+    body = re.sub(r"<iframe.*?</iframe>", "", body, flags=re.S)  # maps carry their own
+    assert body.count(MARKING) == 2  # title page banner and running header
     assert "R-TEST-001" in page and "Barendrecht (GM0489)" in page
 
 
@@ -146,14 +155,20 @@ def test_pdf_has_marking_on_every_page(rendered, tmp_path):
     pdf = render_pdf(path, tmp_path / "rapport.pdf")
     reader = PdfReader(pdf)
     texts = [p.extract_text() for p in reader.pages]
-    # title page, table of contents, Inleiding, Drugs (map + table)
-    assert len(texts) == 4
+    # title page with the contents, Inleiding, Drugs (map + table)
+    assert len(texts) == 3
     for number, text in enumerate(texts, start=1):
-        assert MARKING in text, number
-        assert f"Pagina {number} van 4" in text
+        assert text.count(MARKING) == (2 if number == 1 else 1), (
+            number
+        )  # once; twice on the title page
+        assert f"Pagina {number} van 3" in text
         assert "R-TEST-001" in text
-    assert "Inhoud" in texts[1]
-    assert "Centrum" in texts[3] and "1.200" in texts[3]
+    assert "Inhoud" in texts[0]
+    # the contents carry the printed page of each section
+    contents = texts[0][texts[0].index("Inhoud") :]
+    assert re.search(r"Inleiding\s*2\b", contents) and re.search(r"Drugs\s*3\b", contents)
+    assert "Inleiding" in texts[1] and "Drugs" in texts[2]
+    assert "Centrum" in texts[2] and "1.200" in texts[2]
 
 
 def test_mapbook_one_page_per_map_with_marking(tmp_path):

@@ -1,4 +1,4 @@
-"""Report sections of the annex: method, validation, data quality, provenance."""
+"""Report sections of the annex: method and terms, all scores, data quality, provenance."""
 
 from __future__ import annotations
 
@@ -9,16 +9,36 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from IPython.display import HTML
 
-from bcba import __version__
+from bcba import __version__, labels
 from bcba.reference import ATTRIBUTION
 from bcba.report import html as rh
-from bcba.report.common import SOURCE_LABELS
+from bcba.report.themes import rank_text
 
 if TYPE_CHECKING:
     from bcba.report.view import Report
 
+#: Terms the annex explains once; the mayor's report avoids them.
+TERMS = {
+    "Gelegenheidsstructuur": "Branche of plek die kansen biedt voor ondermijning, zoals contante omzet of weinig toezicht.",
+    "Rode vlag": "Een patroon in KvK- of Kadastergegevens dat bij ondermijning vaak voorkomt; geen bewijs op zich.",
+    "Signaal": "Een adres of entiteit waar meerdere vlaggen of bronnen samenkomen, met een voorgestelde eigenaar.",
+    "Score": "Gewogen som van gestandaardiseerde indicatoren per buurt en thema; 0 is het midden van de gemeente.",
+    "Rang met marge": "De rang van een buurt en, tussen haakjes, de rangen die zij krijgt als gewichten en "
+    "normalisatie redelijk anders worden gekozen (gevoeligheidsanalyse).",
+    "Locatiequotiënt (LQ)": "Aandeel van een branche in een buurt gedeeld door dat aandeel in de gemeente.",
+    "Risicoterreinmodel (RTM)": "Model dat per vierkant van 100 meter het relatieve risico schat uit de omgeving.",
+    "RRV": "Relatieve risicowaarde: hoeveel keer zo veel meldingen waar een factor aanwezig is.",
+    "Trefkans en PAI": "Aandeel latere meldingen in het hoogst geschatte deel van het oppervlak, en die trefkans "
+    "gedeeld door dat deel van het oppervlak (voorspellingsindex).",
+    "KDE": "Kerndichtheidsschatting: een vloeiende kaart van eerdere meldingen, als vergelijkingsmaat.",
+    "Hotspot (Gi*)": "Een buurt of blok waar meldingen samen met de buren hoger liggen dan het aantal adressen verklaart.",
+    "FDR": "Correctie voor het aantal toetsen: van de aangewezen plekken is naar verwachting hooguit 5 % toeval.",
+    "Pseudoniem": "Vervanging van een naam door een code met een sleutel; herleiden kan alleen met die sleutel en wordt vastgelegd.",
+}
+
 
 def bijlage_methode(r: Report) -> HTML:
+    """How the B-CBA was made, the settings used, and the terms of the report."""
     cfg = r.indicators.config
     thresholds = pd.DataFrame(
         [
@@ -31,84 +51,120 @@ def bijlage_methode(r: Report) -> HTML:
                 "instelling": "Kadaster: doorverkoop binnen (dagen)",
                 "waarde": cfg.kadaster.abc_dagen,
             },
-            {"instelling": "Enquête: minimale celgrootte", "waarde": cfg.enquete_min_n},
-            {"instelling": "Thema-configuratie versie", "waarde": r.themes.versie},
+            {"instelling": "Enquête: minimale groepsgrootte", "waarde": cfg.enquete_min_n},
+            {"instelling": "Thema-instellingen (versie)", "waarde": r.themes.versie},
         ]
     )
     text = [
-        "Indicatoren per buurt worden robuust gestandaardiseerd (mediaan en MAD, afgekapt) en per thema gewogen "
-        "opgeteld; de bijdrage van elke indicator aan de score wordt bewaard (bijdragen.csv), zodat elke score "
-        "te verklaren is. Kleine aantallen worden naar het gemiddelde gekrompen.",
-        "Het risicoterreinmodel en de hotspotanalyse staan beschreven in docs/method-rtm.md; de indicatoren "
-        "en scores in docs/method.md.",
+        "Per buurt zijn indicatoren berekend uit de gelegenheidsstructuren (actieve KvK-vestigingen), de rode "
+        "vlaggen uit KvK en Kadaster, de partnermeldingen en de enquête onder medewerkers. Elke indicator is "
+        "robuust gestandaardiseerd (mediaan en spreiding, afgekapt) en per thema gewogen opgeteld; de bijdrage van "
+        "elke indicator aan de score is bewaard, zodat elke score te verklaren is (bijdragen.csv). Kleine aantallen "
+        "zijn naar het gemiddelde gekrompen, zodat één melding geen uitschieter maakt.",
+        "Ruimtelijke concentraties zijn getoetst tegen het aantal adressen; het risicoterreinmodel is getoetst op "
+        "latere meldingen (bijlage C). De volledige methode staat in docs/method.md en docs/method-rtm.md.",
     ]
+    terms = pd.DataFrame({"begrip": list(TERMS), "betekenis": list(TERMS.values())})
     return rh.section(
-        rh.markering_html(),
         *[rh.p(t) for t in text],
-        rh.tabel_html(thresholds, kolommen={"instelling": "Instelling", "waarde": "Waarde"}),
-    )
-
-
-def bijlage_validatie(r: Report) -> HTML:
-    parts = [rh.markering_html()]
-    rows = []
-    for t, s in r.spatial.items():
-        if s.validatie is None:
-            continue
-        v = s.validatie.copy()
-        v.insert(0, "thema", r.label(t))
-        rows.append(v)
-    if not rows:
-        return rh.section(
-            *parts,
-            rh.p("Geen validatie mogelijk: te weinig meldingen in beide helften van de periode."),
-        )
-    table = pd.concat(rows, ignore_index=True)
-    table["aandeel_oppervlak"] = table["aandeel_oppervlak"] * 100
-    table["hit_rate"] = table["hit_rate"] * 100
-    parts.append(
-        rh.p(
-            "Het model is getraind op de eerste helft van de periode en getoetst op de tweede helft. De hit rate is "
-            "het aandeel toetsmeldingen in het hoogst geschatte deel van het oppervlak; de PAI deelt dat door het "
-            "aandeel oppervlak. De basislijn is een kerndichtheidsschatting (quartic kernel) van de trainingsmeldingen."
-        )
-    )
-    parts.append(
         rh.tabel_html(
-            table[["thema", "methode", "aandeel_oppervlak", "hit_rate", "pai", "n_test_events"]],
-            kolommen={
-                "thema": "Thema",
-                "methode": "Methode",
-                "aandeel_oppervlak": "Oppervlak (%)",
-                "hit_rate": "Hit rate (%)",
-                "pai": "PAI",
-                "n_test_events": "Toetsmeldingen",
-            },
-            decimalen={"aandeel_oppervlak": 0, "hit_rate": 1, "pai": 2, "n_test_events": 0},
-            bijschrift="Validatie op een tijdsplitsing: risicoterreinmodel tegen de KDE-basislijn",
-        )
+            thresholds,
+            kolommen={"instelling": "Instelling", "waarde": "Waarde"},
+            bijschrift="Instellingen",
+        ),
+        rh.tabel_html(
+            terms,
+            kolommen={"begrip": "Begrip", "betekenis": "Betekenis"},
+            bijschrift="Begrippen",
+            breed=("betekenis",),
+        ),
     )
-    for t, s in r.spatial.items():
-        if s.conclusie:
-            parts.append(rh.p(f"{r.label(t)}: {s.conclusie}"))
-    return rh.section(*parts)
+
+
+def bijlage_scores(r: Report) -> HTML:
+    """Every buurt's rank per theme (with its margin), small areas labelled, not ranked."""
+    scores = r.indicators.scores_buurt.sort_values("rang_totaal", na_position="last")
+    table = pd.DataFrame({"buurt": scores["buurtnaam"].to_numpy()})
+    columns = {"buurt": "Buurt"}
+    for thema in ["totaal", *r.themes.themas]:
+        rows = scores.rename(
+            columns={
+                f"rang_{thema}": "rang",
+                f"rang_{thema}_laag": "rang_laag",
+                f"rang_{thema}_hoog": "rang_hoog",
+            }
+        )
+        small = (
+            scores["klein_gebied"].fillna(False).to_numpy() if "klein_gebied" in scores else None
+        )
+        texts = [
+            "klein gebied"
+            if (small is not None and small[i]) or pd.isna(row.rang)
+            else rank_text(row)
+            for i, row in enumerate(rows.itertuples())
+        ]
+        table[thema] = texts
+        columns[thema] = "Totaal" if thema == "totaal" else r.label(thema)
+    return rh.section(
+        rh.p(
+            "Rang per thema (1 = hoogste score) met tussen haakjes de marge uit de gevoeligheidsanalyse. Buurten met "
+            "weinig adressen of inwoners heten 'klein gebied' en krijgen geen rang: daar zegt een score te weinig."
+        ),
+        rh.tabel_html(table, kolommen=columns, bijschrift="Rang per buurt en thema"),
+    )
 
 
 def bijlage_datakwaliteit(r: Report) -> HTML:
+    """The data-quality table and the geocoding rates per source."""
     k = r.inputs.kwaliteit.copy()
     if "bron" in k:
-        k["bron"] = k["bron"].map(SOURCE_LABELS).fillna(k["bron"])
+        k["bron"] = k["bron"].map(labels.SOURCE_LABELS).fillna(k["bron"])
+    geo = r.inputs.geocodering.copy()
+    geo["bron"] = geo["bron"].map(labels.SOURCE_LABELS).fillna(geo["bron"])
+    geo["geocode_niveau"] = (
+        geo["geocode_niveau"].map(labels.GEOCODE_LABELS).fillna(geo["geocode_niveau"])
+    )
+    geo["aandeel"] = geo["aandeel"] * 100
     return rh.section(
-        rh.markering_html(),
         rh.p("Twijfelachtige records zijn niet verwijderd maar gemarkeerd en hieronder geteld."),
-        rh.tabel_html(k, decimalen=0, bijschrift="Datakwaliteit per bron"),
+        rh.tabel_html(
+            k,
+            kolommen={
+                "bron": "Bron",
+                "bestand": "Bestand",
+                "controle": "Controle",
+                "aantal": "Aantal",
+                "toelichting": "Toelichting",
+            },
+            decimalen=0,
+            bijschrift="Datakwaliteit per bron",
+            breed=("toelichting",),
+        ),
+        rh.tabel_html(
+            geo,
+            kolommen={
+                "bron": "Bron",
+                "geocode_niveau": "Gekoppeld op",
+                "aantal": "Aantal",
+                "aandeel": "Aandeel (%)",
+            },
+            decimalen={"aantal": 0, "aandeel": 1},
+            bijschrift="Koppeling aan adressen per bron",
+        ),
     )
 
 
 def bijlage_herkomst(r: Report) -> HTML:
+    """Provenance: version, parameters, key fingerprint, input files with their hashes."""
     from bcba.keys import key_fingerprint, load_key
 
     key = load_key(required=False)
+    b = r.inputs.bronnen.copy()
+    b["bron"] = b["bron"].map(labels.SOURCE_LABELS).fillna(b["bron"])
+    b["aanwezig"] = b["aanwezig"].map({True: "ja", False: "nee"})
+    for c in ("periode_van", "periode_tot"):
+        b[c] = pd.to_datetime(b[c]).map(lambda d: labels.nl_date(d) if pd.notna(d) else "–")
+    total = sum(r.results.timings.values())
     params = pd.DataFrame(
         [
             {"gegeven": "bcba-versie", "waarde": __version__},
@@ -116,31 +172,50 @@ def bijlage_herkomst(r: Report) -> HTML:
             {"gegeven": "Gemeente", "waarde": f"{r.gemeente.naam} ({r.cfg.gemeente})"},
             {
                 "gegeven": "Periode",
-                "waarde": f"{rh.nl_datum(r.cfg.periode_start)} t/m {rh.nl_datum(r.cfg.periode_eind)}",
+                "waarde": f"{labels.nl_date(r.cfg.periode_start)} t/m {labels.nl_date(r.cfg.periode_eind)}",
             },
             {
-                "gegeven": "Thema-configuratie",
+                "gegeven": "Thema-instellingen",
                 "waarde": f"versie {r.themes.versie}"
                 + (f" ({Path(r.cfg.thema_config).name})" if r.cfg.thema_config else " (standaard)"),
             },
+            {"gegeven": "Sleutel (vingerafdruk)", "waarde": key_fingerprint(key) if key else "–"},
             {
-                "gegeven": "Sleutel (vingerafdruk)",
-                "waarde": key_fingerprint(key) if key else "–",
+                "gegeven": "Gemaakt op",
+                "waarde": f"{labels.nl_date(dt.date.today())}, {dt.datetime.now():%H:%M} uur",
             },
-            {"gegeven": "Gemaakt op", "waarde": dt.datetime.now().strftime("%d-%m-%Y %H:%M")},
-        ]
-        + [
-            {"gegeven": f"Rekentijd {k}", "waarde": f"{rh.nl_getal(v, 1)} s"}
-            for k, v in r.results.timings.items()
+            {"gegeven": "Rekentijd analyse", "waarde": f"{rh.nl_getal(total, 0)} seconden"},
         ]
     )
     manifest = r.inputs.manifest.copy()
     manifest["sha256"] = manifest["sha256"].astype(str).str.slice(0, 16) + "…"
     return rh.section(
-        rh.markering_html(),
         rh.tabel_html(
             params, kolommen={"gegeven": "Gegeven", "waarde": "Waarde"}, bijschrift="Parameters"
         ),
-        rh.tabel_html(manifest, decimalen=0, bijschrift="Invoerbestanden (sha256, ingekort)"),
-        rh.p(f"Referentiedata: {ATTRIBUTION}. Zie bcba/reference_data/SOURCES.md."),
+        rh.tabel_html(
+            b,
+            kolommen={
+                "bron": "Bron",
+                "aanwezig": "Aanwezig",
+                "bestand": "Bestand",
+                "rijen": "Records",
+                "periode_van": "Van",
+                "periode_tot": "Tot",
+            },
+            decimalen=0,
+            bijschrift="Gebruikte bronnen",
+        ),
+        rh.tabel_html(
+            manifest,
+            kolommen={
+                "bestand": "Bestand",
+                "sha256": "Controlegetal (sha256, ingekort)",
+                "rijen": "Rijen",
+                "bron": "Bron",
+            },
+            decimalen=0,
+            bijschrift="Invoerbestanden",
+        ),
+        rh.p(f"Referentiegegevens: {ATTRIBUTION}. Zie bcba/reference_data/SOURCES.md."),
     )

@@ -98,6 +98,7 @@ class PageCheck:
     counts: dict[str, int] = field(default_factory=dict)  # selector -> elements (all frames)
     map_zooms: list[float] = field(default_factory=list)  # zoom of every Leaflet map found
     screenshot: Path | None = None
+    evaluated: object = None  # what the ``evaluate`` script returned
 
     @property
     def ok(self) -> bool:
@@ -130,6 +131,7 @@ def open_offline(
     full_page: bool = False,
     settle_ms: int = 500,
     print_media: bool = False,
+    evaluate: str | None = None,
 ) -> PageCheck:
     """Open a local HTML file in headless Chromium with every other request blocked.
 
@@ -147,6 +149,9 @@ def open_offline(
         Time to let scripts draw after the load event.
     print_media
         Emulate print media (to see the print stylesheet).
+    evaluate
+        A JavaScript function run in the page after it settled; its result is kept in
+        :attr:`PageCheck.evaluated` (e.g. a layout check).
 
     Returns
     -------
@@ -184,6 +189,8 @@ def open_offline(
             check.counts[selector] = sum(frame.locator(selector).count() for frame in page.frames)
         for frame in page.frames:
             check.map_zooms.extend(frame.evaluate(_ZOOMS_JS))
+        if evaluate is not None:
+            check.evaluated = page.evaluate(evaluate)
         if screenshot is not None:
             shot = Path(screenshot)
             shot.parent.mkdir(parents=True, exist_ok=True)
@@ -204,6 +211,7 @@ def print_pdf(
     margin: dict[str, str] | None = None,
     settle_ms: int = 800,
     browser: BackgroundBrowser | None = None,
+    number_toc=None,
 ) -> PageCheck:
     """Print a local page to PDF with Chromium (network off), header and footer on every page.
 
@@ -211,6 +219,11 @@ def print_pdf(
     and ``<span class="pageNumber">``/``<span class="totalPages">`` for page numbers.
     With ``browser`` (a :class:`BackgroundBrowser` started earlier) the page is printed
     there instead of in a Chromium started for this page.
+
+    ``number_toc(pdf_bytes, headings) -> {anchor: page}``: when given and the page has a
+    table of contents, the page is printed once with a document outline, the page numbers
+    are written into the contents, and it is printed again (Chromium has no
+    ``target-counter``).
     """
     path = Path(html_path).resolve()
     if not path.is_file():
@@ -222,6 +235,7 @@ def print_pdf(
         "landscape": landscape,
         "margin": margin,
         "settle_ms": settle_ms,
+        "number_toc": number_toc,
     }
     if browser is not None:
         return browser.run(_print_page, path, pdf_path, **options)
@@ -240,6 +254,7 @@ def _print_page(
     landscape: bool,
     margin: dict[str, str] | None,
     settle_ms: int,
+    number_toc=None,
 ) -> PageCheck:
     url = path.as_uri()
     check = PageCheck(url=url)
@@ -249,19 +264,31 @@ def _print_page(
     page.goto(url, wait_until="load")
     page.wait_for_timeout(settle_ms)
     page.emulate_media(media="print")
-    page.pdf(
-        path=str(pdf_path),
-        format=paper,
-        landscape=landscape,
-        print_background=True,
-        display_header_footer=True,
-        header_template=header_template,
-        footer_template=footer_template,
-        margin=margin or {"top": "22mm", "bottom": "20mm", "left": "18mm", "right": "18mm"},
-    )
+    options = {
+        "format": paper,
+        "landscape": landscape,
+        "print_background": True,
+        "display_header_footer": True,
+        "header_template": header_template,
+        "footer_template": footer_template,
+        "prefer_css_page_size": True,  # named landscape pages in the annex
+        "margin": margin or {"top": "20mm", "bottom": "18mm", "left": "16mm", "right": "16mm"},
+    }
+    if number_toc is not None and page.locator(".bcba-toc-page").count():
+        headings = page.evaluate(_HEADINGS_JS)
+        numbers = number_toc(page.pdf(outline=True, tagged=True, **options), headings)
+        page.evaluate(_FILL_TOC_JS, numbers)
+    page.pdf(path=str(pdf_path), **options)
     page.close()
     context.unroute("**/*")
     return check
+
+
+_HEADINGS_JS = """() => Array.from(document.querySelectorAll('.bcba-toc-page'))
+    .map(s => s.dataset.anker)
+    .map(id => [id, (document.getElementById(id) || {}).textContent || ''])"""
+_FILL_TOC_JS = """(numbers) => document.querySelectorAll('.bcba-toc-page')
+    .forEach(s => { s.textContent = numbers[s.dataset.anker] || ''; })"""
 
 
 class BackgroundBrowser:

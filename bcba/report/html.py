@@ -16,22 +16,8 @@ import pandas as pd
 from IPython.display import HTML
 
 from bcba.errors import ConfigError
+from bcba.labels import nl_date
 from bcba.maps.palette import MARKING, format_number_nl
-
-_MONTHS = (
-    "januari",
-    "februari",
-    "maart",
-    "april",
-    "mei",
-    "juni",
-    "juli",
-    "augustus",
-    "september",
-    "oktober",
-    "november",
-    "december",
-)
 
 
 def nl_getal(value: float | int | None, decimalen: int = 0) -> str:
@@ -47,9 +33,8 @@ def nl_percentage(value: float | None, decimalen: int = 0) -> str:
 
 
 def nl_datum(value: dt.date | str) -> str:
-    """A date in words: ``3 maart 2025``."""
-    day = dt.date.fromisoformat(value) if isinstance(value, str) else value
-    return f"{day.day} {_MONTHS[day.month - 1]} {day.year}"
+    """A date in words: ``3 maart 2025`` (the one date format of the report)."""
+    return nl_date(value)
 
 
 def markering_html() -> str:
@@ -70,9 +55,13 @@ def titelpagina(
     rapport_id: str,
     ontvanger: str,
     titel: str = "Bestuurlijke criminaliteitsbeeldanalyse",
+    ondertitel: str | None = None,
     periode: tuple[dt.date, dt.date] | None = None,
+    demo: bool = False,
+    inhoud: bool = True,
 ) -> HTML:
-    """The title page: marking, title, municipality, recipient, date, report id, period."""
+    """The title page: marking, title, municipality, recipient, date, report id, period,
+    the demo notice for synthetic data, and the slot for the table of contents."""
     rows = [
         ("Gemeente", f"{gemeentenaam} ({gemeente})"),
         ("Ontvanger", ontvanger),
@@ -84,19 +73,32 @@ def titelpagina(
     body = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
     )
+    demo_note = (
+        '<p class="bcba-demo-title">DEMO – synthetische gegevens. Dit rapport is gemaakt met '
+        "gegenereerde oefengegevens en zegt niets over de werkelijke situatie in de gemeente.</p>"
+        if demo
+        else ""
+    )
     return HTML(
         '<section class="bcba-titlepage">'
         + markering_html()
+        + demo_note
         + f'<h1 class="bcba-title">{html.escape(titel)}</h1>'
-        + f'<p class="bcba-subtitle">{html.escape(gemeentenaam)}</p>'
+        + f'<p class="bcba-subtitle">{html.escape(ondertitel or gemeentenaam)}</p>'
         + f'<table class="bcba-meta">{body}</table>'
         + '<p class="bcba-handling">Dit document bevat strikt vertrouwelijke informatie. '
         "Niet verspreiden, kopiëren of doorsturen zonder toestemming van de ontvanger.</p>"
+        + ('<div class="bcba-toc-slot"></div>' if inhoud else "")
         + "</section>"
     )
 
 
 def _cell(value: object, decimals: int) -> tuple[str, bool]:
+    if isinstance(value, list | tuple):
+        items = "".join(f"<li>{html.escape(str(v))}</li>" for v in value)
+        if not value:
+            return "–", False
+        return (f"<ul>{items}</ul>" if len(value) > 1 else html.escape(str(value[0]))), False
     if value is None or (not isinstance(value, str) and pd.isna(value)):
         return "–", False
     if isinstance(value, bool):
@@ -106,7 +108,12 @@ def _cell(value: object, decimals: int) -> tuple[str, bool]:
     if isinstance(value, float):
         return format_number_nl(value, decimals), True
     if isinstance(value, dt.date):
-        return value.strftime("%d-%m-%Y"), False
+        return nl_date(value), False
+    if isinstance(value, list | tuple):
+        items = "".join(f"<li>{html.escape(str(v))}</li>" for v in value)
+        return (
+            f"<ul>{items}</ul>" if len(value) > 1 else html.escape(str(value[0]))
+        ) if value else "–", False
     return html.escape(str(value)), False
 
 
@@ -117,8 +124,15 @@ def tabel_html(
     decimalen: int | Mapping[str, int] = 1,
     bijschrift: str | None = None,
     max_rijen: int | None = None,
+    breed: Sequence[str] = (),
+    groep: str | None = None,
 ) -> str:
-    """A DataFrame as a sober HTML table string (Dutch numbers, escaped, no index)."""
+    """A DataFrame as a sober HTML table string (Dutch numbers, escaped, no index).
+
+    Lists in a cell become a bulleted list; ``breed`` names the text columns that get the
+    room (they wrap; the table never grows wider than its column). ``groep``: a column
+    whose value heads each group of rows (shown once, as a row across the table).
+    """
     if kolommen is None:
         mapping = {c: str(c) for c in frame.columns}
     elif isinstance(kolommen, Mapping):
@@ -137,12 +151,20 @@ def tabel_html(
         shown = shown.head(max_rijen)
     head = "".join(f"<th>{html.escape(label)}</th>" for label in mapping.values())
     rows = []
-    for record in shown.itertuples(index=False, name=None):
+    groups = frame[groep].tolist()[: len(shown)] if groep is not None else [None] * len(shown)
+    previous = object()
+    for record, group in zip(shown.itertuples(index=False, name=None), groups, strict=True):
+        if groep is not None and group != previous:
+            rows.append(
+                f'<tr class="bcba-group"><td colspan="{len(mapping)}">{html.escape(str(group))}</td></tr>'
+            )
+            previous = group
         cells = []
         for column, value in zip(mapping, record, strict=True):
             decimals = decimalen.get(column, 1) if isinstance(decimalen, Mapping) else decimalen
             text, numeric = _cell(value.item() if hasattr(value, "item") else value, decimals)
-            cells.append(f'<td class="num">{text}</td>' if numeric else f"<td>{text}</td>")
+            kind = "num" if numeric else ("wide" if column in breed else "")
+            cells.append(f'<td class="{kind}">{text}</td>' if kind else f"<td>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     caption = f"<caption>{html.escape(bijschrift)}</caption>" if bijschrift else ""
     foot = (
@@ -168,6 +190,7 @@ def kaart_html(
     hoogte: int = 540,
     bijschrift: str | None = None,
     dpi: int = 150,
+    op_scherm: str | None = None,
 ) -> str:
     """An interactive offline map (iframe) with its static PNG twin for print.
 
@@ -183,6 +206,9 @@ def kaart_html(
         Height of the interactive map in pixels.
     bijschrift
         Caption under the map.
+    op_scherm
+        Caption text for the screen only (e.g. how to use the interactive map); print
+        never says "klik".
     """
     from bcba.maps.offline import map_iframe, to_offline_html
     from bcba.maps.static import figure_to_base64
@@ -199,8 +225,9 @@ def kaart_html(
         parts.append(
             f'<img class="bcba-static-map" alt="Kaart (afdrukversie)" src="data:image/png;base64,{data}">'
         )
-    if bijschrift:
-        parts.append(f"<figcaption>{html.escape(bijschrift)}</figcaption>")
+    if bijschrift or op_scherm:
+        screen = f' <span class="screen-only">{html.escape(op_scherm)}</span>' if op_scherm else ""
+        parts.append(f"<figcaption>{html.escape(bijschrift or '')}{screen}</figcaption>")
     parts.append("</figure>")
     return "".join(parts)
 
@@ -230,11 +257,50 @@ def ul(items: list[str]) -> str:
     return "<ul>" + "".join(f"<li>{esc(i)}</li>" for i in items) + "</ul>"
 
 
-def h(level: int, text: str) -> str:
-    """A heading of escaped text (level 3 and below stay out of the table of contents)."""
-    return f"<h{level}>{esc(text)}</h{level}>"
+def anchor(text: str) -> str:
+    """An id for a heading, as nbconvert makes them for markdown headings."""
+    return "-".join(str(text).split())
 
 
-def section(*parts: str) -> HTML:
-    """A report section: the parts (HTML strings) in one block for a report cell."""
-    return HTML('<div class="bcba-section">' + "".join(parts) + "</div>")
+def h(level: int, text: str, *, id: str | None = None) -> str:  # noqa: A002 - HTML's name
+    """A heading of escaped text; levels 1 and 2 get an id and enter the table of contents."""
+    ident = id or (anchor(text) if level <= 2 else None)
+    attr = f' id="{html.escape(ident, quote=True)}"' if ident else ""
+    return f"<h{level}{attr}>{esc(text)}</h{level}>"
+
+
+def figuur(png: bytes, *, bijschrift: str, alt: str) -> str:
+    """A picture (PNG bytes) with its caption, embedded in the page."""
+    import base64
+
+    data = base64.b64encode(bytes(png)).decode("ascii")
+    return (
+        f'<figure class="bcba-figure"><img alt="{html.escape(alt, quote=True)}" '
+        f'src="data:image/png;base64,{data}"><figcaption>{esc(bijschrift)}</figcaption></figure>'
+    )
+
+
+def rij(*parts: str) -> str:
+    """Parts side by side (a map beside its chart); stacked when the page is narrow."""
+    return '<div class="bcba-row">' + "".join(f"<div>{p}</div>" for p in parts) + "</div>"
+
+
+def section(*parts: str, klasse: str = "") -> HTML:
+    """A report section: the parts (HTML strings) in one block for a report cell.
+    ``klasse``: extra CSS classes (``bcba-compact``: smaller print maps, e.g. a theme page)."""
+    return HTML(
+        f'<div class="bcba-section {klasse}">'.replace(" >", ">") + "".join(parts) + "</div>"
+    )
+
+
+def opsomming(items: Sequence[str]) -> str:
+    """Items as Dutch prose: ``A``, ``A en B``, ``A, B en C``."""
+    items = [str(i) for i in items if str(i)]
+    if len(items) <= 1:
+        return "".join(items)
+    return ", ".join(items[:-1]) + " en " + items[-1]
+
+
+def verwijzing(anker: str, tekst: str) -> str:
+    """A pointer from a finding to the map or table it rests on."""
+    return f'<a class="bcba-ref" href="#{html.escape(anker, quote=True)}">→ {esc(tekst)}</a>'

@@ -28,6 +28,10 @@ log = logging.getLogger(__name__)
 #: Keys of ``notebook.metadata["bcba"]`` the template shows in header and footer.
 REQUIRED_METADATA = ("gemeente", "gemeentenaam", "datum", "rapport_id", "ontvanger")
 TOC_PLACEHOLDER = "<!--BCBA_TOC-->"
+#: The cells of the annex carry this tag; the others make the mayor's report.
+ANNEX_TAG = "bijlage"
+#: Document kind -> its name in the running header.
+DOCUMENTS = {"rapport": "Bestuurlijke rapportage", "bijlagen": "Bijlagen voor analisten"}
 TOC_SLOT = '<div class="bcba-toc-slot"></div>'
 
 _HEADING = re.compile(r"<h([12])\b([^>]*)>(.*?)</h\1>", re.S | re.I)
@@ -73,44 +77,31 @@ def _heading_text(inner: str) -> str:
     return html.unescape(text).strip()
 
 
-def add_toc_and_markings(page: str) -> str:
-    """Insert the table of contents and a marking before every level-1 heading.
+def add_toc(page: str) -> str:
+    """Insert the table of contents into the ``bcba-toc-slot`` of the title page.
 
-    Headings with an ``id`` (every markdown heading nbconvert renders) enter the table of
-    contents; the title page heading (class ``bcba-title``) does not. The contents go into
-    a ``bcba-toc-slot`` div if the notebook has one, else after the title page, else at the
-    top.
+    Headings of level 1 and 2 with an ``id`` (every markdown heading nbconvert renders, and
+    the headings sections write with :func:`bcba.report.html.h`) enter the contents; the
+    title heading (class ``bcba-title``) does not. Each entry has a page-number slot that
+    :func:`render_pdf` fills in print. Without a slot the page is left as it is.
     """
     entries: list[tuple[int, str, str]] = []
-
-    def _visit(match: re.Match) -> str:
+    for match in _HEADING.finditer(page):
         level, attrs, inner = int(match.group(1)), match.group(2), match.group(3)
         found = _ID.search(attrs)
         if "bcba-title" in attrs or found is None:
-            return match.group(0)
+            continue
         entries.append((level, found.group(1), _heading_text(inner)))
-        if level == 1:
-            return f'<div class="bcba-marking bcba-section-marking">{MARKING}</div>' + match.group(
-                0
-            )
-        return match.group(0)
-
-    page = _HEADING.sub(_visit, page)
+    if not entries or TOC_SLOT not in page:
+        return page.replace(TOC_PLACEHOLDER, "")
     items = "".join(
         f'<li class="bcba-toc-{lvl}"><a href="#{html.escape(anchor, quote=True)}">'
-        f"{html.escape(text)}</a></li>"
+        f'{html.escape(text)}</a><span class="bcba-toc-dots"></span>'
+        f'<span class="bcba-toc-page" data-anker="{html.escape(anchor, quote=True)}"></span></li>'
         for lvl, anchor, text in entries
     )
     toc = f'<nav class="bcba-toc" aria-label="Inhoudsopgave"><h2>Inhoud</h2><ol>{items}</ol></nav>'
-    if not entries:
-        return page.replace(TOC_PLACEHOLDER, "")
-    if TOC_SLOT in page:
-        return page.replace(TOC_PLACEHOLDER, "").replace(TOC_SLOT, toc, 1)
-    end_title = page.find("</section>", page.find('class="bcba-titlepage"'))
-    if 'class="bcba-titlepage"' in page and end_title > 0:
-        cut = end_title + len("</section>")
-        return page[:cut].replace(TOC_PLACEHOLDER, "") + toc + page[cut:]
-    return page.replace(TOC_PLACEHOLDER, toc, 1)
+    return page.replace(TOC_PLACEHOLDER, "").replace(TOC_SLOT, toc, 1)
 
 
 def check_offline_html(page: str) -> None:
@@ -140,10 +131,16 @@ def render_html(
     executed_notebook_path: str | Path,
     out_html_path: str | Path,
     *,
+    document: str = "rapport",
     template_dir: str | Path | None = None,
     metadata: Mapping[str, str] | None = None,
+    notebook=None,
 ) -> Path:
-    """Render an executed notebook to one offline HTML file with the B-CBA template.
+    """Render one document of an executed notebook to an offline HTML file (B-CBA template).
+
+    One run makes two documents from one notebook: the mayor's report (``"rapport"``: the
+    cells without the tag ``bijlage``) and the analysts' annex (``"bijlagen"``: the cells
+    with it).
 
     Parameters
     ----------
@@ -153,9 +150,13 @@ def render_html(
         Target HTML (written atomically, owner-only).
     template_dir
         The nbconvert template folder (default ``templates/bcba``).
+    document
+        ``"rapport"`` or ``"bijlagen"`` (see :data:`DOCUMENTS`).
     metadata
         Overrides/additions for ``notebook.metadata["bcba"]`` (gemeente, gemeentenaam,
         datum, rapport_id, ontvanger).
+    notebook
+        The executed notebook already read (saves reading it once per document).
 
     Raises
     ------
@@ -166,12 +167,27 @@ def render_html(
     RemoteAssetError
         When the result would load anything from the internet.
     """
+    if document not in DOCUMENTS:
+        raise ConfigError(f"document moet een van {sorted(DOCUMENTS)} zijn, niet {document!r}")
     source = Path(executed_notebook_path)
-    if not source.is_file():
-        raise MissingInputError(f"Notebook niet gevonden: {source}")
+    if notebook is None:
+        if not source.is_file():
+            raise MissingInputError(f"Notebook niet gevonden: {source}")
+        notebook = nbformat.read(source, as_version=4)
     folder = Path(template_dir) if template_dir is not None else default_template_dir()
-    notebook = nbformat.read(source, as_version=4)
+    annex = document == "bijlagen"
+    notebook = nbformat.from_dict(
+        {
+            **notebook,
+            "cells": [
+                cell
+                for cell in notebook.cells
+                if (ANNEX_TAG in cell.get("metadata", {}).get("tags", [])) == annex
+            ],
+        }
+    )
     meta = dict(notebook.metadata.get("bcba", {}))
+    meta["document"] = DOCUMENTS[document]
     meta.update({k: str(v) for k, v in (metadata or {}).items()})
     missing = [k for k in REQUIRED_METADATA if not str(meta.get(k, "")).strip()]
     if missing:
@@ -182,7 +198,7 @@ def render_html(
     notebook.metadata["bcba"] = meta
     started = time.perf_counter()
     body, _resources = _exporter(folder).from_notebook_node(notebook)
-    body = add_toc_and_markings(body)
+    body = add_toc(body)
     check_offline_html(body)
     target = write_text(out_html_path, body)
     log.info(
@@ -206,23 +222,70 @@ def _meta_tags(page: str) -> dict[str, str]:
 
 
 def pdf_header_footer(meta: Mapping[str, str]) -> tuple[str, str]:
-    """Chromium header and footer templates: marking, municipality, date, id, page numbers."""
+    """Chromium header and footer templates: the marking once per page (in the header),
+    document, municipality, date, report id, recipient, page numbers, and the demo notice
+    on every page when the data are synthetic."""
     esc = {k: html.escape(str(v)) for k, v in meta.items()}
     style = (
-        "font-family:Arial,'DejaVu Sans',sans-serif;font-size:8pt;width:100%;margin:0 18mm;"
-        "display:flex;justify-content:space-between;color:#444;"
+        "font-family:'Segoe UI',Arial,'Liberation Sans','DejaVu Sans',sans-serif;font-size:7.5pt;"
+        "width:100%;margin:0 16mm;display:flex;justify-content:space-between;color:#444;"
     )
     mark = f'<span style="color:#b00020;font-weight:bold;letter-spacing:1px">{MARKING}</span>'
+    demo = (
+        '<span style="color:#6b4e00;font-weight:bold">DEMO – synthetische gegevens</span>'
+        if meta.get("demo")
+        else ""
+    )
     header = (
-        f'<div style="{style}"><span>B-CBA {esc.get("gemeentenaam", "")} '
-        f"({esc.get('gemeente', '')})</span>{mark}<span>{esc.get('datum', '')}</span></div>"
+        f'<div style="{style}"><span>{esc.get("document", "B-CBA")} · '
+        f"{esc.get('gemeentenaam', '')}</span>{mark}<span>{esc.get('datum-tekst', '')}</span></div>"
     )
     footer = (
         f'<div style="{style}"><span>Rapport {esc.get("rapport-id", "")} · '
-        f"Ontvanger: {esc.get('ontvanger', '')}</span>{mark}<span>Pagina "
+        f"Ontvanger: {esc.get('ontvanger', '')}</span>{demo}<span>Pagina "
         '<span class="pageNumber"></span> van <span class="totalPages"></span></span></div>'
     )
     return header, footer
+
+
+def _clean_title(text: str) -> str:
+    return " ".join(text.replace("¶", " ").split()).casefold()
+
+
+def toc_page_numbers(pdf: bytes, headings: list[tuple[str, str]]) -> dict[str, int]:
+    """The printed page of each heading of the contents, from the PDF's outline.
+
+    ``headings``: (anchor, heading text) in document order. The outline lists every
+    heading in document order too, so each is matched to the next outline entry with the
+    same text.
+    """
+    import io
+
+    from pypdf import PdfReader
+
+    reader = PdfReader(io.BytesIO(pdf))
+    flat: list[tuple[str, int]] = []
+
+    def walk(items) -> None:
+        for item in items:
+            if isinstance(item, list):
+                walk(item)
+            else:
+                flat.append(
+                    (_clean_title(item.title or ""), reader.get_destination_page_number(item) + 1)
+                )
+
+    walk(reader.outline)
+    numbers: dict[str, int] = {}
+    position = 0
+    for anchor, text in headings:
+        wanted = _clean_title(text)
+        for index in range(position, len(flat)):
+            if flat[index][0] == wanted:
+                numbers[anchor] = flat[index][1]
+                position = index + 1
+                break
+    return numbers
 
 
 def print_copy(page: str) -> str:
@@ -269,6 +332,7 @@ def render_pdf(
                 paper=paper,
                 settle_ms=100,
                 browser=browser,
+                number_toc=toc_page_numbers,
             )
     finally:
         copy.unlink(missing_ok=True)

@@ -1,4 +1,5 @@
-"""Report sections: the risk terrain model and the hot spots."""
+"""Report sections: concentrations of events and the risk map (mayor's report), the risk
+terrain model with its validation and the hot spots in detail (annex)."""
 
 from __future__ import annotations
 
@@ -7,137 +8,270 @@ from typing import TYPE_CHECKING
 import pandas as pd
 from IPython.display import HTML
 
+from bcba.findings import significant_hot
 from bcba.report import html as rh
-from bcba.report.common import n_hot
 
 if TYPE_CHECKING:
     from bcba.report.view import Report
 
 
-def risicoterrein(r: Report) -> HTML:
-    thema = r.results.main_theme
+def _risk_map(r: Report, thema: str, *, number: str) -> str:
     s = r.spatial[thema]
-    parts = [rh.markering_html()]
-    if s.model is None:
-        return rh.section(*parts, rh.p(f"Geen risicoterreinmodel: {' '.join(s.meldingen)}"))
-    parts.append(
-        rh.p(
-            f"Het risicoterreinmodel (Caplan & Kennedy) schat voor {r.label(thema).lower()} per 100m-vierkant "
-            "het relatieve risico uit de nabijheid of dichtheid van gelegenheidsstructuren, gecorrigeerd voor het "
-            "aantal adressen. Factoren zijn geselecteerd met L1-gestrafte Poissonregressie en kruisvalidatie; "
-            "de relatieve risicowaarde (RRV) zegt hoeveel keer hoger het risico is waar een factor aanwezig is."
-        )
-    )
-    f = s.factoren[s.factoren["geselecteerd"]].sort_values("rrv", ascending=False)
-    cats = r.themes.categorieen
-    f = f.assign(
-        naam=f["factor"].map(lambda c: cats[c].label if c in cats else c.replace("_", " "))
-    )
-    parts.append(
-        rh.tabel_html(
-            f[
-                [
-                    "naam",
-                    "operationalisatie",
-                    "afstand_m",
-                    "rrv",
-                    "ci_laag",
-                    "ci_hoog",
-                    "p_waarde",
-                ]
-            ],
-            kolommen={
-                "naam": "Risicofactor",
-                "operationalisatie": "Vorm",
-                "afstand_m": "Invloed (m)",
-                "rrv": "RRV",
-                "ci_laag": "95%-BI laag",
-                "ci_hoog": "95%-BI hoog",
-                "p_waarde": "p",
-            },
-            decimalen={"afstand_m": 0, "rrv": 2, "ci_laag": 2, "ci_hoog": 2, "p_waarde": 3},
-            bijschrift="Geselecteerde risicofactoren",
-        )
-    )
     surface = s.surface.copy()
-    surface["reden"] = [f"relatief risico {rh.nl_getal(v, 1)}" for v in surface["relatief_risico"]]
-    parts.append(
-        r.map(
-            "risico",
-            surface,
-            titel=f"Risicokaart {r.label(thema).lower()}",
-            slug=f"risicokaart_{thema}",
-            bijschrift="Relatief risico per 100m-vierkant (alleen vierkanten met risico > 1).",
-        )
-    )
-    if s.conclusie:
-        parts.append(rh.p("Validatie: " + s.conclusie + " (zie bijlage B)."))
-    return rh.section(*parts)
-
-
-def hotspots(r: Report) -> HTML:
-    thema = r.results.main_theme
-    s = r.spatial[thema]
-    parts = [rh.markering_html()]
-    if s.hotspots_cel is None:
-        return rh.section(*parts, rh.p(" ".join(s.meldingen) or "Geen hotspotanalyse mogelijk."))
-    parts.append(
-        rh.p(
-            "Getis-Ord Gi* toont waar meldingen meer clusteren dan op grond van het aantal adressen te verwachten is "
-            "(empirisch-Bayesiaans gecorrigeerde aantallen, permutatietoets met correctie voor meervoudig testen "
-            "(FDR, Benjamini-Hochberg))."
-        )
-    )
-    grid = s.hotspots_cel
-    melding = grid.attrs.get("melding") if hasattr(grid, "attrs") else None
-    if melding:
-        parts.append(rh.p(str(melding)))
-    sig = grid[grid["klasse"].astype(str).str.startswith(("Hot", "Cold"))].copy()
-    sig["reden"] = [
-        f"{k}, {rh.nl_getal(v)} meldingen"
-        for k, v in zip(sig["klasse"].astype(str), sig["aantal"], strict=True)
+    surface["reden"] = [
+        f"{rh.nl_getal(v, 1)} keer het gemiddelde risico" for v in surface["relatief_risico"]
     ]
-    if len(sig):
-        parts.append(
-            r.map(
-                "hotspot",
-                sig,
-                titel=f"Hotspots {r.label(thema).lower()} (100m)",
-                klasse_column="klasse",
-                slug=f"hotspots_{thema}",
-                bijschrift="Significante hot- en coldspots per 100m-vierkant (na FDR).",
-            )
-        )
-    else:
-        parts.append(
-            rh.p("Geen significante hot- of coldspots op het 100m-raster na FDR-correctie.")
-        )
+    return r.map(
+        "risico",
+        surface,
+        titel=f"Risicokaart {r.label(thema).lower()}",
+        slug=f"risicokaart_{thema}",
+        bijschrift=f"{number} Waar de omgeving ({r.label(thema).lower()}) meer gelegenheid biedt dan gemiddeld, "
+        "per vierkant van 100 bij 100 meter (alleen vierkanten boven het gemiddelde).",
+    )
+
+
+def concentraties(r: Report) -> HTML:
+    """The mayor's report: where events concentrate beyond what addresses explain, and the
+    risk map of the leading theme with what its validation says."""
+    f = r.findings
+    names = r.buurtnamen()
     rows = []
-    for t, res in r.spatial.items():
-        if res.hotspots_buurt is None:
+    for thema, t in f.themes.items():
+        if not (t.verhoogd or t.n_hot_cells):
             continue
-        hot = res.hotspots_buurt[res.hotspots_buurt["klasse"].astype(str).str.startswith("Hot")]
-        cells = n_hot(res.hotspots_cel) if res.hotspots_cel is not None else "niet berekend"
+        buurten = [n for n in names.reindex(t.verhoogd).fillna("").tolist() if n]
         rows.append(
             {
-                "thema": r.label(t),
-                "meldingen": res.n_events,
-                "hot_cellen": cells,
-                "hot_buurten": ", ".join(hot.get("buurtnaam", hot["buurtcode"]).astype(str)) or "–",
+                "thema": r.label(thema),
+                "buurten": rh.opsomming(buurten) or "–",
+                "cellen": t.n_hot_cells,
             }
         )
+    parts = [
+        rh.p(
+            "Een concentratie betekent hier: in een buurt of een blok van 100 bij 100 meter zijn meer meldingen van "
+            "partners dan het aantal adressen daar doet verwachten, en dat verschil is te groot om toeval te zijn "
+            "(getoetst over alle buurten tegelijk, zodat er niet door veel toetsen vanzelf uitschieters ontstaan)."
+        )
+    ]
     if rows:
         parts.append(
             rh.tabel_html(
                 pd.DataFrame(rows),
                 kolommen={
                     "thema": "Thema",
-                    "meldingen": "Meldingen",
-                    "hot_cellen": "Hotspot-vierkanten",
-                    "hot_buurten": "Hotspot-buurten",
+                    "buurten": "Buurten met meer meldingen dan verwacht",
+                    "cellen": "Blokken van 100 m",
                 },
                 decimalen=0,
-                bijschrift="Hotspots per thema (na FDR-correctie)",
+                bijschrift="Aantoonbare concentraties van meldingen",
+                breed=("buurten",),
             )
         )
+    else:
+        parts.append(
+            rh.p(
+                "Er zijn geen concentraties gevonden die groter zijn dan toeval en het aantal adressen verklaren: "
+                "de meldingen zijn verspreid zoals de bebouwing."
+            )
+        )
+    thema = f.leading_theme
+    s = r.spatial.get(thema)
+    if s is not None and s.model is not None and s.surface is not None:
+        parts.append(rh.h(3, f"Risicokaart {r.label(thema).lower()}"))
+        parts.append(
+            rh.p(
+                "De risicokaart schat per blok van 100 meter hoe sterk de omgeving (nabijheid van bepaalde branches "
+                "en risicolocaties) samenhangt met meldingen. " + (f.model_verdict or "")
+            )
+        )
+        parts.append(_risk_map(r, thema, number="Kaart 3."))
+    return rh.section(*parts)
+
+
+def bijlage_risicomodel(r: Report) -> HTML:
+    """Annex: the risk terrain model's factors and its validation against baselines."""
+    thema = r.findings.leading_theme
+    s = r.spatial.get(thema)
+    parts = [
+        rh.p(
+            "Het risicoterreinmodel (Caplan & Kennedy) schat per vierkant van 100 meter het relatieve risico op "
+            "meldingen uit de nabijheid of dichtheid van gelegenheidsstructuren, gecorrigeerd voor het aantal "
+            "adressen. De relatieve risicowaarde (RRV) zegt hoeveel keer zo veel meldingen er zijn waar een factor "
+            "aanwezig is, bij gelijke adressen."
+        )
+    ]
+    if s is None or s.model is None:
+        reason = " ".join(s.meldingen) if s is not None else ""
+        return rh.section(*parts, rh.p(f"Geen risicoterreinmodel. {reason}".strip()))
+    cats = r.themes.categorieen
+    factors = s.factoren[s.factoren["geselecteerd"]].sort_values("rrv", ascending=False)
+    factors = factors.assign(
+        naam=factors["factor"].map(
+            lambda c: (
+                cats[c].label
+                if c in cats
+                else (
+                    "risicolocaties (KvK/Kadaster)"
+                    if c.startswith("risicolocatie")
+                    else c.replace("_", " ")
+                )
+            )
+        ),
+        vorm=factors["operationalisatie"]
+        .map({"nabijheid": "nabijheid", "dichtheid": "dichtheid"})
+        .fillna(factors["operationalisatie"]),
+    )
+    columns = {"naam": "Risicofactor", "vorm": "Vorm", "afstand_m": "Invloed tot (m)", "rrv": "RRV"}
+    decimals = {"afstand_m": 0, "rrv": 2}
+    for extra, label in (
+        ("ci_laag", "95%-interval laag"),
+        ("ci_hoog", "95%-interval hoog"),
+        ("stabiliteit", "Stabiliteit"),
+    ):
+        if extra in factors:
+            columns[extra] = label
+            decimals[extra] = 2
+    parts.append(
+        rh.tabel_html(
+            factors,
+            kolommen=columns,
+            decimalen=decimals,
+            bijschrift=f"Geselecteerde risicofactoren ({r.label(thema).lower()})",
+        )
+        if len(factors)
+        else rh.p(
+            "Het model selecteerde geen risicofactor: geen factor voorspelt meldingen beter dan het aantal adressen."
+        )
+    )
+    parts.append(rh.h(3, "Validatie"))
+    parts.append(
+        rh.p(
+            "Het model is getraind op de eerste helft van de periode en getoetst op de tweede. De trefkans (hit rate) "
+            "is het aandeel toetsmeldingen in het hoogst geschatte deel van het oppervlak; de voorspellingsindex (PAI) "
+            "deelt die trefkans door dat deel van het oppervlak (PAI 3 = drie keer zo veel meldingen als bij willekeurig "
+            "kiezen). Vergeleken wordt met een schatting uit de eerdere meldingen zelf (kerndichtheid, KDE) en met "
+            "alleen het aantal adressen."
+        )
+    )
+    rows = []
+    for t, res in r.spatial.items():
+        if res.validatie is None:
+            continue
+        v = res.validatie.copy()
+        v.insert(0, "thema", r.label(t))
+        rows.append(v)
+    if rows:
+        table = pd.concat(rows, ignore_index=True)
+        table["aandeel_oppervlak"] = table["aandeel_oppervlak"] * 100
+        table["hit_rate"] = table["hit_rate"] * 100
+        columns = {
+            "thema": "Thema",
+            "methode": "Methode",
+            "aandeel_oppervlak": "Oppervlak (%)",
+            "hit_rate": "Trefkans (%)",
+            "pai": "PAI",
+        }
+        for extra, label in (("pai_laag", "PAI laag"), ("pai_hoog", "PAI hoog")):
+            if extra in table:
+                columns[extra] = label
+        columns["n_test_events"] = "Toetsmeldingen"
+        parts.append(
+            rh.tabel_html(
+                table,
+                kolommen=columns,
+                decimalen={
+                    "aandeel_oppervlak": 0,
+                    "hit_rate": 1,
+                    "pai": 2,
+                    "pai_laag": 2,
+                    "pai_hoog": 2,
+                    "n_test_events": 0,
+                },
+                bijschrift="Validatie op een tijdsplitsing",
+            )
+        )
+        if r.findings.model_verdict:
+            parts.append(rh.p("Oordeel: " + r.findings.model_verdict))
+    else:
+        parts.append(
+            rh.p("Geen validatie mogelijk: te weinig meldingen in beide helften van de periode.")
+        )
+    return rh.section(*parts)
+
+
+def bijlage_hotspots(r: Report) -> HTML:
+    """Annex: hot spots per theme (buurten and 100 m cells) and the map of the leading theme."""
+    parts = [
+        rh.p(
+            "Getis-Ord Gi* toetst of meldingen in een buurt en haar buren samen hoger liggen dan het aantal "
+            "adressen doet verwachten; de toets per buurt vergelijkt het aantal meldingen in één buurt met het "
+            "verwachte aantal. Beide zijn gecorrigeerd voor het aantal toetsen (false discovery rate, FDR: van de "
+            "aangewezen plekken is naar verwachting hooguit 5 % toeval). Alleen uitkomsten met 95 % zekerheid of "
+            "meer tellen als concentratie."
+        )
+    ]
+    rows = []
+    for t, res in r.spatial.items():
+        if res.hotspots_buurt is None:
+            rows.append(
+                {
+                    "thema": r.label(t),
+                    "meldingen": res.n_events,
+                    "buurten": "niet berekend",
+                    "cellen": "–",
+                }
+            )
+            continue
+        hot = res.hotspots_buurt[significant_hot(res.hotspots_buurt).to_numpy()]
+        cells = (
+            int(significant_hot(res.hotspots_cel).sum()) if res.hotspots_cel is not None else "–"
+        )
+        rows.append(
+            {
+                "thema": r.label(t),
+                "meldingen": res.n_events,
+                "buurten": rh.opsomming(hot.get("buurtnaam", hot["buurtcode"]).astype(str).tolist())
+                or "geen",
+                "cellen": cells,
+            }
+        )
+    parts.append(
+        rh.tabel_html(
+            pd.DataFrame(rows),
+            kolommen={
+                "thema": "Thema",
+                "meldingen": "Meldingen",
+                "buurten": "Hotspot-buurten",
+                "cellen": "Hotspot-blokken (100 m)",
+            },
+            decimalen=0,
+            bijschrift="Hotspots per thema",
+            breed=("buurten",),
+        )
+    )
+    thema = r.findings.leading_theme
+    s = r.spatial.get(thema)
+    grid = s.hotspots_cel if s is not None else None
+    if grid is not None:
+        note = grid.attrs.get("melding") if hasattr(grid, "attrs") else None
+        if note:
+            parts.append(rh.p(str(note)))
+        sig = grid[grid["klasse"].astype(str).str.startswith(("Hot", "Cold"))].copy()
+        if len(sig):
+            sig["reden"] = [
+                f"{k}, {rh.nl_getal(v)} meldingen"
+                for k, v in zip(sig["klasse"].astype(str), sig["aantal"], strict=True)
+            ]
+            parts.append(
+                r.map(
+                    "hotspot",
+                    sig,
+                    titel=f"Hotspots {r.label(thema).lower()} (100 m)",
+                    klasse_column="klasse",
+                    slug=f"hotspots_{thema}",
+                    bijschrift=f"Hot- en coldspots van {r.label(thema).lower()} per blok van 100 meter (na FDR).",
+                )
+            )
     return rh.section(*parts)

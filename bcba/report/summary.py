@@ -1,157 +1,171 @@
-"""Report sections: title page, summary and sources."""
+"""Report sections: title pages, the one-page summary and the short account of method."""
 
 from __future__ import annotations
 
 import datetime as dt
 from typing import TYPE_CHECKING
 
-import pandas as pd
 from IPython.display import HTML
 
+from bcba.labels import SOURCE_LABELS
 from bcba.reference import ATTRIBUTION
 from bcba.report import html as rh
-from bcba.report.common import SOURCE_LABELS, n_hot
+from bcba.report.themes import concentration_text
 
 if TYPE_CHECKING:
     from bcba.report.view import Report
 
+#: At most this many findings on the summary page.
+MAX_FINDINGS = 5
+
 
 def titelpagina(r: Report) -> HTML:
-    gem = r.gemeente
-    page = rh.titelpagina(
-        gemeentenaam=gem.naam,
-        gemeente=gem.code,
+    """Title page of the mayor's report, with the table of contents."""
+    return rh.titelpagina(
+        gemeentenaam=r.gemeente.naam,
+        gemeente=r.gemeente.code,
         datum=dt.date.today(),
         rapport_id=r.cfg.rapport_id,
         ontvanger=r.cfg.ontvanger,
         periode=r.periode,
+        demo=r.demo,
     )
-    return HTML(page.data + rh.inhoudsopgave().data)
+
+
+def titelpagina_bijlagen(r: Report) -> HTML:
+    """Title page of the analysts' annex, with its table of contents."""
+    return rh.titelpagina(
+        gemeentenaam=r.gemeente.naam,
+        gemeente=r.gemeente.code,
+        datum=dt.date.today(),
+        rapport_id=r.cfg.rapport_id,
+        ontvanger=r.cfg.ontvanger,
+        titel="Bijlagen bij de bestuurlijke criminaliteitsbeeldanalyse",
+        ondertitel=f"{r.gemeente.naam} – verantwoording en tabellen voor analisten",
+        periode=r.periode,
+        demo=r.demo,
+    )
+
+
+def _names(frame, *, intervals: bool = True) -> str:
+    parts = []
+    for row in frame.itertuples():
+        text = str(row.buurtnaam)
+        if intervals and hasattr(row, "rang_laag") and row.rang_laag != row.rang_hoog:
+            text += f" (rang {rh.nl_getal(row.rang_laag)}–{rh.nl_getal(row.rang_hoog)})"
+        parts.append(text)
+    return rh.opsomming(parts)
+
+
+def findings(r: Report) -> list[str]:
+    """The summary's findings as HTML list items, most important first (3 to 5)."""
+    f = r.findings
+    items: list[str] = []
+    if len(f.top_total):
+        items.append(
+            "Over alle thema's samen vallen "
+            + rh.esc(_names(f.top_total.head(3)))
+            + " het meest op: daar komen gelegenheidsstructuren, rode vlaggen en meldingen samen. "
+            + rh.verwijzing("Beeld-in-één-oogopslag", "kaart totaalscore")
+        )
+    concentrated = f.themes_with_concentrations
+    for thema in concentrated[:2]:
+        t = f.themes[thema]
+        where = concentration_text(r, t)
+        text = (
+            f"{r.label(thema)}: meer meldingen dan het aantal adressen doet verwachten in {where} "
+            f"({rh.nl_getal(t.n_events)} meldingen in de periode). "
+        )
+        items.append(rh.esc(text) + rh.verwijzing(rh.anchor(r.label(thema)), r.label(thema)))
+    if len(concentrated) == 0 and len(r.themes.themas):
+        busiest = max(f.themes.values(), key=lambda t: t.n_flags + t.n_events)
+        items.append(
+            rh.esc(
+                "Nergens zijn meer meldingen dan het aantal adressen doet verwachten; de "
+                f"meeste signalen betreffen {r.label(busiest.thema).lower()} "
+                f"({rh.nl_getal(busiest.n_flags)} rode vlaggen, "
+                f"{rh.nl_getal(busiest.n_events)} partnermeldingen). "
+            )
+            + rh.verwijzing(rh.anchor(r.label(busiest.thema)), r.label(busiest.thema))
+        )
+    if f.n_locations:
+        owners = f.signals.groupby("eigenaar")["aantal"].sum() if len(f.signals) else {}
+        high = (
+            int(f.signals.loc[f.signals["prioriteit"] == "hoog", "aantal"].sum())
+            if len(f.signals)
+            else 0
+        )
+        text = (
+            f"{rh.nl_getal(f.n_locations)} adressen dragen een rode vlag uit KvK of Kadaster, "
+            f"{rh.nl_getal(f.n_locations_multi)} daarvan meer dan één soort. "
+        )
+        if len(f.signals):
+            text += (
+                f"Dat levert {rh.nl_getal(int(f.signals['aantal'].sum()))} signalen voor opvolging op "
+                f"({rh.nl_getal(high)} met hoge prioriteit): {rh.nl_getal(int(owners.get('gemeente', 0)))} "
+                f"voor de gemeente en {rh.nl_getal(int(owners.get('RIEC-intake', 0)))} voor de RIEC-intake. "
+            )
+        items.append(rh.esc(text) + rh.verwijzing("Risicolocaties-en-signalen", "risicolocaties"))
+    if f.n_networks_multi:
+        items.append(
+            rh.esc(
+                f"{rh.nl_getal(f.n_networks_multi)} groepen van bedrijven, personen en adressen die "
+                "onderling verbonden zijn, dragen meer dan één soort signaal (bijvoorbeeld "
+                "stromannen, adressen met veel bedrijven of vastgoed via pas opgerichte bv's). "
+            )
+            + rh.verwijzing("Netwerken", "netwerken")
+        )
+    if f.model_verdict:
+        items.append(
+            rh.esc(f.model_verdict + " ")
+            + rh.verwijzing("Concentraties-en-risicokaart", "risicokaart")
+        )
+    return items[:MAX_FINDINGS]
 
 
 def samenvatting(r: Report) -> HTML:
-    ind = r.indicators
-    gem = r.gemeente
-    present = r.inputs.bronnen[r.inputs.bronnen["aanwezig"]]["bron"].map(SOURCE_LABELS)
-    findings = []
-    total = ind.scores_buurt.sort_values("rang_totaal").head(3)
-    if len(total):
-        names = ", ".join(f"{r.buurtnaam}" for r in total.itertuples())
-        findings.append(f"De buurten met de hoogste totaalscore zijn {names}.")
-    for thema in r.themes.themas:
-        col = f"rang_{thema}"
-        if col in ind.scores_buurt:
-            top = ind.scores_buurt.sort_values(col).head(1)
-            if len(top) and pd.notna(top[col].iloc[0]):
-                # the main reason only; the theme's section gives them all with figures
-                why = r.reasons(thema, top["buurtcode"])[0].split(";")[0]
-                why = why.split(" (")[0].strip()
-                why = why[:1].lower() + why[1:]
-                findings.append(
-                    f"{r.label(thema)}: hoogste score in {top['buurtnaam'].iloc[0]} "
-                    f"(vooral: {why})."
-                )
-    n_loc = len(ind.risicolocaties)
-    n_multi = int((ind.risicolocaties["n_soorten"] >= 2).sum()) if n_loc else 0
-    findings.append(
-        f"{rh.nl_getal(n_loc)} adressen dragen minstens één rode vlag; "
-        f"{rh.nl_getal(n_multi)} daarvan combineren meerdere soorten vlaggen."
-    )
-    sig = ind.signalen
-    if len(sig):
-        local = int((sig["eigenaar"] == "gemeente").sum())
-        findings.append(
-            f"{rh.nl_getal(len(sig))} signalen voor opvolging, waarvan {rh.nl_getal((sig['prioriteit'] == 'hoog').sum())} "
-            f"met hoge prioriteit: {rh.nl_getal(local)} voor de gemeente, "
-            f"{rh.nl_getal(len(sig) - local)} voor de RIEC-intake."
-        )
-    hot = [
-        r.label(t) for t, s in r.spatial.items() if n_hot(s.hotspots_cel) + n_hot(s.hotspots_buurt)
-    ]
-    if hot:
-        findings.append(
-            "Statistisch significante concentraties (hotspots, na FDR-correctie) bij: "
-            + ", ".join(hot)
-            + "."
-        )
-    else:
-        findings.append(
-            "Er zijn geen statistisch significante hotspots gevonden (na FDR-correctie)."
-        )
-    main = r.spatial.get(r.results.main_theme)
-    if main is not None and main.conclusie:
-        findings.append(f"Risicoterreinmodel {r.label(main.thema).lower()}: {main.conclusie}")
-    nets = r.networks.networks
-    flagged = nets[nets["flags"].astype(str).str.len() > 0] if len(nets) else nets
-    if len(flagged):
-        findings.append(
-            f"{rh.nl_getal(len(flagged))} netwerken van bedrijven, personen (gepseudonimiseerd) en adressen "
-            "dragen netwerkvlaggen (stromannen, adreshubs, carrousels, vastgoed via jonge rechtspersonen)."
-        )
+    """One page: what the B-CBA is, the 3-5 findings, and how to read them."""
+    present = r.inputs.bronnen[r.inputs.bronnen["aanwezig"]]["bron"].map(SOURCE_LABELS).dropna()
     intro = (
-        f"Deze bestuurlijke criminaliteitsbeeldanalyse (B-CBA) beschrijft voor {gem.naam} waar "
-        "ondermijnende criminaliteit kansen krijgt (gelegenheidsstructuren), waar signalen samenkomen "
-        "en welke structuren achter de casussen zitten. Gebruikte bronnen: "
-        + ", ".join(present)
-        + "."
+        f"Deze bestuurlijke criminaliteitsbeeldanalyse (B-CBA) laat zien waar in {r.gemeente.naam} "
+        "ondermijnende criminaliteit kansen krijgt, waar signalen samenkomen en wat de gemeente en haar "
+        "partners kunnen doen. Gebruikt zijn: " + rh.opsomming(list(present)) + "."
     )
     caveat = (
         "Scores en kaarten wijzen op verhoogde risico's en signalen, niet op bewezen criminaliteit. "
-        "Elke score is herleidbaar tot de onderliggende indicatoren (zie de redenen per buurt)."
+        "Een buurt hoog op de lijst vraagt om nadere duiding met de partners, niet om conclusies over "
+        "bewoners of ondernemers. De onderbouwing per buurt staat bij elk thema; methode en tabellen "
+        "staan in de bijlagen voor analisten."
     )
+    items = "".join(f"<li>{item}</li>" for item in findings(r))
     return rh.section(
-        rh.markering_html(),
-        rh.p(intro),
+        f'<p class="bcba-lead">{rh.esc(intro)}</p>',
         rh.h(3, "Belangrijkste bevindingen"),
-        rh.ul(findings),
+        f'<ol class="bcba-findings">{items}</ol>',
         rh.p(caveat),
     )
 
 
-def bronnen(r: Report) -> HTML:
-    b = r.inputs.bronnen.copy()
-    b["bron"] = b["bron"].map(SOURCE_LABELS).fillna(b["bron"])
-    b["aanwezig"] = b["aanwezig"].map({True: "ja", False: "nee"})
-    for c in ("periode_van", "periode_tot"):
-        b[c] = pd.to_datetime(b[c]).dt.strftime("%d-%m-%Y").fillna("–")
-    geo = r.inputs.geocodering.copy()
-    geo["bron"] = geo["bron"].map(SOURCE_LABELS).fillna(geo["bron"])
-    geo["aandeel"] = geo["aandeel"] * 100
-    method = (
-        "Alle bronnen zijn ingelezen en gevalideerd; twijfelachtige records zijn behouden en gemarkeerd "
-        "(bijlage C). Natuurlijke personen zijn bij het inlezen gepseudonimiseerd. Adressen zijn offline "
-        "gekoppeld aan de BAG (exact, dan postcode + huisnummer, postcode, PC4) en toegekend aan buurt, "
-        "wijk en 100m-vierkant. Analyse in RD New (EPSG:28992)."
+def verantwoording(r: Report) -> HTML:
+    """Short account for the mayor: sources, what the scores mean, where the annex is."""
+    b = r.inputs.bronnen
+    present = b[b["aanwezig"]]
+    rows = []
+    for row in present.itertuples():
+        label = SOURCE_LABELS.get(row.bron, row.bron)
+        rows.append(f"{label[:1].upper()}{label[1:]}: {rh.nl_getal(row.rijen)} records")
+    text = (
+        "Alle bronnen zijn offline ingelezen en gecontroleerd; twijfelachtige records zijn behouden en "
+        "gemarkeerd. Natuurlijke personen zijn bij het inlezen vervangen door een pseudoniem. Adressen zijn "
+        "gekoppeld aan de BAG en aan buurt en wijk. Per thema is een score per buurt berekend uit "
+        "gelegenheidsstructuren, rode vlaggen, partnermeldingen en de enquête; de rang tussen haakjes "
+        "geeft de onzekerheid van die volgorde weer."
     )
     return rh.section(
-        rh.markering_html(),
-        rh.p(method),
-        rh.tabel_html(
-            b[["bron", "aanwezig", "bestand", "rijen", "periode_van", "periode_tot"]],
-            kolommen={
-                "bron": "Bron",
-                "aanwezig": "Aanwezig",
-                "bestand": "Bestand",
-                "rijen": "Records",
-                "periode_van": "Van",
-                "periode_tot": "Tot",
-            },
-            decimalen=0,
-            bijschrift="Gebruikte bronnen met periode en aantal records",
-        ),
-        rh.tabel_html(
-            geo,
-            kolommen={
-                "bron": "Bron",
-                "geocode_niveau": "Koppelniveau",
-                "aantal": "Aantal",
-                "aandeel": "Aandeel (%)",
-            },
-            decimalen={"aantal": 0, "aandeel": 1},
-            bijschrift="Geocodering per bron",
-        ),
+        rh.p(text),
+        rh.ul(rows),
         rh.p(
-            f"Referentiedata: {ATTRIBUTION}; CBS 100m-vierkanten en PC4 2024; SBI 2008 (CBS); "
-            "geregistreerde criminaliteit (Bron: Politie)."
+            f"Referentiegegevens: {ATTRIBUTION}; CBS-vierkanten en postcodegebieden 2024; SBI 2008 (CBS). "
+            "Methode, validatie, datakwaliteit en herkomst staan in de bijlagen voor analisten."
         ),
     )

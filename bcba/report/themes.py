@@ -1,230 +1,208 @@
-"""Report sections: overview of the themes, one section per theme, opportunity structures."""
+"""Report sections: the picture at a glance, one page per theme, opportunity structures."""
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-import numpy as np
 import pandas as pd
 from IPython.display import HTML
 
+from bcba.errors import ConfigError
+from bcba.labels import PARTNER_LABELS
 from bcba.report import html as rh
-from bcba.report.common import TOP_BUURTEN, n_hot
 
 if TYPE_CHECKING:
     from bcba.report.view import Report
 
+#: Survey answers (1-5) in words, for the sentence under a theme.
+PERCEPTION_WORDS = {1: "nooit", 2: "zelden", 3: "soms", 4: "vaak", 5: "zeer vaak"}
+#: Fewer survey answers than this for a theme: no average is given (too few to mean much).
+MIN_SURVEY_ANSWERS = 5
 
-def overzicht_themas(r: Report) -> HTML:
-    rows = []
-    ind = r.indicators
-    for thema, theme in r.themes.themas.items():
-        s = r.spatial.get(thema)
-        n_flags = (
-            int(ind.flags["themas"].astype(str).str.contains(thema).sum()) if len(ind.flags) else 0
+
+def rank_text(row) -> str:
+    """``3`` or, with an interval from the sensitivity analysis, ``3 (2–6)``."""
+    rank = rh.nl_getal(row.rang)
+    low, high = getattr(row, "rang_laag", None), getattr(row, "rang_hoog", None)
+    if low is None or pd.isna(low) or (low == high == row.rang):
+        return rank
+    return f"{rank} ({rh.nl_getal(low)}–{rh.nl_getal(high)})"
+
+
+def concentration_text(r: Report, t) -> str:
+    """Where a theme's events concentrate, in words: buurten, or else 100 m blocks."""
+    names = [n for n in r.buurtnamen().reindex(t.verhoogd).fillna("").tolist() if n]
+    if names:
+        return rh.opsomming(names[:3]) + (" en andere" if len(names) > 3 else "")
+    if t.n_hot_cells:
+        return (
+            f"{rh.nl_getal(t.n_hot_cells)} {'blok' if t.n_hot_cells == 1 else 'blokken'} van 100 m"
         )
-        hot_b = n_hot(s.hotspots_buurt) if s is not None else 0
-        top = ind.scores_buurt.sort_values(f"rang_{thema}").head(1)
+    return "geen"
+
+
+def _top_table(r: Report, thema: str, *, caption: str) -> str:
+    top = r.findings.themes[thema].top if thema != "totaal" else r.findings.top_total
+    if len(top) == 0:
+        return rh.p("Geen buurten met voldoende adressen om te rangschikken.")
+    reasons = r.reasons(thema, top["buurtcode"])
+    table = pd.DataFrame(
+        {
+            "buurt": top["buurtnaam"],
+            "rang": [rank_text(row) for row in top.itertuples()],
+            "waarom": reasons,
+        }
+    )
+    return rh.tabel_html(
+        table,
+        kolommen={"buurt": "Buurt", "rang": "Rang", "waarom": "Waarom deze buurt opvalt"},
+        bijschrift=caption,
+        breed=("waarom",),
+    )
+
+
+def overzicht(r: Report) -> HTML:
+    """The total score per buurt on a map, and per theme where it stands out."""
+    f = r.findings
+    rows = []
+    for thema, t in f.themes.items():
         rows.append(
             {
-                "thema": theme.label,
-                "top": top["buurtnaam"].iloc[0] if len(top) else "–",
-                "vlaggen": n_flags,
-                "meldingen": s.n_events if s is not None else 0,
-                "hotspots": hot_b,
+                "thema": r.label(thema),
+                "top": rh.opsomming(t.top["buurtnaam"].head(3).tolist()) or "–",
+                "vlaggen": t.n_flags,
+                "meldingen": t.n_events,
+                "verhoogd": concentration_text(r, t),
             }
         )
-    table = pd.DataFrame(rows)
-    frame = r.score_frame("totaal")
     kaart = r.map(
         "choropleth",
-        frame,
+        r.score_frame("totaal"),
         column="score_totaal",
         titel="Totaalscore per buurt",
         legend_title="Totaalscore",
         slug="totaalscore",
-        bijschrift="Samengestelde totaalscore per buurt (klik op een buurt voor de redenen).",
+        bijschrift="Kaart 1. Samengestelde score per buurt over alle thema's (donkerder = meer signalen).",
+        op_scherm="Klik op een buurt voor de redenen.",
     )
     return rh.section(
-        rh.markering_html(),
-        rh.tabel_html(
-            table,
-            kolommen={
-                "thema": "Thema",
-                "top": "Hoogste buurt",
-                "vlaggen": "Vlaggen",
-                "meldingen": "Partnermeldingen",
-                "hotspots": "Hotspot-buurten",
-            },
-            decimalen=0,
-            bijschrift="Overzicht per thema",
+        rh.p(
+            "De kaart toont per buurt hoeveel gelegenheidsstructuren, rode vlaggen, partnermeldingen en "
+            "signalen van medewerkers samenkomen, vergeleken met de andere buurten van de gemeente. De tabel "
+            "geeft per thema de buurten die het hoogst scoren en de buurten met meer meldingen dan hun aantal "
+            "adressen doet verwachten."
         ),
         kaart,
+        rh.tabel_html(
+            pd.DataFrame(rows),
+            kolommen={
+                "thema": "Thema",
+                "top": "Hoogste scores",
+                "vlaggen": "Rode vlaggen",
+                "meldingen": "Meldingen",
+                "verhoogd": "Concentraties",
+            },
+            decimalen=0,
+            bijschrift="Per thema",
+            breed=("top", "verhoogd"),
+        ),
+    )
+
+
+def _partners_sentence(r: Report, thema: str) -> str:
+    events = r.inputs.partners
+    if events is None or len(events) == 0:
+        return "Er zijn geen partnergegevens aangeleverd."
+    own = events[events["thema"] == thema]
+    if len(own) == 0:
+        return "Partners registreerden in de periode geen meldingen over dit thema."
+    per_partner = own["bron"].map(lambda b: PARTNER_LABELS.get(b, b)).value_counts()
+    parts = [f"{label} {rh.nl_getal(n)}" for label, n in per_partner.items()]
+    return (
+        f"Partners registreerden in de periode {rh.nl_getal(len(own))} meldingen over dit thema "
+        f"({rh.opsomming(parts)}). Meldingsteksten worden niet letterlijk opgenomen."
+    )
+
+
+def _survey_sentence(r: Report, thema: str) -> str:
+    survey = r.inputs.enquete
+    if survey is None or len(survey.percepties) == 0:
+        return "Er is geen enquête onder medewerkers aangeleverd."
+    answers = survey.percepties[survey.percepties["thema"] == thema]["score"].dropna()
+    if len(answers) < MIN_SURVEY_ANSWERS:
+        return (
+            f"Te weinig medewerkers beantwoordden de vraag over dit thema (minder dan "
+            f"{MIN_SURVEY_ANSWERS}) om er iets over te zeggen."
+        )
+    mean = float(answers.mean())
+    word = PERCEPTION_WORDS[min(5, max(1, round(mean)))]
+    return (
+        f"{rh.nl_getal(len(answers))} medewerkers zien signalen van dit thema gemiddeld '{word}' "
+        f"({rh.nl_getal(mean, 1)} op een schaal van 1 = nooit tot 5 = zeer vaak)."
     )
 
 
 def themabeeld(r: Report, thema: str) -> HTML:
-    """Map, top buurten with reasons, survey picture and partner signals of one theme."""
-    from bcba.errors import ConfigError
-
+    """One page per theme: map, the top buurten with their reasons, what partners and
+    staff report."""
     if thema not in r.themes.themas:
         raise ConfigError(f"Onbekend thema {thema!r}; kies uit {list(r.themes.themas)}")
     theme = r.themes.themas[thema]
-    ind = r.indicators
-    parts = [rh.markering_html(), rh.p(theme.omschrijving)]
-    frame = r.score_frame(thema)
-    parts.append(
-        r.map(
-            "choropleth",
-            frame,
-            column=f"score_{thema}",
-            titel=f"{theme.label}: score per buurt",
-            legend_title="Score",
-            slug=f"score_{thema}",
-            bijschrift=f"{theme.label}: samengestelde score per buurt.",
-        )
+    kaart = r.map(
+        "choropleth",
+        r.score_frame(thema),
+        column=f"score_{thema}",
+        titel=f"{theme.label}: score per buurt",
+        legend_title="Score",
+        slug=f"score_{thema}",
+        bijschrift=f"{theme.label}: score per buurt (donkerder = meer signalen).",
+        op_scherm="Klik op een buurt voor de redenen.",
+        hoogte=420,
     )
-    top = frame.sort_values(f"rang_{thema}").head(TOP_BUURTEN)
-    parts.append(
-        rh.tabel_html(
-            top[["buurtnaam", f"score_{thema}", f"rang_{thema}", "reden"]],
-            kolommen={
-                "buurtnaam": "Buurt",
-                f"score_{thema}": "Score",
-                f"rang_{thema}": "Rang",
-                "reden": "Waarom (belangrijkste indicatoren)",
-            },
-            decimalen={f"score_{thema}": 2, f"rang_{thema}": 0},
-            bijschrift=f"Top {TOP_BUURTEN} buurten",
-        )
+    return rh.section(
+        rh.h(2, theme.label),
+        rh.p(theme.omschrijving),
+        kaart,
+        _top_table(r, thema, caption="Buurten met de hoogste score (rang met onzekerheidsmarge)"),
+        rh.h(3, "Wat partners en medewerkers melden"),
+        rh.p(_partners_sentence(r, thema) + " " + _survey_sentence(r, thema)),
+        klasse="bcba-compact",
     )
-    parts.append(rh.h(3, "Beeld van medewerkers (enquête)"))
-    perc = ind.enquete_percepties
-    perc = perc[perc["thema"] == thema] if len(perc) else perc
-    if len(perc):
-        wijknamen = r.inputs.area.wijken.set_index("wijkcode")["wijknaam"]
-        shown = perc.assign(wijk=perc["wijkcode"].map(wijknamen).fillna(perc["wijkcode"]))
-        shown = shown.assign(
-            gemiddelde=np.where(shown["onderdrukt"], np.nan, shown["gemiddelde"]),
-            ci=[
-                ("–" if o else f"{rh.nl_getal(lo, 1)} – {rh.nl_getal(hi, 1)}")
-                for o, lo, hi in zip(
-                    shown["onderdrukt"], shown["ci_laag"], shown["ci_hoog"], strict=True
-                )
-            ],
-        )
-        parts.append(
-            rh.tabel_html(
-                shown[["wijk", "n", "gemiddelde", "ci"]],
-                kolommen={
-                    "wijk": "Wijk",
-                    "n": "n",
-                    "gemiddelde": "Gemiddelde (1-5)",
-                    "ci": "95%-betrouwbaarheidsinterval",
-                },
-                decimalen={"n": 0, "gemiddelde": 1},
-                bijschrift="Waargenomen signalen (1 = nooit, 5 = zeer vaak); cellen met n < 5 worden niet getoond",
-            )
-        )
-    else:
-        parts.append(rh.p("Geen enquêteantwoorden voor dit thema."))
-    mentions = ind.enquete_vermeldingen
-    mentions = (
-        mentions[(mentions["thema"] == thema) & ~mentions["onderdrukt"]]
-        if len(mentions)
-        else mentions
-    )
-    if len(mentions):
-        names = pd.concat(
-            [
-                r.inputs.area.wijken.set_index("wijkcode")["wijknaam"],
-                r.inputs.area.buurten.set_index("buurtcode")["buurtnaam"],
-            ]
-        )
-        m = mentions.sort_values("vermeldingen_rapport", ascending=False).head(5)
-        m = m.assign(gebied=m["gebiedcode"].map(names).fillna(m["gebiedcode"]))
-        parts.append(
-            rh.tabel_html(
-                m[["gebied", "gebied_niveau", "vermeldingen_rapport"]],
-                kolommen={
-                    "gebied": "Gebied",
-                    "gebied_niveau": "Niveau",
-                    "vermeldingen_rapport": "Vermeldingen",
-                },
-                decimalen=0,
-                bijschrift="Meest genoemde gebieden (n ≥ 5)",
-            )
-        )
-    parts.append(rh.h(3, "Signalen van partners"))
-    pb = ind.partners_buurt
-    pb = pb[pb["thema"] == thema] if len(pb) else pb
-    if len(pb) and pb["meldingen"].sum() > 0:
-        names = r.inputs.area.buurten.set_index("buurtcode")["buurtnaam"]
-        top_p = pb.sort_values("per_1000_inw", ascending=False).head(TOP_BUURTEN)
-        top_p = top_p.assign(buurt=top_p["gebied"].map(names).fillna(top_p["gebied"]))
-        parts.append(
-            rh.p(
-                f"In de periode zijn {rh.nl_getal(pb['meldingen'].sum())} partnermeldingen over dit thema "
-                "geregistreerd. Meldingsteksten worden niet letterlijk opgenomen."
-            )
-        )
-        parts.append(
-            rh.tabel_html(
-                top_p[["buurt", "meldingen", "per_1000_inw"]],
-                kolommen={
-                    "buurt": "Buurt",
-                    "meldingen": "Meldingen",
-                    "per_1000_inw": "Per 1.000 inwoners",
-                },
-                decimalen={"meldingen": 0, "per_1000_inw": 1},
-                bijschrift="Buurten met de meeste partnermeldingen per inwoner",
-            )
-        )
-    else:
-        parts.append(rh.p("Geen partnermeldingen voor dit thema in de periode."))
-    return rh.section(*parts)
 
 
 def gelegenheidsstructuren(r: Report) -> HTML:
-    ind = r.indicators
-    g = ind.gelegenheid_buurt
+    """Annex: the opportunity structures (active establishments per category) and where
+    each is most over-represented."""
+    g = r.indicators.gelegenheid_buurt
     cats = r.themes.categorieen
-    per_cat = (
-        g[g["groep"].isin(list(cats))]
-        .groupby("groep")
-        .agg(n=("n", "sum"), lq_max=("lq_gekrompen", "max"))
-        .reset_index()
-    )
-    if len(per_cat):
-        idx = (
-            g[g["groep"].isin(list(cats))]
-            .sort_values("lq_gekrompen", ascending=False)
-            .drop_duplicates("groep")
-        )
-        names = r.inputs.area.buurten.set_index("buurtcode")["buurtnaam"]
-        top = idx.set_index("groep")["gebied"].map(names)
-        per_cat["categorie"] = per_cat["groep"].map({k: v.label for k, v in cats.items()})
-        per_cat["buurt"] = per_cat["groep"].map(top)
-        per_cat = per_cat.sort_values("n", ascending=False)
+    in_cats = g[g["groep"].isin(list(cats))]
     text = (
-        "Gelegenheidsstructuren zijn branches en plekken die kansen bieden voor ondermijning "
-        "(bijvoorbeeld contante omzet, weinig toezicht of afgeschermde ruimte). Het locatiequotiënt (LQ) "
-        "vergelijkt het aandeel van een branche in een buurt met de hele gemeente; LQ > 1 betekent "
-        "oververtegenwoordiging (gekrompen naar 1 bij kleine aantallen)."
+        "Gelegenheidsstructuren zijn branches en plekken die kansen bieden voor ondermijning (contante omzet, "
+        "weinig toezicht, afgeschermde ruimte). Het locatiequotiënt (LQ) vergelijkt het aandeel van een branche "
+        "in een buurt met dat in de hele gemeente: LQ 2 betekent twee keer zo sterk vertegenwoordigd. Bij kleine "
+        "aantallen is het LQ naar 1 gekrompen, zodat één vestiging geen uitschieter maakt."
     )
-    parts = [rh.markering_html(), rh.p(text)]
-    if len(per_cat):
-        parts.append(
-            rh.tabel_html(
-                per_cat[["categorie", "n", "buurt", "lq_max"]],
-                kolommen={
-                    "categorie": "Categorie",
-                    "n": "Actieve vestigingen",
-                    "buurt": "Sterkst vertegenwoordigd in",
-                    "lq_max": "LQ daar",
-                },
-                decimalen={"n": 0, "lq_max": 2},
-                bijschrift="Gelegenheidsstructuren (actieve KvK-vestigingen)",
-            )
-        )
-    return rh.section(*parts)
+    if len(in_cats) == 0:
+        return rh.section(rh.p(text), rh.p("Geen actieve vestigingen in de risicobranches."))
+    per_cat = in_cats.groupby("groep").agg(n=("n", "sum")).reset_index()
+    strongest = in_cats.sort_values("lq_gekrompen", ascending=False).drop_duplicates("groep")
+    strongest = strongest.set_index("groep")
+    names = r.buurtnamen()
+    per_cat["categorie"] = per_cat["groep"].map({k: v.label for k, v in cats.items()})
+    per_cat["buurt"] = per_cat["groep"].map(strongest["gebied"]).map(names)
+    per_cat["lq"] = per_cat["groep"].map(strongest["lq_gekrompen"])
+    per_cat = per_cat.sort_values("n", ascending=False)
+    return rh.section(
+        rh.p(text),
+        rh.tabel_html(
+            per_cat,
+            kolommen={
+                "categorie": "Categorie",
+                "n": "Actieve vestigingen",
+                "buurt": "Sterkst vertegenwoordigd in",
+                "lq": "LQ daar",
+            },
+            decimalen={"n": 0, "lq": 1},
+            bijschrift="Gelegenheidsstructuren (actieve KvK-vestigingen aan het eind van de periode)",
+        ),
+    )

@@ -92,6 +92,20 @@ class Report:
     def periode(self) -> tuple[dt.date, dt.date]:
         return (self.cfg.periode_start, self.cfg.periode_eind)
 
+    @functools.cached_property
+    def findings(self):
+        """The verdicts of the run (:mod:`bcba.findings`), computed once for every section."""
+        from bcba import findings
+
+        return findings.compute(self.results)
+
+    @property
+    def demo(self) -> bool:
+        """Whether the run analysed generated demo data (the report then says so)."""
+        from bcba.runs import is_demo_data
+
+        return is_demo_data(self.cfg.data_dir)
+
     def label(self, thema: str) -> str:
         """The Dutch label of a theme id (``totaal`` for the overall score)."""
         if thema == "totaal":
@@ -101,31 +115,29 @@ class Report:
     def buurtnamen(self):
         return self.inputs.area.buurten.set_index("buurtcode")["buurtnaam"]
 
-    def reasons(self, thema: str, buurtcodes) -> list[str]:
-        """The top-3 contributing indicators of each buurt as one Dutch sentence list."""
+    def reasons(self, thema: str, buurtcodes) -> list[list[str]]:
+        """The top-3 contributing indicators of each buurt, as Dutch sentences."""
         from bcba.indicators.scores import explain_top_contributions
 
         if thema not in self._reason_cache:
             explained = explain_top_contributions(self.indicators.bijdragen, thema, top=3)
-            self._reason_cache[thema] = {
-                code: "; ".join(sentences) for code, sentences in explained.items()
-            }
             if thema == "totaal" and self.themes is not None:
                 # overall sentences are prefixed with the theme id; show the Dutch label
-                labels = {
+                prefixes = {
                     tid.replace("_", " ") + ": ": t.label + ": "
                     for tid, t in self.themes.themas.items()
                 }
-                for code, text in self._reason_cache[thema].items():
-                    for prefix, label in labels.items():
-                        text = text.replace(prefix, label)
-                    self._reason_cache[thema][code] = text
+                for code, sentences in explained.items():
+                    for prefix, label in prefixes.items():
+                        sentences = [text.replace(prefix, label) for text in sentences]
+                    explained[code] = sentences
+            self._reason_cache[thema] = explained
         known = self._reason_cache[thema]
-        return [known.get(code) or "geen opvallende indicatoren" for code in buurtcodes]
+        return [known.get(code) or ["geen opvallende indicatoren"] for code in buurtcodes]
 
     def score_frame(self, thema: str) -> gpd.GeoDataFrame:
         frame = self.indicators.scores_buurt.copy()
-        frame["reden"] = self.reasons(thema, frame["buurtcode"])
+        frame["reden"] = ["; ".join(r) for r in self.reasons(thema, frame["buurtcode"])]
         return frame
 
     # ------------------------------------------------------------------ maps
@@ -175,14 +187,26 @@ class Report:
         self._figures.append((png, titel))
         return m, png
 
-    def map(self, kind: str, frame, *, bijschrift: str, slug: str, **kwargs) -> str:
+    def map(
+        self,
+        kind: str,
+        frame,
+        *,
+        bijschrift: str,
+        slug: str,
+        op_scherm: str | None = None,
+        hoogte: int = 540,
+        **kwargs,
+    ) -> str:
         """An interactive map (saved to ``kaarten/<slug>.html`` too) with its print twin."""
         from bcba.maps.offline import to_offline_html
 
         m, png = self.static_and_interactive(kind, frame, **kwargs)
         page = to_offline_html(m)
         self.save_map(page, slug)
-        return rh.kaart_html(page, statisch=png, bijschrift=bijschrift)
+        return rh.kaart_html(
+            page, statisch=png, bijschrift=bijschrift, op_scherm=op_scherm, hoogte=hoogte
+        )
 
     def check_written_maps(self) -> None:
         """Check the map pages written so far for personal data (raises ``PrivacyError``)."""
@@ -193,60 +217,77 @@ class Report:
         self._unchecked_maps.clear()
 
     # ------------------------------------------------------------------ sections
+    # the mayor's report
     def titelpagina(self) -> HTML:
         return summary.titelpagina(self)
 
     def samenvatting(self) -> HTML:
         return summary.samenvatting(self)
 
-    def bronnen(self) -> HTML:
-        return summary.bronnen(self)
-
     @_preparable
-    def overzicht_themas(self) -> HTML:
-        return themes.overzicht_themas(self)
+    def overzicht(self) -> HTML:
+        return themes.overzicht(self)
 
     @_preparable
     def themabeeld(self, thema: str) -> HTML:
         return themes.themabeeld(self, thema)
 
-    def gelegenheidsstructuren(self) -> HTML:
-        return themes.gelegenheidsstructuren(self)
-
     def risicolocaties(self) -> HTML:
         return locations.risicolocaties(self)
-
-    @_preparable
-    def risicoterrein(self) -> HTML:
-        return spatial.risicoterrein(self)
-
-    @_preparable
-    def hotspots(self) -> HTML:
-        return spatial.hotspots(self)
-
-    def netwerken(self) -> HTML:
-        return networks.netwerken(self)
 
     def signalen(self) -> HTML:
         return locations.signalen(self)
 
-    def ontwikkeling(self) -> HTML:
-        return actions.ontwikkeling(self)
+    @_preparable
+    def concentraties(self) -> HTML:
+        return spatial.concentraties(self)
 
-    def interventies(self) -> HTML:
-        return actions.interventies(self)
+    def netwerken(self) -> HTML:
+        return networks.netwerken(self)
+
+    def aanpak(self) -> HTML:
+        return actions.aanpak(self)
+
+    def verantwoording(self) -> HTML:
+        return summary.verantwoording(self)
+
+    # the analysts' annex
+    def titelpagina_bijlagen(self) -> HTML:
+        return summary.titelpagina_bijlagen(self)
 
     def bijlage_methode(self) -> HTML:
         return annex.bijlage_methode(self)
 
-    def bijlage_validatie(self) -> HTML:
-        return annex.bijlage_validatie(self)
+    def bijlage_scores(self) -> HTML:
+        return annex.bijlage_scores(self)
+
+    def bijlage_risicomodel(self) -> HTML:
+        return spatial.bijlage_risicomodel(self)
+
+    @_preparable
+    def bijlage_hotspots(self) -> HTML:
+        return spatial.bijlage_hotspots(self)
+
+    def gelegenheidsstructuren(self) -> HTML:
+        return themes.gelegenheidsstructuren(self)
+
+    def bijlage_risicolocaties(self) -> HTML:
+        return locations.bijlage_risicolocaties(self)
+
+    def bijlage_signalen(self) -> HTML:
+        return locations.bijlage_signalen(self)
+
+    def bijlage_netwerken(self) -> HTML:
+        return networks.bijlage_netwerken(self)
 
     def bijlage_datakwaliteit(self) -> HTML:
         return annex.bijlage_datakwaliteit(self)
 
     def bijlage_herkomst(self) -> HTML:
         return annex.bijlage_herkomst(self)
+
+    def ontwikkeling(self) -> HTML:
+        return actions.ontwikkeling(self)
 
     def afronden(self) -> HTML:
         """Write the map book and check every file of the report folder for personal data."""
@@ -283,7 +324,7 @@ class Report:
             self.out / "looptijden.json",
             json.dumps({k: round(v, 2) for k, v in timings.items()}, indent=2),
         )
-        return HTML(f'<p class="bcba-end">{rh.markering_html()} Einde van het rapport.</p>')
+        return HTML("")
 
     # ------------------------------------------------------------------ rendering ahead
     def prepare(self, calls) -> None:
@@ -298,12 +339,13 @@ class Report:
 
 
 def sections_without_networks(themes) -> list[tuple]:
-    """The costly sections that need the spatial results but no networks, in report order."""
+    """The costly sections (maps) that need the spatial results but no networks, in the
+    notebook's order."""
     return [
-        ("overzicht_themas",),
+        ("overzicht",),
         *[("themabeeld", thema) for thema in themes.themas],
-        ("risicoterrein",),
-        ("hotspots",),
+        ("concentraties",),
+        ("bijlage_hotspots",),
     ]
 
 

@@ -39,6 +39,10 @@ class AuditError(BcbaError):
     """The audit log is missing, unreadable or has been tampered with."""
 
 
+class RunError(BcbaError):
+    """A run failed; the message says why in Dutch (the traceback is in the run's debug log)."""
+
+
 @dataclass(frozen=True)
 class InputProblem:
     """One failed check in an input file, located as the analyst sees it in Excel."""

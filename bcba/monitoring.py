@@ -87,15 +87,11 @@ class Vergelijking:
 # --------------------------------------------------------------------------- run folders
 def run_folders(gemeente: str, *, reports_root: str | Path | None = None) -> list[Path]:
     """The run folders of a municipality with results, oldest first."""
+    from bcba.runs import completed_runs
+
     gem = resolve_gemeente(gemeente)
     base = (Path(reports_root) if reports_root is not None else config.reports_dir()) / gem.slug
-    if not base.is_dir():
-        return []
-    return sorted(
-        p
-        for p in base.iterdir()
-        if p.is_dir() and _DATE_FOLDER.match(p.name) and (p / "scores_buurt.csv").is_file()
-    )
+    return [p for p in completed_runs(base) if (p / "scores_buurt.csv").is_file()]
 
 
 def _pick_runs(gemeente, current, previous, reports_root) -> tuple[Path, Path]:

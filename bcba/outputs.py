@@ -91,8 +91,11 @@ def write_network_results(out: Path, networks) -> dict[str, Path]:
 def national_counts(gemeenten: list[str] | None) -> pd.DataFrame:
     """Counts per theme per municipality/wijk from the latest run of each municipality.
 
-    Reads ``vlaggen.csv`` (flags per theme) of the newest report folder per municipality.
+    Reads ``vlaggen.csv`` (flags per theme) of the newest completed run of each
+    municipality; incomplete runs are never used.
     """
+    from bcba.runs import completed_runs
+
     rows = []
     root = config.reports_dir()
     codes = [resolve_gemeente(g).code for g in gemeenten] if gemeenten else None
@@ -100,7 +103,7 @@ def national_counts(gemeenten: list[str] | None) -> pd.DataFrame:
         code = folder.name.split("_")[0]
         if codes is not None and code not in codes:
             continue
-        runs = sorted(p for p in folder.iterdir() if p.is_dir())
+        runs = completed_runs(folder)
         if not runs or not (runs[-1] / "vlaggen.csv").exists():
             continue
         flags = pd.read_csv(runs[-1] / "vlaggen.csv", dtype=str)

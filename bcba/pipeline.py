@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -18,7 +19,7 @@ from pathlib import Path
 import bcba.report  # noqa: F401  (before papermill: keeps a slow, unused import out)
 from bcba import config
 from bcba.config import RunConfig
-from bcba.errors import MissingInputError
+from bcba.errors import BcbaError, MissingInputError, RunError
 from bcba.reference import resolve_gemeente
 from bcba.runs import make_run_config
 
@@ -42,6 +43,26 @@ class ReportResult:
     #: the analysts' annex (``bcba_<GMxxxx>_bijlagen``)
     annex_html: Path | None = None
     annex_pdf: Path | None = None
+
+    def moved_to(self, folder: Path) -> ReportResult:
+        """The same result after its folder was put in place under ``folder``."""
+        old = self.output_dir
+
+        def move(path: Path | None) -> Path | None:
+            return None if path is None else folder / Path(path).relative_to(old)
+
+        return ReportResult(
+            output_dir=folder,
+            html=move(self.html),
+            notebook=move(self.notebook),
+            pdf=move(self.pdf),
+            mapbook=move(self.mapbook),
+            bundle=self.bundle,
+            timings=self.timings,
+            annex_html=move(self.annex_html),
+            annex_pdf=move(self.annex_pdf),
+        )
+
     timings: dict[str, float] = field(default_factory=dict)
 
 
@@ -65,22 +86,72 @@ def run_report(
     progress: bool = False,
     notebook: Path | None = None,
 ) -> ReportResult:
-    """Execute, render and print the B-CBA report for one run configuration."""
-    import papermill
+    """Execute, render and print the B-CBA report for one run configuration.
 
+    The run is built in a temporary folder beside ``cfg.output_dir`` and put in place when
+    it succeeded (:func:`bcba.runs.run_folder`); the audit log records its start and its
+    end (``voltooid`` or ``mislukt``).
+
+    Raises
+    ------
+    bcba.errors.BcbaError
+        Every failure, with a Dutch message; the traceback of a failure inside the
+        report notebook goes to ``debug.log`` in the (incomplete) run folder.
+    """
     from bcba import audit
-    from bcba.io import atomic_path, ensure_dir
-    from bcba.report import render
-    from bcba.report.browser import BackgroundBrowser
+    from bcba.runs import run_folder
 
     notebook = notebook or (config.notebooks_dir() / REPORT_NOTEBOOK)
     if not notebook.is_file():
         raise MissingInputError(f"Rapportnotebook {notebook} ontbreekt.")
-    out = ensure_dir(cfg.output_dir)
+    inputs = sorted(
+        p for p in Path(cfg.data_dir).rglob("*") if p.is_file() and p.name != "planted.json"
+    )
+    parameters = {
+        "gemeente": cfg.gemeente,
+        "rapport_id": cfg.rapport_id,
+        "ontvanger": cfg.ontvanger,
+    }
+    parameters |= {
+        "uitvoer": str(cfg.output_dir),
+        "pdf": pdf,
+        "sleutel_vingerafdruk": _key_fingerprint(),
+    }
+    audit.record("run", parameters=parameters | {"status": "gestart"}, inputs=inputs)
+    try:
+        with run_folder(Path(cfg.output_dir)) as building:
+            work = cfg.model_copy(update={"output_dir": building})
+            result = _make_report(work, notebook=notebook, pdf=pdf, progress=progress)
+        result = result.moved_to(Path(cfg.output_dir))
+        if encrypt_for:
+            from bcba.transport import encrypt_bundle
+
+            out = result.output_dir
+            result.bundle = encrypt_bundle(out, encrypt_for, out.with_suffix(".tar.age"))
+    except BaseException as exc:
+        audit.record(
+            "run", parameters=parameters | {"status": "mislukt", "reden": type(exc).__name__}
+        )
+        raise
+    outputs = sorted(p for p in result.output_dir.rglob("*") if p.is_file())
+    if result.bundle is not None:
+        outputs.append(result.bundle)
+    audit.record(
+        "run", parameters=parameters | {"status": "voltooid"}, inputs=inputs, outputs=outputs
+    )
+    return result
+
+
+def _make_report(cfg: RunConfig, *, notebook: Path, pdf: bool, progress: bool) -> ReportResult:
+    """Execute the notebook into ``cfg.output_dir``, render the two documents, print them."""
+    from bcba.io import atomic_path
+    from bcba.report import render
+    from bcba.report.browser import BackgroundBrowser
+
+    out = Path(cfg.output_dir)
     timings: dict[str, float] = {}
     stem = f"bcba_{cfg.gemeente}"
     executed = out / f"{stem}.ipynb"
-
     # Chromium starts on the core the kernel leaves idle while it starts, so the PDF need
     # not wait for it at the end
     browser = BackgroundBrowser() if pdf else None
@@ -88,21 +159,7 @@ def run_report(
         bar = _Progress(progress, total=4 if pdf else 2)
         started = time.perf_counter()
         with atomic_path(executed) as tmp:
-            executed_nb = papermill.execute_notebook(
-                _with_report_metadata(notebook, cfg),
-                str(tmp),
-                parameters=notebook_parameters(cfg),
-                kernel_name=_kernel_name(),
-                # papermill otherwise rewrites the whole notebook (maps included, 10+ MB for a
-                # city) before and after every cell; it is written once at the end instead
-                request_save_on_cell_execute=False,
-                # every output is written (atomically) by the last cell; a graceful shutdown
-                # only lets the kernel free its gigabytes one object at a time (2-3 s for a city)
-                shutdown_kernel="immediate",
-                progress_bar=False,
-                cwd=str(out),
-                log_output=False,
-            )
+            executed_nb = _execute(notebook, tmp, cfg)
         timings["analyse_en_notebook"] = time.perf_counter() - started
         bar.update("Notebook uitgevoerd")
 
@@ -128,29 +185,107 @@ def run_report(
             mapbook = out / "kaartenboek.pdf"
             result.mapbook = mapbook if mapbook.exists() else None
             bar.update("Kaartenboek")
-        if encrypt_for:
-            from bcba.transport import encrypt_bundle
-
-            result.bundle = encrypt_bundle(out, encrypt_for, out.with_suffix(".tar.age"))
         bar.close()
     finally:
         if browser is not None:
             browser.close()
-
-    outputs = sorted(p for p in out.rglob("*") if p.is_file())
-    if result.bundle is not None:
-        outputs.append(result.bundle)
-    inputs = sorted(
-        p for p in Path(cfg.data_dir).rglob("*") if p.is_file() and p.name != "planted.json"
-    )
-    audit.record(
-        "run",
-        parameters=notebook_parameters(cfg)
-        | {"pdf": pdf, "sleutel_vingerafdruk": _key_fingerprint()},
-        inputs=inputs,
-        outputs=outputs,
-    )
     return result
+
+
+def _execute(notebook: Path, target: Path, cfg: RunConfig):
+    """Run the report notebook with papermill; a failure inside becomes a Dutch
+    :class:`~bcba.errors.BcbaError` and its traceback goes to the run's debug log."""
+    import shutil
+    import tempfile
+
+    import papermill
+    from jupyter_client.kernelspec import NoSuchKernel
+    from papermill.exceptions import PapermillExecutionError
+
+    from bcba.worker import remove_stale_folders
+
+    remove_stale_folders(KERNEL_PREFIX)
+    sockets = Path(tempfile.mkdtemp(prefix=f"{KERNEL_PREFIX}{os.getpid()}-"))
+    try:
+        return papermill.execute_notebook(
+            _with_report_metadata(notebook, cfg),
+            str(target),
+            parameters=notebook_parameters(cfg),
+            kernel_name=_kernel_name(),
+            # papermill otherwise rewrites the whole notebook (maps included, 10+ MB for a
+            # city) before and after every cell; it is written once at the end instead
+            request_save_on_cell_execute=False,
+            # every output is written (atomically) by the last cell; a graceful shutdown
+            # only lets the kernel free its gigabytes one object at a time (2-3 s for a city)
+            shutdown_kernel="immediate",
+            progress_bar=False,
+            cwd=str(cfg.output_dir),
+            log_output=False,
+            # the kernel talks to this process over local sockets in a private folder, not TCP
+            config=_ipc_kernel_config(sockets),
+        )
+    except PapermillExecutionError as exc:
+        _write_debug_log(cfg.output_dir, "\n".join(exc.traceback))
+        raise failure_from_notebook(exc.ename, exc.evalue) from None
+    except NoSuchKernel as exc:
+        raise RunError(
+            f"De Jupyter-kernel ontbreekt ({exc}); voer 'make setup' opnieuw uit."
+        ) from None
+    except RuntimeError as exc:  # papermill's DeadKernelError and kernel start failures
+        import traceback
+
+        _write_debug_log(cfg.output_dir, "".join(traceback.format_exception(exc)))
+        raise RunError(
+            "Het rekenproces van het rapport is onverwacht gestopt (te weinig geheugen, of "
+            f"afgebroken): {type(exc).__name__}. Probeer het opnieuw; zie debug.log."
+        ) from None
+    finally:
+        shutil.rmtree(sockets, ignore_errors=True)
+
+
+KERNEL_PREFIX = "bcba-kernel-"
+
+
+def _ipc_kernel_config(folder: Path):
+    """Kernel transport over IPC sockets in ``folder`` (private), not TCP."""
+    from traitlets.config import Config
+
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(folder / "kernel")}})
+
+
+def failure_from_notebook(ename: str, evalue: str) -> BcbaError:
+    """The Dutch error for an exception raised inside the report notebook.
+
+    A :class:`~bcba.errors.BcbaError` raised there keeps its class and message; anything
+    else is reported as an unexpected error with the hint where the details are.
+    """
+    import bcba.errors as errors
+
+    known = getattr(errors, ename, None)
+    if isinstance(known, type) and issubclass(known, BcbaError):
+        error = RunError(evalue)
+        error.original = ename
+        return error
+    if ename in {"OSError", "IOError"} and ("No space left" in evalue or "Errno 28" in evalue):
+        return RunError("De schijf is vol: maak ruimte vrij en start de run opnieuw.")
+    if ename == "MemoryError":
+        return RunError(
+            "Te weinig geheugen voor deze run. Sluit andere programma's of gebruik een grotere machine."
+        )
+    return RunError(
+        f"Onverwachte fout tijdens de analyse ({ename}). De details staan in debug.log in de "
+        "(onvolledige) uitvoermap; meld ze aan de beheerder van bcba."
+    )
+
+
+def _write_debug_log(folder: Path, text: str) -> None:
+    """The traceback, without terminal colours, owner-only in the run folder."""
+    import re
+
+    clean = re.sub(r"\x1b\[[0-9;]*m", "", text)
+    fd = os.open(Path(folder) / "debug.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w", encoding="utf-8") as handle:
+        handle.write(clean)
 
 
 def _key_fingerprint() -> str:

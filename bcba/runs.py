@@ -1,8 +1,22 @@
-"""Run configurations: defaults resolved into a validated :class:`~bcba.config.RunConfig`."""
+"""Runs: the validated configuration of a run, and the folders runs write into.
+
+A run folder is built under a temporary name beside its final place and renamed when the
+run succeeds, so a folder with a report is always a complete run (it holds
+:data:`RUN_MARKER`). A failed or killed run leaves only a folder marked
+:data:`INCOMPLETE_MARKER` (with a debug log for the analyst), never half a report. A lock
+refuses a second run into the same folder, and ``--out`` must be empty or an earlier run
+folder, so a run never mixes its files with someone else's.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
+import json
+import os
+import shutil
+from collections.abc import Iterator
 from pathlib import Path
 
 from bcba import config
@@ -53,7 +67,7 @@ def make_run_config(
     out = (
         Path(output_dir)
         if output_dir not in (None, "")
-        else config.reports_dir() / gem.slug / today.isoformat()
+        else new_run_folder(config.reports_dir() / gem.slug)
     )
     theme_path = Path(thema_config) if thema_config not in (None, "") else None
     if theme_path is not None and not theme_path.is_file():
@@ -78,3 +92,192 @@ DEMO_MARKERS = ("DEMO_SYNTHETISCH.txt", "planted.json")
 def is_demo_data(folder: str | Path) -> bool:
     """Whether ``folder`` holds generated (synthetic) demo data: the generator leaves a marker."""
     return any((Path(folder) / name).is_file() for name in DEMO_MARKERS)
+
+
+#: Written into a run folder when the run completed; its presence makes a folder a run.
+RUN_MARKER = "bcba-run.json"
+#: Written into the folder a failed or killed run leaves behind.
+INCOMPLETE_MARKER = "ONVOLLEDIG.txt"
+#: The traceback of a failed run (owner-only), for the analyst or the developers.
+DEBUG_LOG = "debug.log"
+_BUILDING = ".bezig-"
+
+
+def new_run_folder(base: Path, *, now: dt.datetime | None = None) -> Path:
+    """A new folder name under ``base`` for a run started ``now``: ``2026-12-03_1430``,
+    with ``-2``, ``-3``… when that name is taken (reruns keep their own folder)."""
+    now = now or dt.datetime.now()
+    stem = f"{now:%Y-%m-%d_%H%M}"
+    candidate = base / stem
+    n = 2
+    while candidate.exists() or _building_name(candidate).exists():
+        candidate = base / f"{stem}-{n}"
+        n += 1
+    return candidate
+
+
+def is_run_folder(folder: Path) -> bool:
+    """Whether ``folder`` was written by a bcba run (complete or marked incomplete)."""
+    return (folder / RUN_MARKER).is_file() or (folder / INCOMPLETE_MARKER).is_file()
+
+
+def is_complete_run(folder: Path) -> bool:
+    """Whether ``folder`` holds a completed run (runs of bcba before 0.3 have no marker but
+    their last two files, ``LEESMIJ.txt`` and ``looptijden.json``)."""
+    if (folder / INCOMPLETE_MARKER).exists():
+        return False
+    legacy = (folder / "LEESMIJ.txt").is_file() and (folder / "looptijden.json").is_file()
+    return (folder / RUN_MARKER).is_file() or legacy
+
+
+def completed_runs(base: Path) -> list[Path]:
+    """The completed run folders directly under ``base``, oldest first."""
+    if not base.is_dir():
+        return []
+    return sorted(
+        (
+            p
+            for p in base.iterdir()
+            if p.is_dir() and not p.name.startswith(".") and is_complete_run(p)
+        ),
+        key=lambda p: (_run_started(p), p.name),
+    )
+
+
+def _run_started(folder: Path) -> str:
+    try:
+        return str(json.loads((folder / RUN_MARKER).read_text(encoding="utf-8")).get("gestart", ""))
+    except (OSError, ValueError):
+        return ""
+
+
+def check_output_folder(out: Path) -> None:
+    """Refuse an ``--out`` that holds anything but an earlier bcba run (its files would be
+    mixed with the report and end up in its audit entry and leak check)."""
+    if not out.exists():
+        return
+    if not out.is_dir():
+        raise ConfigError(
+            f"De uitvoermap {out} is een bestand, geen map. Kies een nieuwe of lege map."
+        )
+    if any(out.iterdir()) and not is_run_folder(out):
+        raise ConfigError(
+            f"De uitvoermap {out} is niet leeg en is geen eerdere bcba-run. Kies een nieuwe of lege map "
+            "(of laat --out weg: dan krijgt elke run een eigen map met datum en tijd)."
+        )
+
+
+def _building_name(out: Path) -> Path:
+    return out.with_name(f"{_BUILDING}{out.name}")
+
+
+def _owner_alive(folder: Path) -> bool:
+    try:
+        pid = int((folder / ".eigenaar").read_text().strip())
+    except (OSError, ValueError):
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _mark_incomplete(folder: Path, target: Path, reason: str) -> Path:
+    """Empty ``folder`` but for its debug log, mark it incomplete and move it to ``target``."""
+    for item in folder.iterdir():
+        if item.name == DEBUG_LOG:
+            continue
+        if item.is_dir():
+            shutil.rmtree(item, ignore_errors=True)
+        else:
+            item.unlink(missing_ok=True)
+    text = (
+        "ONVOLLEDIG – deze run is niet afgerond.\n"
+        f"Reden: {reason}\n"
+        f"Tijdstip: {dt.datetime.now():%d-%m-%Y %H:%M}\n"
+        "Er staat geen rapport in deze map; start de run opnieuw. "
+        f"Technische details (voor beheer) staan in {DEBUG_LOG}, als die er is.\n"
+    )
+    fd = os.open(folder / INCOMPLETE_MARKER, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w", encoding="utf-8") as handle:
+        handle.write(text)
+    if target.exists():
+        target = target.with_name(f"{target.name}-onvolledig")
+        n = 2
+        while target.exists():
+            target = target.with_name(f"{target.name.rsplit('-onvolledig', 1)[0]}-onvolledig-{n}")
+            n += 1
+    os.replace(folder, target)
+    return target
+
+
+def remove_stale_runs(base: Path) -> list[Path]:
+    """Mark the half-built run folders of killed runs under ``base`` as incomplete."""
+    marked = []
+    if not base.is_dir():
+        return marked
+    for folder in base.glob(f"{_BUILDING}*"):
+        if folder.is_dir() and not _owner_alive(folder):
+            final = folder.with_name(folder.name[len(_BUILDING) :])
+            marked.append(_mark_incomplete(folder, final, "de run is afgebroken (proces gestopt)"))
+    return marked
+
+
+@contextlib.contextmanager
+def run_folder(out: Path) -> Iterator[Path]:
+    """Build a run in a temporary folder beside ``out`` and put it in place on success.
+
+    Yields the folder to write into. On success it gets :data:`RUN_MARKER` and replaces
+    ``out`` (an earlier run there is removed); on failure everything but the debug log is
+    removed and the folder is left marked :data:`INCOMPLETE_MARKER` (beside an earlier
+    complete run, which stays). Raises :class:`~bcba.errors.ConfigError` when another run
+    writes into ``out`` now.
+    """
+    from bcba.io import ensure_dir
+
+    out = Path(out)
+    check_output_folder(out)
+    parent = ensure_dir(out.parent)
+    remove_stale_runs(parent)
+    lock_path = parent / f".{out.name}.lock"
+    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
+    try:
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError as exc:
+            raise ConfigError(
+                f"Er loopt al een run naar {out}. Wacht tot die klaar is of kies een andere uitvoermap."
+            ) from exc
+        building = _building_name(out)
+        if building.exists():
+            shutil.rmtree(building)
+        building.mkdir(mode=0o700)
+        (building / ".eigenaar").write_text(str(os.getpid()))
+        started = dt.datetime.now()
+        try:
+            yield building
+        except BaseException as exc:
+            reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            _mark_incomplete(building, out, reason)
+            raise
+        (building / ".eigenaar").unlink(missing_ok=True)
+        marker = {
+            "gestart": started.isoformat(timespec="seconds"),
+            "voltooid": dt.datetime.now().isoformat(timespec="seconds"),
+            "status": "voltooid",
+        }
+        fd_marker = os.open(building / RUN_MARKER, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd_marker, "w", encoding="utf-8") as handle:
+            json.dump(marker, handle)
+        if out.exists():
+            old = out.with_name(f".{out.name}.oud-{os.getpid()}")
+            os.replace(out, old)
+            os.replace(building, out)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(building, out)
+    finally:
+        os.close(fd)  # the lock file stays: removing it would let two runs lock two files

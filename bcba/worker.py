@@ -43,7 +43,7 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Held", "SecondProcess", "Task", "remove_stale_handover"]
+__all__ = ["Held", "SecondProcess", "Task", "remove_stale_folders", "remove_stale_handover"]
 
 HANDOVER_PREFIX = "bcba-overdracht-"
 _held: dict[str, object] = {}  # in the second process: objects put there, by name
@@ -85,17 +85,23 @@ def _alive(pid: int) -> bool:
     return True
 
 
-def remove_stale_handover() -> list[Path]:
-    """Remove hand-over folders whose owning process is gone (a killed run); return them."""
+def remove_stale_folders(prefix: str) -> list[Path]:
+    """Remove the private temporary folders ``<prefix><pid>-…`` whose owning process is
+    gone (a killed run), in ``/dev/shm`` and the temporary folder; return them."""
     removed = []
     for base in _handover_bases():
-        for folder in base.glob(f"{HANDOVER_PREFIX}*"):
-            pid_text = folder.name[len(HANDOVER_PREFIX) :].split("-", 1)[0]
+        for folder in base.glob(f"{prefix}*"):
+            pid_text = folder.name[len(prefix) :].split("-", 1)[0]
             if not pid_text.isdigit() or _alive(int(pid_text)):
                 continue
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)
     return removed
+
+
+def remove_stale_handover() -> list[Path]:
+    """Remove hand-over folders whose owning process is gone (a killed run); return them."""
+    return remove_stale_folders(HANDOVER_PREFIX)
 
 
 def _handover_dir() -> Path:

@@ -61,7 +61,7 @@ def ontwikkeling(r: Report) -> HTML:
     from bcba.monitoring import monitoring_section, run_folders, vergelijk
 
     here = r.out.resolve()
-    earlier = [f for f in run_folders(r.cfg.gemeente) if f.resolve() != here and f.name < here.name]
+    earlier = [f for f in run_folders(r.cfg.gemeente) if f.resolve() != here]
     if not earlier:
         return HTML("")
     result = vergelijk(r.cfg.gemeente, current=here, previous=earlier[-1])

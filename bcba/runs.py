@@ -151,6 +151,21 @@ def _run_started(folder: Path) -> str:
         return ""
 
 
+def mark_complete(folder: Path, *, started: dt.datetime | None = None) -> Path:
+    """Write :data:`RUN_MARKER` into ``folder``: from now on it counts as a completed run."""
+    now = dt.datetime.now()
+    marker = {
+        "gestart": (started or now).isoformat(timespec="seconds"),
+        "voltooid": now.isoformat(timespec="seconds"),
+        "status": "voltooid",
+    }
+    path = Path(folder) / RUN_MARKER
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with open(fd, "w", encoding="utf-8") as handle:
+        json.dump(marker, handle)
+    return path
+
+
 def check_output_folder(out: Path) -> None:
     """Refuse an ``--out`` that holds anything but an earlier bcba run (its files would be
     mixed with the report and end up in its audit entry and leak check)."""

@@ -14,6 +14,7 @@ from shapely.geometry import Point, box
 from bcba import monitoring
 from bcba.config import CRS
 from bcba.errors import CRSMismatchError, InputValidationError, MissingInputError
+from bcba.runs import INCOMPLETE_MARKER, mark_complete
 
 X0, Y0 = 100_000.0, 400_000.0
 
@@ -129,6 +130,7 @@ def _write_run(folder: Path, scores: dict[str, float], hot_cells: list[str]) -> 
         geometry=[box(i * 100, 0, i * 100 + 100, 100) for i in range(3)],
         crs=CRS,
     ).to_file(folder / "hotspots.gpkg", layer="cellen")
+    mark_complete(folder)
     return folder
 
 
@@ -138,6 +140,8 @@ def test_vergelijk_finds_latest_two_runs_and_changes(tmp_path):
     _write_run(base / "2025-01-15", {"BU1": 3.0, "BU2": 5.0, "BU3": 0.0}, ["E1000N4000"])
     _write_run(base / "2026-01-15", {"BU1": 4.0, "BU2": 2.0, "BU3": 0.0}, ["E1002N4000"])
     (base / "2026-02-01").mkdir()  # a failed run without results is ignored
+    broken = _write_run(base / "2026-03-01", {"BU1": 9.0}, [])  # and one marked incomplete
+    (broken / INCOMPLETE_MARKER).write_text("ONVOLLEDIG")
     result = monitoring.vergelijk("Barendrecht", reports_root=tmp_path / "reports")
     assert result.current.name == "2026-01-15" and result.previous.name == "2025-01-15"
     d = result.details.set_index("buurtcode")
@@ -207,6 +211,7 @@ def test_planted_hotspot_move_is_detected(tmp_path, monkeypatch):
             periode=periode,
         )
         analyse(cfg)
+        mark_complete(cfg.output_dir)
     result = monitoring.vergelijk("GM0489", reports_root=tmp_path / "reports")
     drugs = result.details[result.details["thema"] == "drugs"].set_index("buurtcode")
     assert drugs.loc[old_buurt, "verschil_score"] < 0

@@ -53,7 +53,7 @@ def aanpak(r: Report) -> HTML:
             breed=("toelichting",),
         )
     )
-    return rh.section(*parts)
+    return rh.section(*parts, klasse="bcba-compact")
 
 
 def ontwikkeling(r: Report) -> HTML:

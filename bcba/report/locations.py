@@ -183,6 +183,7 @@ def signalen(r: Report) -> HTML:
         )
         if len(top)
         else "",
+        klasse="bcba-compact",
     )
 
 

@@ -188,6 +188,7 @@ def render_html(
     )
     meta = dict(notebook.metadata.get("bcba", {}))
     meta["document"] = DOCUMENTS[document]
+    meta["soort"] = document
     meta.update({k: str(v) for k, v in (metadata or {}).items()})
     missing = [k for k in REQUIRED_METADATA if not str(meta.get(k, "")).strip()]
     if missing:

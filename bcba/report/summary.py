@@ -169,3 +169,51 @@ def verantwoording(r: Report) -> HTML:
             "Methode, validatie, datakwaliteit en herkomst staan in de bijlagen voor analisten."
         ),
     )
+
+
+#: What a finished run keeps of its report for the presentation and the council version.
+SUMMARY_FILE = "samenvatting.json"
+
+
+def run_summary(r: Report) -> dict:
+    """The report's content at area level and its findings, for ``bcba presentatie``.
+
+    Area-level entries (buurt names, counts per theme, the approach) are marked so the
+    council version (``hoofdlijnen``) can leave out everything else.
+    """
+    f = r.findings
+    themes = []
+    for thema, t in f.themes.items():
+        theme = r.themes.themas[thema]
+        themes.append(
+            {
+                "id": thema,
+                "label": theme.label,
+                "omschrijving": theme.omschrijving,
+                "kaart": f"kaarten/score_{thema}.png",
+                "top": t.top["buurtnaam"].head(3).tolist(),
+                "concentraties": concentration_text(r, t),
+                "vlaggen": t.n_flags,
+                "meldingen": t.n_events,
+                "aanpak": [
+                    {"stap": i.stap, "instrument": i.instrument, "partner": i.partner}
+                    for i in theme.interventies
+                ],
+            }
+        )
+    return {
+        "gemeente": r.gemeente.code,
+        "gemeentenaam": r.gemeente.naam,
+        "rapport_id": r.cfg.rapport_id,
+        "ontvanger": r.cfg.ontvanger,
+        "datum": dt.date.today().isoformat(),
+        "periode": [r.periode[0].isoformat(), r.periode[1].isoformat()],
+        "demo": r.demo,
+        "bevindingen": findings(r),
+        "totaal": {
+            "kaart": "kaarten/totaalscore.png",
+            "top": f.top_total["buurtnaam"].head(3).tolist(),
+        },
+        "themas": themes,
+        "model_oordeel": f.model_verdict,
+    }

@@ -199,11 +199,13 @@ class Report:
         **kwargs,
     ) -> str:
         """An interactive map (saved to ``kaarten/<slug>.html`` too) with its print twin."""
+        from bcba.io import write_bytes
         from bcba.maps.offline import to_offline_html
 
         m, png = self.static_and_interactive(kind, frame, **kwargs)
         page = to_offline_html(m)
         self.save_map(page, slug)
+        write_bytes(self.out / "kaarten" / f"{slug}.png", png)  # for the presentation
         return rh.kaart_html(
             page, statisch=png, bijschrift=bijschrift, op_scherm=op_scherm, hoogte=hoogte
         )
@@ -306,6 +308,10 @@ class Report:
                 ontvanger=self.cfg.ontvanger,
             )
         self._figures.clear()
+        write_text(
+            self.out / summary.SUMMARY_FILE,
+            json.dumps(summary.run_summary(self), indent=1, ensure_ascii=False),
+        )
         # Everything in the report folder leaves the workplace and is checked; the engine
         # checked the files it wrote. data/processed stays on the workplace and holds
         # pseudonyms only (the test suite scans it too).

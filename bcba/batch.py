@@ -36,6 +36,8 @@ SUMMARY_COLUMNS = ["gemeente", "naam", "status", "reden", "duur_s", "rapport"]
 KLAAR, FOUT, OVERGESLAGEN = "klaar", "fout", "overgeslagen"
 #: ``scheduler`` value for a dask cluster on this machine.
 LOCAL = "lokaal"
+#: Seconds to wait for a remote dask scheduler before giving up with a Dutch error.
+SCHEDULER_TIMEOUT_S = 20
 
 #: ``runner(gemeente, data_dir, output_dir, periode, pdf) -> Path`` of the HTML report.
 Runner = Callable[[str, Path, Path, tuple | None, bool], Path]
@@ -311,7 +313,7 @@ def _on_dask(
         client = Client(cluster)
     else:
         try:
-            client = Client(scheduler, timeout="20s")
+            client = Client(scheduler, timeout=f"{SCHEDULER_TIMEOUT_S}s")
         except (OSError, TimeoutError, ValueError) as exc:
             raise ConfigError(
                 f"Kan de dask-scheduler op {scheduler!r} niet bereiken ({exc}). Controleer het "

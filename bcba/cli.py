@@ -22,6 +22,7 @@ import difflib
 import logging
 import re
 import sys
+import textwrap
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -116,6 +117,19 @@ class DutchHelpFormatter(argparse.HelpFormatter):
     def __init__(self, prog: str, **kwargs) -> None:
         kwargs.setdefault("max_help_position", 32)
         super().__init__(prog, **kwargs)
+
+    # Dutch is full of hyphenated words and codes (GM0489, dd-mm-jjjj): never break at "-"
+    def _split_lines(self, text: str, width: int) -> list[str]:
+        return textwrap.wrap(" ".join(text.split()), width, break_on_hyphens=False)
+
+    def _fill_text(self, text: str, width: int, indent: str) -> str:
+        return textwrap.fill(
+            " ".join(text.split()),
+            width,
+            initial_indent=indent,
+            subsequent_indent=indent,
+            break_on_hyphens=False,
+        )
 
     def add_usage(self, usage, actions, groups, prefix=None) -> None:
         super().add_usage(usage, actions, groups, prefix="gebruik: " if prefix is None else prefix)
@@ -433,7 +447,8 @@ def _opts_batch(p: argparse.ArgumentParser) -> None:
         type=_positive_int,
         default=2,
         metavar="N",
-        help="aantal gemeenten tegelijk op deze computer (standaard 2; niet met --scheduler)",
+        help="aantal gemeenten tegelijk op deze computer (standaard 2); met --scheduler "
+        "zonder ADRES het aantal workers van het lokale cluster",
     )
     p.add_argument(
         "--scheduler",
@@ -581,7 +596,6 @@ def _subparsers(parser: DutchArgumentParser, metavar: str):
     return parser.add_subparsers(
         title="opdrachten" if metavar == "opdracht" else "acties",
         metavar=metavar,
-        dest=f"_{metavar}",
         required=metavar != "opdracht",
     )
 
@@ -669,14 +683,29 @@ class _OncePerRun(logging.Filter):
         return True
 
 
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever ``sys.stderr`` is at the time of the message."""
+
+    def __init__(self) -> None:
+        super().__init__()
+
+    @property
+    def stream(self):  # type: ignore[override]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value) -> None:  # StreamHandler.__init__ assigns it
+        pass
+
+
 def _setup_logging(verbose: bool) -> None:
-    handler = logging.StreamHandler(sys.stderr)
+    """Dutch log lines on stderr, each distinct one once; INFO with ``-v``."""
+    root = logging.getLogger()
+    for old in [h for h in root.handlers if isinstance(h, _StderrHandler)]:
+        root.removeHandler(old)
+    handler = _StderrHandler()
     handler.setFormatter(_DutchLevels(verbose=verbose))
     handler.addFilter(_OncePerRun())
-    root = logging.getLogger()
-    for old in [h for h in root.handlers if getattr(h, "_bcba", False)]:
-        root.removeHandler(old)
-    handler._bcba = True  # noqa: SLF001 - marks our handler for a second main() in one process
     root.addHandler(handler)
     root.setLevel(logging.INFO if verbose else logging.WARNING)
     # third-party chatter that says nothing to an analyst

@@ -97,7 +97,18 @@ def _run_one(task: dict, runner: Runner) -> dict:
 
 
 def _internal(exc: BaseException) -> str:
-    return f"interne fout: {type(exc).__name__}: {exc}"
+    """The reason of an unexpected error; an error raised inside the report notebook
+    (papermill's ``ename``/``evalue``) is named by the error inside, and a bcba error
+    there gives its own Dutch message."""
+    from bcba import errors
+
+    name, text = getattr(exc, "ename", None), getattr(exc, "evalue", None)
+    if name is None or text is None:
+        return f"interne fout: {type(exc).__name__}: {exc}"
+    inner = getattr(errors, str(name), None)
+    if isinstance(inner, type) and issubclass(inner, errors.BcbaError):
+        return str(text)
+    return f"interne fout in het rapport: {name}: {text}"
 
 
 def _crashed(task: dict, exc: BaseException) -> dict:

@@ -255,3 +255,40 @@ def test_unreachable_scheduler_is_a_dutch_error(tmp_path, monkeypatch):
             output_root=tmp_path / "reports",
             runner=env_runner,
         )
+
+
+class _NotebookError(Exception):
+    """Stands in for papermill's PapermillExecutionError (``ename``, ``evalue``)."""
+
+    def __init__(self, ename: str, evalue: str) -> None:
+        super().__init__("")
+        self.ename, self.evalue = ename, evalue
+
+
+def notebook_bcba_error_runner(gemeente, data_dir, output_dir, periode, pdf) -> Path:
+    raise _NotebookError("MissingInputError", "Invoermap X bestaat niet.")
+
+
+def notebook_other_error_runner(gemeente, data_dir, output_dir, periode, pdf) -> Path:
+    raise _NotebookError("ValueError", "kapot")
+
+
+@pytest.mark.parametrize(
+    ("runner", "reason"),
+    [
+        (notebook_bcba_error_runner, "Invoermap X bestaat niet."),
+        (notebook_other_error_runner, "interne fout in het rapport: ValueError: kapot"),
+    ],
+)
+def test_error_inside_the_notebook_is_named(tmp_path, runner, reason):
+    folder = tmp_path / "raw" / "GM0489"
+    folder.mkdir(parents=True)
+    (folder / "bag_adressen.csv").write_text("x\n", encoding="utf-8")
+    summary = batch.run_batch(
+        gemeenten=["GM0489"],
+        workers=1,
+        data_root=tmp_path / "raw",
+        output_root=tmp_path / "reports",
+        runner=runner,
+    )
+    assert summary.loc[0, "status"] == "fout" and summary.loc[0, "reden"] == reason

@@ -292,3 +292,29 @@ def test_error_inside_the_notebook_is_named(tmp_path, runner, reason):
         runner=runner,
     )
     assert summary.loc[0, "status"] == "fout" and summary.loc[0, "reden"] == reason
+
+
+def test_regional_overview_gets_only_the_batch_complete_runs(data_root, tmp_path, monkeypatch):
+    from bcba import regional
+
+    seen = {}
+
+    def fake_regional(*, results_root, folders):
+        seen.update(folders)
+        return tmp_path / "regio.html"
+
+    monkeypatch.setattr(regional, "run_regional_report", fake_regional)
+    summary = batch.run_batch(
+        gemeenten=["GM0489", BROKEN],
+        workers=2,
+        periode=PERIODE,
+        pdf=False,
+        regio_rapport=True,
+        data_root=data_root,
+        output_root=tmp_path / "reports",
+        runner=loading_runner,
+        today=dt.date(2026, 1, 5),
+    )
+    assert summary["gemeente"].tolist() == ["GM0489", BROKEN, "REGIO"]
+    assert summary.loc[2, "status"] == "klaar"
+    assert seen == {"GM0489": tmp_path / "reports" / "GM0489_Barendrecht" / "2026-01-05"}

@@ -225,7 +225,7 @@ def add_period(p: argparse.ArgumentParser) -> None:
         type=_date,
         metavar="DATUM",
         help="begin van de analyseperiode, jjjj-mm-dd of dd-mm-jjjj "
-        "(standaard 1 januari, twee jaar terug)",
+        "(standaard 1 januari van twee jaar geleden)",
     )
     p.add_argument(
         "--periode-eind",
@@ -532,7 +532,7 @@ COMMANDS: tuple[Command, ...] = (
     ),
     Command(
         "gemeenten",
-        "toon de meegeleverde gemeenten en welke invoer hebben",
+        "toon de meegeleverde gemeenten en welke daarvan invoerdata hebben",
         None,
         "gemeenten",
     ),

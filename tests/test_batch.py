@@ -142,8 +142,10 @@ def test_argument_errors_are_dutch(kwargs, message, tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.filterwarnings("ignore::RuntimeWarning")  # statsmodels/rtm overflow on tiny data
-def test_real_batch_with_reports(data_root, tmp_path, monkeypatch):
-    """The real runner (papermill + HTML) for one good and one broken municipality."""
+@pytest.mark.parametrize("scheduler", [None, "lokaal"])
+def test_real_batch_with_reports(data_root, tmp_path, monkeypatch, scheduler):
+    """The real runner (papermill + HTML) for one good and one broken municipality, in the
+    process pool and on a local dask cluster."""
     from bcba import config
 
     home = tmp_path / "home"
@@ -154,6 +156,7 @@ def test_real_batch_with_reports(data_root, tmp_path, monkeypatch):
     summary = batch.run_batch(
         gemeenten=["GM0489", BROKEN],
         workers=2,
+        scheduler=scheduler,
         periode=PERIODE,
         pdf=False,
         data_root=data_root,
@@ -164,3 +167,154 @@ def test_real_batch_with_reports(data_root, tmp_path, monkeypatch):
     html = Path(summary.loc[0, "rapport"])
     assert html.is_file() and html.suffix == ".html"
     assert "'postcode'" in summary.loc[1, "reden"]
+
+
+# --------------------------------------------------------------------------- dask
+def flags_runner(gemeente, data_dir, output_dir, periode, pdf) -> Path:
+    """The real input validation, then a stand-in report and a small ``vlaggen.csv``."""
+    loading_runner(gemeente, data_dir, output_dir, periode, pdf)
+    wijk = f"WK{gemeente[2:]}00"
+    pd.DataFrame(
+        {"wijkcode": [wijk] * 12, "themas": ["drugs"] * 12, "flag_id": ["KVK_WOONADRES"] * 12}
+    ).to_csv(output_dir / "vlaggen.csv", index=False)
+    return output_dir / f"bcba_{gemeente}.html"
+
+
+def _comparable(summary: pd.DataFrame, root: Path) -> list[dict]:
+    rows = summary.drop(columns="duur_s").to_dict("records")
+    for row in rows:
+        row["rapport"] = Path(row["rapport"]).relative_to(root).as_posix() if row["rapport"] else ""
+    return rows
+
+
+def test_dask_cluster_gives_the_same_results_as_the_pool(data_root, tmp_path):
+    common = {
+        "gemeenten": ["GM0489", BROKEN, "GM0597"],
+        "periode": PERIODE,
+        "pdf": False,
+        "data_root": data_root,
+        "runner": loading_runner,
+        "today": dt.date(2026, 1, 5),
+    }
+    pool = batch.run_batch(workers=2, output_root=tmp_path / "pool", **common)
+    dask = batch.run_batch(workers=2, scheduler="lokaal", output_root=tmp_path / "dask", **common)
+    assert pool["status"].tolist() == ["klaar", "fout", "klaar"]
+    assert _comparable(dask, tmp_path / "dask") == _comparable(pool, tmp_path / "pool")
+    assert "'postcode'" in dask.loc[1, "reden"]
+
+
+def test_national_export_uses_only_the_batch_complete_runs(data_root, tmp_path, monkeypatch):
+    monkeypatch.setenv("BCBA_HOME", str(tmp_path / "home"))
+    from bcba import config
+
+    # an older complete-looking run of the municipality that now fails must not count
+    stale = config.reports_dir() / "GM0542_Hendrik-Ido-Ambacht" / "2025-01-01"
+    flags_runner(BROKEN, data_root / "GM0489", stale, PERIODE, False)
+    out = tmp_path / "landelijk.csv"
+    seen = []
+    summary = batch.run_batch(
+        gemeenten=["GM0489", BROKEN, "GM0597"],
+        workers=2,
+        periode=PERIODE,
+        pdf=False,
+        landelijk=out,
+        drempel=10,
+        data_root=data_root,
+        runner=flags_runner,
+        today=dt.date(2026, 1, 5),
+        on_progress=lambda text, done, total: seen.append((done, total)),
+    )
+    assert summary["gemeente"].tolist() == ["GM0489", BROKEN, "GM0597", "LANDELIJK"]
+    assert summary.set_index("gemeente").loc["LANDELIJK", "status"] == "klaar"
+    assert seen == [(1, 3), (2, 3), (3, 3)]
+    export = pd.read_csv(out, dtype=str)
+    codes = set(export["gemeentecode"].dropna()) - {"totaal"}
+    assert codes == {"GM0489", "GM0597"}, export
+
+
+def test_national_export_needs_the_reports_folder(tmp_path):
+    with pytest.raises(ConfigError, match="landelijke export leest"):
+        batch.run_batch(
+            gemeenten=["GM0489"],
+            landelijk=tmp_path / "x.csv",
+            data_root=tmp_path,
+            output_root=tmp_path / "elders",
+        )
+
+
+def test_unreachable_scheduler_is_a_dutch_error(tmp_path, monkeypatch):
+    monkeypatch.setattr(batch, "SCHEDULER_TIMEOUT_S", 1)
+    folder = tmp_path / "raw" / "GM0489"
+    folder.mkdir(parents=True)
+    (folder / "bag_adressen.csv").write_text("x\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match="Kan de dask-scheduler op 'tcp://127.0.0.1:9' niet"):
+        batch.run_batch(
+            gemeenten=["GM0489"],
+            scheduler="tcp://127.0.0.1:9",
+            data_root=tmp_path / "raw",
+            output_root=tmp_path / "reports",
+            runner=env_runner,
+        )
+
+
+class _NotebookError(Exception):
+    """Stands in for papermill's PapermillExecutionError (``ename``, ``evalue``)."""
+
+    def __init__(self, ename: str, evalue: str) -> None:
+        super().__init__("")
+        self.ename, self.evalue = ename, evalue
+
+
+def notebook_bcba_error_runner(gemeente, data_dir, output_dir, periode, pdf) -> Path:
+    raise _NotebookError("MissingInputError", "Invoermap X bestaat niet.")
+
+
+def notebook_other_error_runner(gemeente, data_dir, output_dir, periode, pdf) -> Path:
+    raise _NotebookError("ValueError", "kapot")
+
+
+@pytest.mark.parametrize(
+    ("runner", "reason"),
+    [
+        (notebook_bcba_error_runner, "Invoermap X bestaat niet."),
+        (notebook_other_error_runner, "interne fout in het rapport: ValueError: kapot"),
+    ],
+)
+def test_error_inside_the_notebook_is_named(tmp_path, runner, reason):
+    folder = tmp_path / "raw" / "GM0489"
+    folder.mkdir(parents=True)
+    (folder / "bag_adressen.csv").write_text("x\n", encoding="utf-8")
+    summary = batch.run_batch(
+        gemeenten=["GM0489"],
+        workers=1,
+        data_root=tmp_path / "raw",
+        output_root=tmp_path / "reports",
+        runner=runner,
+    )
+    assert summary.loc[0, "status"] == "fout" and summary.loc[0, "reden"] == reason
+
+
+def test_regional_overview_gets_only_the_batch_complete_runs(data_root, tmp_path, monkeypatch):
+    from bcba import regional
+
+    seen = {}
+
+    def fake_regional(*, results_root, folders):
+        seen.update(folders)
+        return tmp_path / "regio.html"
+
+    monkeypatch.setattr(regional, "run_regional_report", fake_regional)
+    summary = batch.run_batch(
+        gemeenten=["GM0489", BROKEN],
+        workers=2,
+        periode=PERIODE,
+        pdf=False,
+        regio_rapport=True,
+        data_root=data_root,
+        output_root=tmp_path / "reports",
+        runner=loading_runner,
+        today=dt.date(2026, 1, 5),
+    )
+    assert summary["gemeente"].tolist() == ["GM0489", BROKEN, "REGIO"]
+    assert summary.loc[2, "status"] == "klaar"
+    assert seen == {"GM0489": tmp_path / "reports" / "GM0489_Barendrecht" / "2026-01-05"}

@@ -31,7 +31,17 @@ from bcba.synthetic import _bag, _registers, _signals
 from bcba.synthetic._planted import Planter, address_record, iso
 from bcba.synthetic._registers import Numbers, Period, Persons, Registers
 
-__all__ = ["generate", "SCENARIOS", "FORMATS", "COLUMNS", "RTM_FACTOREN"]
+__all__ = [
+    "generate",
+    "SCENARIOS",
+    "FORMATS",
+    "COLUMNS",
+    "RTM_FACTOREN",
+    "DEMO_MARKER",
+    "check_demo_target",
+    "demo_files",
+    "is_demo_output",
+]
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +67,122 @@ RTM_FACTOREN = (
 )
 
 _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
+
+#: Marker file the generator writes into every folder it fills: it says (in Dutch) that the
+#: data are synthetic and lists every file written with its SHA-256, so that a later demo
+#: run can tell its own untouched output from an analyst's real extracts.
+DEMO_MARKER = "DEMO_SYNTHETISCH.txt"
+_MARKER_LINE = re.compile(r"^([0-9a-f]{64})  (\S.*)$")
+
+
+def demo_files(folder: str | Path) -> dict[str, str] | None:
+    """The files listed in ``folder``'s demo marker (relative POSIX path -> SHA-256).
+
+    ``None`` when the folder has no :data:`DEMO_MARKER`. The listing says what the generator
+    wrote; whether the folder still holds exactly that is :func:`is_demo_output`.
+    """
+    marker = Path(folder) / DEMO_MARKER
+    if not marker.is_file():
+        return None
+    listed = {}
+    for line in marker.read_text(encoding="utf-8").splitlines():
+        hit = _MARKER_LINE.match(line)
+        if hit:
+            listed[hit.group(2)] = hit.group(1)
+    return listed
+
+
+def _demo_problems(folder: Path) -> tuple[dict[str, str], list[str]]:
+    """Own earlier demo files of ``folder`` and the files that are not (added or changed)."""
+    from bcba.sources.bundle import sha256_file
+
+    listed = demo_files(folder) or {}
+    problems = []
+    for path in sorted(folder.rglob("*")):
+        if path.is_dir() or (path.name == DEMO_MARKER and path.parent == folder):
+            continue
+        rel = path.relative_to(folder).as_posix()
+        if rel not in listed:
+            problems.append(rel)
+        elif not path.is_file() or sha256_file(path) != listed[rel]:
+            problems.append(f"{rel} (gewijzigd)")
+    return listed, problems
+
+
+def is_demo_output(folder: str | Path) -> bool:
+    """Whether ``folder`` holds exactly what the generator wrote there (marker, no file
+    added or changed since). A report made from such a folder is a demo."""
+    folder = Path(folder)
+    if demo_files(folder) is None:
+        return False
+    return not _demo_problems(folder)[1]
+
+
+def check_demo_target(out_dir: str | Path) -> dict[str, str]:
+    """Refuse to write demo data anywhere but a new or empty folder or earlier demo output.
+
+    Analysts put real extracts in ``data/raw/<GMxxxx>``, the demo's default folder: demo
+    data may never overwrite them. Returns the files of the earlier demo output (empty for
+    a new or empty folder), which the generator may replace.
+
+    Raises
+    ------
+    ConfigError
+        When ``out_dir`` is a file, or a folder holding anything the generator did not write
+        (or changed since); nothing is touched then.
+    """
+    folder = Path(out_dir)
+    if not folder.exists():
+        return {}
+    if not folder.is_dir():
+        raise ConfigError(
+            f"{folder} is een bestand, geen map; kies een (lege) map voor de demodata."
+        )
+    if not any(folder.iterdir()):
+        return {}
+    has_marker = (folder / DEMO_MARKER).is_file()
+    listed, problems = _demo_problems(folder)
+    if not problems:
+        return listed
+    shown = ", ".join(problems[:5]) + (f" en nog {len(problems) - 5}" if len(problems) > 5 else "")
+    what = (
+        f"eerdere demodata, maar ook bestanden die bcba daar niet heeft geschreven of die zijn "
+        f"gewijzigd: {shown}"
+        if has_marker
+        else f"gegevens die geen (herkenbare) bcba-demodata zijn: {shown}"
+    )
+    hint = ""
+    if not has_marker and (folder / "planted.json").is_file():
+        hint = (
+            f" Demodata van een oudere bcba-versie heeft nog geen {DEMO_MARKER}: staat er niets "
+            "echts in de map, verwijder haar dan zelf."
+        )
+    raise ConfigError(
+        f"Map {folder} bevat {what}. Demodata wordt alleen geschreven in een nieuwe of lege map "
+        f"of over eigen, ongewijzigde demodata (herkenbaar aan {DEMO_MARKER}); er is niets "
+        f"gewijzigd. Kies een andere map of verplaats die bestanden eerst.{hint}"
+    )
+
+
+def _write_marker(out_dir: Path, gem, seed: int, scenario: str, files: list[str]) -> None:
+    """Write :data:`DEMO_MARKER`: what the folder is, in Dutch, and every file's SHA-256."""
+    from bcba.sources.bundle import sha256_file
+
+    lines = [
+        "SYNTHETISCHE DEMODATA - GEEN ECHTE GEGEVENS",
+        "",
+        f"Deze map is geschreven door bcba (demodata) voor {gem.naam} ({gem.code}), "
+        f"seed {seed}, scenario {scenario}.",
+        "Alle personen, bedrijven, transacties, meldingen en enquêteantwoorden zijn verzonnen.",
+        "Een rapport uit deze map is een demo (markering 'DEMO – synthetische gegevens').",
+        "",
+        "Zet hier geen echte extracten neer. 'bcba demodata' en 'bcba demo' schrijven deze map",
+        "alleen opnieuw zolang er niets aan is toegevoegd of veranderd; anders weigeren zij.",
+        "",
+        "Bestanden (sha256):",
+        *(f"{sha256_file(out_dir / name)}  {name}" for name in sorted(files)),
+    ]
+    write_text(out_dir / DEMO_MARKER, "\n".join(lines) + "\n")
 
 
 def _check_args(scenario: str, fmt: str, scale: float, periode) -> None:
@@ -164,7 +290,8 @@ def generate(
     gemeente
         Anything :func:`bcba.reference.resolve_gemeente` accepts (``"GM0489"``, ``"Barendrecht"``).
     out_dir
-        Folder to write to (created with owner-only permissions).
+        Folder to write to (created with owner-only permissions): new, empty, or earlier
+        demo output of the generator, which is replaced. It gets :data:`DEMO_MARKER`.
     seed
         Seed of the generator: the same arguments give byte-identical files.
     periode
@@ -189,12 +316,14 @@ def generate(
     Raises
     ------
     ConfigError
-        For an unknown scenario, format, scale, period or hot-spot buurt.
+        For an unknown scenario, format, scale, period or hot-spot buurt, or an ``out_dir``
+    holding anything but earlier, unchanged demo output (:func:`check_demo_target`).
     UnknownMunicipalityError
         When the municipality is unknown or has no shipped outline and wijken.
     """
     _check_args(scenario, fmt, scale, periode)
     gem = reference.resolve_gemeente(gemeente)
+    earlier = check_demo_target(out_dir)  # before anything is written
     start, end = periode if periode is not None else config.default_period()
     per = Period(np.datetime64(start, "D"), np.datetime64(end, "D"))
     out_dir = ensure_dir(out_dir)
@@ -387,6 +516,7 @@ def generate(
         files.append("partners/" + _write_table(part_out, partners_dir, bron, "csv"))
 
     # --- manifest -----------------------------------------------------------------------
+    files.append(DEMO_MARKER)  # written last, with the hashes of all the others
     personen = pd.concat(
         [
             pd.DataFrame(
@@ -452,6 +582,10 @@ def generate(
     }
     text = json.dumps(manifest, ensure_ascii=False, indent=1, default=_json_default)
     write_text(out_dir / "planted.json", text + "\n")
+    written = [f for f in files if f != DEMO_MARKER] + ["planted.json"]
+    _write_marker(out_dir, gem, seed, scenario, written)
+    for stale in sorted(set(earlier) - set(written)):  # e.g. xlsx of an earlier csv demo
+        (out_dir / stale).unlink(missing_ok=True)
     log.info(
         "Demodata %s (%s, seed %d): %d adressen, %d vestigingen, %d transacties, %d meldingen",
         gem.code,

@@ -245,7 +245,7 @@ def _run_with_progress(cfg, *, pdf: bool, encrypt_for=None, display: ProgressDis
     from bcba import pipeline
 
     display.stage("Analyse en rapport maken")
-    return pipeline.run_report(cfg, pdf=pdf, encrypt_for=encrypt_for, progress=False)
+    return pipeline.run_report(cfg, pdf=pdf, encrypt_for=encrypt_for)
 
 
 def cmd_run(args: argparse.Namespace) -> int:

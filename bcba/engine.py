@@ -18,7 +18,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bcba import config
+from bcba import config, progress
 from bcba.config import RunConfig
 from bcba.io import ensure_dir
 from bcba.reference import Gemeente, resolve_gemeente
@@ -184,6 +184,7 @@ def analyse(
     timings: dict[str, float] = {}
     with SecondProcess(enabled=second_process, warm_up=_WARM_UP) as worker:
         started = time.perf_counter()
+        progress.stage("Invoer inlezen", done=0.02)
         inputs = load(cfg)
         names = sorted(inputs._names)
         timings["inlezen"] = time.perf_counter() - started
@@ -195,6 +196,7 @@ def analyse(
         held_names = worker.put("namen", names, private=True)
         first = worker.submit(write_processed_data, held, processed)
         themes = load_themes(cfg.thema_config)
+        progress.stage("Indicatoren berekenen", done=0.15)
         indicators = compute_indicators(inputs, themes=themes)
         timings["indicatoren"] = time.perf_counter() - started
 
@@ -209,11 +211,13 @@ def analyse(
             processed=processed,
             after_spatial=after_spatial,
         )
+        progress.stage("Netwerken analyseren (ruimtelijke analyse ernaast)", done=0.3)
         networks = analyse_networks(inputs, flags=indicators.flags)
         written = write_network_results(cfg.output_dir, networks)
         check_outputs(list(written.values()), names)
         timings["netwerken"] = time.perf_counter() - started
 
+        progress.stage("Wachten op de ruimtelijke analyse", done=0.5)
         data_files, timings["verwerkte_data"] = worker.result(first)
         spatial, more, spent, extra = worker.result(second)
         written.update(more)

@@ -13,18 +13,12 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from bcba import labels
 from bcba.maps.palette import format_number_nl
 from bcba.sources.quality import CONTROLES
 
 #: Dutch name of each source (tables, headings).
-SOURCE_LABELS = {
-    "bag": "BAG-adressen",
-    "kvk_vestigingen": "KvK-vestigingen",
-    "kvk_functionarissen": "KvK-functionarissen",
-    "kadaster": "Kadaster-transacties",
-    "enquete": "Enquête medewerkers",
-    "partners": "Partnermeldingen",
-}
+SOURCE_LABELS = {key: label[:1].upper() + label[1:] for key, label in labels.SOURCE_LABELS.items()}
 #: What one record of a source is called in a sentence ("54% van de enquêterecords ...").
 RECORD_NOUNS = {
     "bag": "BAG-adressen",

@@ -1,6 +1,6 @@
 """Orchestration of a B-CBA run: load, analyse, write results, execute and render the report.
 
-``run_report`` is what ``bcba run`` calls: it executes the parameterised report notebook
+``run_report`` is what ``bcba maak`` calls: it executes the parameterised report notebook
 with papermill (the notebook receives the :class:`~bcba.config.RunConfig` as JSON, calls
 :func:`bcba.report.view.open_report` and one section of :class:`bcba.report.view.Report`
 per cell), renders it to HTML without code with the nbconvert template, prints the PDF and
@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import bcba.report  # noqa: F401  (before papermill: keeps a slow, unused import out)
-from bcba import config
+from bcba import config, progress
 from bcba.config import RunConfig
 from bcba.errors import BcbaError, MissingInputError, RunError
 from bcba.reference import resolve_gemeente
@@ -83,7 +83,6 @@ def run_report(
     *,
     pdf: bool = True,
     encrypt_for: list[str] | None = None,
-    progress: bool = False,
     notebook: Path | None = None,
 ) -> ReportResult:
     """Execute, render and print the B-CBA report for one run configuration.
@@ -121,7 +120,7 @@ def run_report(
     try:
         with run_folder(Path(cfg.output_dir)) as building:
             work = cfg.model_copy(update={"output_dir": building})
-            result = _make_report(work, notebook=notebook, pdf=pdf, progress=progress)
+            result = _make_report(work, notebook=notebook, pdf=pdf)
         result = result.moved_to(Path(cfg.output_dir))
         if encrypt_for:
             from bcba.transport import encrypt_bundle
@@ -142,7 +141,7 @@ def run_report(
     return result
 
 
-def _make_report(cfg: RunConfig, *, notebook: Path, pdf: bool, progress: bool) -> ReportResult:
+def _make_report(cfg: RunConfig, *, notebook: Path, pdf: bool) -> ReportResult:
     """Execute the notebook into ``cfg.output_dir``, render the two documents, print them."""
     from bcba.io import atomic_path
     from bcba.report import render
@@ -156,12 +155,12 @@ def _make_report(cfg: RunConfig, *, notebook: Path, pdf: bool, progress: bool) -
     # not wait for it at the end
     browser = BackgroundBrowser() if pdf else None
     try:
-        bar = _Progress(progress, total=4 if pdf else 2)
+        progress.stage("Rapport uitvoeren", done=0.0)
         started = time.perf_counter()
         with atomic_path(executed) as tmp:
             executed_nb = _execute(notebook, tmp, cfg)
         timings["analyse_en_notebook"] = time.perf_counter() - started
-        bar.update("Notebook uitgevoerd")
+        progress.stage("HTML maken", done=0.85)
 
         started = time.perf_counter()
         html = render.render_html(executed, out / f"{stem}.html", notebook=executed_nb)
@@ -169,23 +168,20 @@ def _make_report(cfg: RunConfig, *, notebook: Path, pdf: bool, progress: bool) -
             executed, out / f"{stem}_bijlagen.html", document="bijlagen", notebook=executed_nb
         )
         timings["html"] = time.perf_counter() - started
-        bar.update("HTML gemaakt")
 
         result = ReportResult(
             output_dir=out, html=html, notebook=executed, timings=timings, annex_html=annex
         )
         if pdf:
+            progress.stage("PDF maken", done=0.9)
             started = time.perf_counter()
             result.pdf = render.render_pdf(html, out / f"{stem}.pdf", browser=browser)
             result.annex_pdf = render.render_pdf(
                 annex, out / f"{stem}_bijlagen.pdf", browser=browser
             )
             timings["pdf"] = time.perf_counter() - started
-            bar.update("PDF gemaakt")
             mapbook = out / "kaartenboek.pdf"
             result.mapbook = mapbook if mapbook.exists() else None
-            bar.update("Kaartenboek")
-        bar.close()
     finally:
         if browser is not None:
             browser.close()
@@ -316,27 +312,6 @@ def _with_report_metadata(path: Path, cfg: RunConfig):
         "demo": "ja" if is_demo_data(cfg.data_dir) else "",
     }
     return nb
-
-
-class _Progress:
-    """A rich progress bar for the CLI; silent for library use."""
-
-    def __init__(self, enabled: bool, total: int) -> None:
-        self._progress = None
-        if enabled:
-            from rich.progress import Progress
-
-            self._progress = Progress(transient=True)
-            self._progress.start()
-            self._task = self._progress.add_task("B-CBA maken", total=total)
-
-    def update(self, text: str) -> None:
-        if self._progress is not None:
-            self._progress.update(self._task, advance=1, description=text)
-
-    def close(self) -> None:
-        if self._progress is not None:
-            self._progress.stop()
 
 
 def export_national(gemeenten: list[str] | None, *, out: Path, threshold: int = 10) -> Path:

@@ -62,7 +62,7 @@ def make_run_config(
     if not data.is_dir():
         raise MissingInputError(
             f"Invoermap {data} bestaat niet. Zet de extracten daar neer, of maak demodata met "
-            f"'bcba demo-data --gemeente {gem.code}'."
+            f"'bcba demodata --gemeente {gem.code}'."
         )
     out = (
         Path(output_dir)

@@ -10,6 +10,7 @@ import pytest
 
 from bcba import batch
 from bcba.errors import ConfigError
+from bcba.runs import mark_complete
 
 PERIODE = (dt.date(2024, 1, 1), dt.date(2025, 12, 31))
 GEMEENTEN = ["GM0489", "GM0597", "GM0613", "GM0542", "GM0556"]
@@ -177,6 +178,7 @@ def flags_runner(gemeente, data_dir, output_dir, periode, pdf) -> Path:
     pd.DataFrame(
         {"wijkcode": [wijk] * 12, "themas": ["drugs"] * 12, "flag_id": ["KVK_WOONADRES"] * 12}
     ).to_csv(output_dir / "vlaggen.csv", index=False)
+    mark_complete(output_dir)  # as a finished run leaves its folder
     return output_dir / f"bcba_{gemeente}.html"
 
 

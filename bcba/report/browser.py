@@ -196,7 +196,7 @@ def open_offline(
             shot.parent.mkdir(parents=True, exist_ok=True)
             page.screenshot(path=str(shot), full_page=full_page)
             check.screenshot = shot
-    log.info("opened %s offline: %d blocked requests", path.name, len(check.requests))
+    log.info("%s offline geopend: %d verzoeken geblokkeerd", path.name, len(check.requests))
     return check
 
 

@@ -203,7 +203,7 @@ def render_html(
     check_offline_html(body)
     target = write_text(out_html_path, body)
     log.info(
-        "rendered %s (%.0f kB) in %.1f s",
+        "%s gemaakt (%.0f kB) in %.1f s",
         target.name,
         len(body) / 1024,
         time.perf_counter() - started,
@@ -342,5 +342,5 @@ def render_pdf(
             "Het rapport probeerde bij het afdrukken iets te laden: "
             + ", ".join(check.requests[:5])
         )
-    log.info("printed %s in %.1f s", Path(pdf_path).name, time.perf_counter() - started)
+    log.info("%s afgedrukt in %.1f s", Path(pdf_path).name, time.perf_counter() - started)
     return Path(pdf_path)

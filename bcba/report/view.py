@@ -19,6 +19,7 @@ from pathlib import Path
 import geopandas as gpd
 from IPython.display import HTML
 
+from bcba import progress
 from bcba.config import RunConfig
 from bcba.engine import Results
 from bcba.io import write_text
@@ -34,6 +35,7 @@ def _preparable(section):
 
     @functools.wraps(section)
     def shown(self, *args, **kwargs):
+        progress.stage(f"Rapportonderdeel {section.__name__.replace('_', ' ')}", done=0.6)
         ready = None if kwargs else self._prepared.pop((section.__name__, *args), None)
         if ready is None:
             return section(self, *args, **kwargs)
@@ -113,7 +115,9 @@ class Report:
         return self.themes.themas[thema].label
 
     def buurtnamen(self):
-        return self.inputs.area.buurten.set_index("buurtcode")["buurtnaam"]
+        """Buurt code -> name (at wijk level, when the municipality has no buurten, the wijken)."""
+        names = self.inputs.area.buurten.set_index("buurtcode")["buurtnaam"]
+        return names[~names.index.duplicated()]
 
     def reasons(self, thema: str, buurtcodes) -> list[list[str]]:
         """The top-3 contributing indicators of each buurt, as Dutch sentences."""
@@ -370,7 +374,7 @@ def open_report(run_config: str = "", *, gemeente: str = "") -> Report:
     Parameters
     ----------
     run_config
-        The run configuration as JSON (``RunConfig.model_dump_json()``), as ``bcba run``
+        The run configuration as JSON (``RunConfig.model_dump_json()``), as ``bcba maak``
         passes it to the notebook.
     gemeente
         Without ``run_config``: the municipality, with every other setting at its default

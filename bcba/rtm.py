@@ -936,11 +936,13 @@ class RiskTerrainModel:
         # held-out estimates on the estimation half
         est_cells = est_half[layout.unit]
         sel_ops = [ops[j] for j in main.selected]
-        result, kept = self._estimate(x[est_cells], y[est_cells], e[est_cells], main.selected)
+        result, kept = self._estimate(
+            x[est_cells], y[est_cells], e[est_cells], layout.unit[est_cells], main.selected
+        )
         coef = np.zeros(len(sel_ops))
         coef[kept] = np.asarray(result.params[1:], dtype=float)
         self.glm_ = result
-        self.dispersion_ = float(result.scale)
+        self.dispersion_ = max(1.0, float(result.pearson_chi2 / max(result.df_resid, 1)))
         self.coef_ = coef
         eta = x[:, main.selected] @ coef if len(coef) else np.zeros(len(y))
         self.intercept_ = float(np.log(y.sum() / (e * np.exp(eta)).sum()))
@@ -999,7 +1001,7 @@ class RiskTerrainModel:
             s = _set_sums(sums_for(selected), sets)
             blocks = s.take(slice(k, -1))
             gains = _heldout_gain(s.take(slice(0, k)), blocks, self.PRIOR, folds.fold_of_block)
-            phi = _block_dispersion(s.take(slice(-1, None)), blocks, self.PRIOR)[0]
+            phi = _block_dispersion(s.take(slice(-1, None)), blocks, self.PRIOR)
             t = gains.sum(axis=0) / phi
             if first is None:
                 first = np.where(supported, t, np.nan)
@@ -1020,32 +1022,46 @@ class RiskTerrainModel:
         """Best first-step statistic in data simulated without any factor effect.
 
         Counts are negative binomial around the exposure-only model of the selection
-        half, with the moment estimate of its dispersion (``var = mu + alpha mu^2``).
+        half, with a moment estimate of its over-dispersion (``var = mu + alpha mu^2``).
         """
         n_sims = int(round(1 / self.alpha)) - 1
-        half = folds.train.any(axis=0) | folds.test.any(axis=0)
-        cells = half[layout.unit]
-        xs = np.ascontiguousarray(x[cells][:, supported], dtype=np.float32)
+        cells = folds.blocks.any(axis=0)[layout.unit]
         ys, es = y[cells], e[cells]
         mu = es * ys.sum() / es.sum()
-        nb_alpha = max(0.0, float((((ys - mu) ** 2 - ys).sum()) / (mu**2).sum()))
+        # moment estimate on the Pearson scale: E[((y - mu)^2 - y) / mu] = alpha mu
+        nb_alpha = max(0.0, float((((ys - mu) ** 2 - ys) / mu).sum() / mu.sum()))
         rng = np.random.default_rng(seed)
         lam = np.repeat(mu[:, None], n_sims, axis=1)
         if nb_alpha > 0:
             lam *= rng.gamma(1 / nb_alpha, nb_alpha, lam.shape)
-        ysim = rng.poisson(lam).astype(np.float32)
-        unit = layout.unit[cells]
-        k, n_blocks, p = len(folds.train), len(folds.blocks), int(supported.sum())
+        ysim = rng.poisson(lam)
+        columns = np.flatnonzero(supported)
+        stat = self._first_step(x[cells], ysim, layout.unit[cells], base, folds, columns)
+        return stat.max(axis=1), nb_alpha
+
+    def _first_step(self, x, ysim, unit, base: _Sums, folds: _Folds, columns) -> np.ndarray:
+        """The first-step criterion of candidates ``columns`` for many count vectors.
+
+        ``x``: the half's cells by all candidates, ``unit`` their units; ``ysim``: their
+        counts, one column per simulation; exposures come from ``base``. Returns
+        (simulations, len(columns)); for the observed counts it equals what
+        :meth:`_forward` computes at its first step.
+        """
+        xs = np.ascontiguousarray(x[:, columns], dtype=np.float32)
+        ysim = np.asarray(ysim, dtype=np.float32)
+        n_sims = ysim.shape[1]
+        k, n_blocks, p = len(folds.train), len(folds.blocks), len(columns)
         real = _set_sums(base, np.concatenate([folds.train, folds.blocks]))
+        e1 = real.e1[:, 0, columns]  # (sets, p): exposure where each candidate is 1
         # training sums: one product over all folds and simulations
-        w = (folds.train[:, unit].T[:, :, None] * ysim[:, None, :]).reshape(len(ys), -1)
+        w = (folds.train[:, unit].T[:, :, None] * ysim[:, None, :]).reshape(len(ysim), -1)
         train_y1 = (xs.T @ w).reshape(p, k, n_sims).transpose(1, 2, 0)
         train = _SetSums(
             y=w.sum(axis=0, dtype=float).reshape(k, n_sims, 1),
             e=np.broadcast_to(real.e[:k, None, :], (k, n_sims, 1)),
             n=None,
             y1=train_y1[:, :, None, :].astype(float),
-            e1=np.broadcast_to(real.e1[:k, None][..., supported], (k, n_sims, 1, p)),
+            e1=np.broadcast_to(e1[:k, None, None, :], (k, n_sims, 1, p)),
             n1=None,
         )
         # test sums: each cell lies in one block, so one small product per block
@@ -1063,7 +1079,7 @@ class RiskTerrainModel:
             e=np.broadcast_to(real.e[k:, None, :], (n_blocks, n_sims, 1)),
             n=None,
             y1=test_y1[:, :, None, :],
-            e1=np.broadcast_to(real.e1[k:, None][..., supported], (n_blocks, n_sims, 1, p)),
+            e1=np.broadcast_to(e1[k:, None, None, :], (n_blocks, n_sims, 1, p)),
             n1=None,
         )
         gains = _heldout_gain(train, test, self.PRIOR, folds.fold_of_block).sum(axis=0)
@@ -1075,13 +1091,15 @@ class RiskTerrainModel:
             e1=test.e1.sum(axis=0, keepdims=True),
             n1=None,
         )
-        phi = _block_dispersion(whole, test, self.PRIOR)[0]
-        return (gains / phi).max(axis=1), nb_alpha
+        return gains / _block_dispersion(whole, test, self.PRIOR)
 
     # -- estimation ----------------------------------------------------------------------
-    def _estimate(self, x, y, e, selected: Sequence[int]):
-        """Quasi-Poisson GLM of the selected variants on the estimation half.
+    def _estimate(self, x, y, e, unit, selected: Sequence[int]):
+        """Poisson GLM of the selected variants on the estimation half.
 
+        Standard errors are cluster-robust with the sub-block units as clusters (valid
+        under any over-dispersion and correlation within a unit), with t intervals on
+        (clusters - 1) degrees of freedom.
         A variant without events on one side in this half cannot be estimated (its RRV
         would be 0 or infinite); it is left out of the GLM and its estimate stays missing.
         """
@@ -1099,9 +1117,8 @@ class RiskTerrainModel:
                 )
         design = sm.add_constant(x[:, [selected[i] for i in kept]], has_constant="add")
         model = sm.GLM(y, design, family=sm.families.Poisson(), offset=np.log(e))
-        first = model.fit()
-        dispersion = max(1.0, float(first.pearson_chi2 / max(first.df_resid, 1)))
-        return model.fit(scale=dispersion), kept
+        result = model.fit(cov_type="cluster", cov_kwds={"groups": unit}, use_t=True)
+        return result, kept
 
     def _factor_table(self, names, n_points, ops, factor_of, x, y, main, result, kept):
         ci = np.asarray(result.conf_int(0.05))

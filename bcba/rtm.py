@@ -12,13 +12,15 @@ Selection is built to survive null worlds (events in proportion to addresses onl
   half*;
 * on the selection half, factors enter one at a time by their held-out Poisson deviance
   gain in spatially blocked folds whose training cells keep a buffer (the largest factor
-  distance) from the test cells, divided by the Pearson dispersion (quasi-Poisson);
-* a factor enters only if its gain beats all gains simulated without any factor effect
-  (negative binomial counts with the data's dispersion): a Monte Carlo test at level
-  ``alpha`` of the best of all candidates;
+  distance) from the test cells, divided by the dispersion of the block totals (so over-
+  dispersion and correlation within blocks do not inflate it);
+* a factor enters only if that criterion beats the best candidate in data simulated
+  without any factor effect (negative binomial counts with the data's over-dispersion):
+  a Monte Carlo test at level ``alpha`` of the best of all candidates;
 * a variant needs support (cells and events on both sides), so separation cannot occur;
-* relative risk values (RRV = exp(coef)), 95% intervals and p-values come from a
-  quasi-Poisson GLM on the estimation half, which took no part in the selection;
+* relative risk values (RRV = exp(coef)), 95% intervals and p-values come from a Poisson
+  GLM with cluster-robust errors on the estimation half, which took no part in the
+  selection;
 * selection stability is the share of random halves of the blocks on which the same
   procedure picks the factor.
 
@@ -670,14 +672,15 @@ class RiskTerrainModel:
     The blocks (``block_size`` m squares) are split at random into a selection half and an
     estimation half. On the selection half, factors enter one at a time (forward
     selection) by their held-out deviance gain in ``cv`` spatially blocked folds with a
-    buffer, divided by the Pearson dispersion (quasi-Poisson). A factor enters only if its
-    gain beats every one of ``1/alpha - 1`` gains simulated under the model without it
-    (negative binomial counts with the dispersion of the data): a Monte Carlo test at level
-    ``alpha`` of the best of all candidates. The selected factors' relative risk values
-    (RRV), 95% intervals and p-values come from a quasi-Poisson GLM on the estimation
-    half, which took no part in the selection. Selection stability: the share of
-    ``2 * stability_splits`` random halves of the blocks on which the same selection picks
-    the factor. See ``docs/method-rtm.md``.
+    buffer, divided by the Pearson dispersion of the block totals. A factor enters only
+    if that criterion beats the best of all candidates in ``null_simulations`` data sets
+    simulated under the model without it (negative binomial counts with the data's
+    over-dispersion): a Monte Carlo test at level ``alpha``. The selected factors'
+    relative risk values (RRV), 95% intervals and p-values come from a Poisson GLM with
+    cluster-robust standard errors on the estimation half, which took no part in the
+    selection. Selection stability: the share of ``2 * stability_splits`` random halves
+    of the blocks on which the same selection picks the factor. See
+    ``docs/method-rtm.md``.
 
     Parameters
     ----------
@@ -695,7 +698,10 @@ class RiskTerrainModel:
         Cells within this distance (m) of a fold's test cells are left out of its training
         set; ``None``: the largest distance.
     alpha : float
-        Level of the test for each factor entering; ``1/alpha - 1`` null simulations.
+        Level of the Monte Carlo test for each factor entering.
+    null_simulations : int
+        Data sets simulated without any factor effect for that test (at least
+        ``1/alpha - 1``).
     stability_splits : int
         Random splits of the blocks into two halves for the stability (0: none).
     min_cells, min_events : int
@@ -724,6 +730,7 @@ class RiskTerrainModel:
         block_size: float = 1000.0,
         buffer: float | None = None,
         alpha: float = 0.02,
+        null_simulations: int = 99,
         stability_splits: int = 10,
         min_cells: int = 10,
         min_events: int = 5,
@@ -737,6 +744,7 @@ class RiskTerrainModel:
         self.block_size = block_size
         self.buffer = buffer
         self.alpha = alpha
+        self.null_simulations = null_simulations
         self.stability_splits = stability_splits
         self.min_cells = min_cells
         self.min_events = min_events
@@ -755,6 +763,7 @@ class RiskTerrainModel:
                 "block_size",
                 "buffer",
                 "alpha",
+                "null_simulations",
                 "stability_splits",
                 "min_cells",
                 "min_events",
@@ -790,6 +799,14 @@ class RiskTerrainModel:
             raise ConfigError(f"buffer moet >= 0 (m) of None zijn, kreeg {self.buffer!r}.")
         if not 0 < self.alpha <= 0.2:
             raise ConfigError(f"alpha moet in (0; 0,2] liggen, kreeg {self.alpha!r}.")
+        if (
+            not isinstance(self.null_simulations, int | np.integer)
+            or self.alpha * (self.null_simulations + 1) < 1 - 1e-9
+        ):
+            raise ConfigError(
+                f"null_simulations moet een geheel getal >= 1/alpha - 1 zijn, kreeg "
+                f"{self.null_simulations!r} bij alpha={self.alpha!r}."
+            )
         if not isinstance(self.stability_splits, int | np.integer) or self.stability_splits < 0:
             raise ConfigError(
                 f"stability_splits moet een geheel getal >= 0 zijn, kreeg {self.stability_splits!r}."
@@ -842,7 +859,8 @@ class RiskTerrainModel:
         Raises
         ------
         CRSMismatchError, ConfigError
-            Also when the cells span fewer than ``2 * cv`` blocks.
+            Also when the cells span fewer than 4 blocks (with fewer than ``2 * cv``
+            blocks, ``cv_`` folds per half are used instead).
         """
         self._validate_params()
         check_crs(cells, "cells")
@@ -869,11 +887,21 @@ class RiskTerrainModel:
             centroid_xy(cells)[fit_mask], block_size=float(self.block_size), buffer=buffer
         )
         n_blocks = int(layout.block.max()) + 1
-        if n_blocks < 2 * self.cv:
+        if n_blocks < 4:
             raise ConfigError(
                 f"De cellen beslaan {n_blocks} blokken van {self.block_size:g} m; voor een "
-                f"selectie- en een schattingshelft met elk cv={self.cv} folds zijn er minstens "
-                f"{2 * self.cv} nodig. Kies kleinere blokken (block_size) of minder folds (cv)."
+                "selectie- en een schattingshelft met elk minstens 2 folds zijn er minstens 4 "
+                "nodig. Kies kleinere blokken (block_size)."
+            )
+        # a small area: fewer folds rather than no model (each half needs a block per fold)
+        self.cv_ = min(int(self.cv), n_blocks // 2)
+        if self.cv_ < self.cv:
+            logger.info(
+                "%d blokken van %g m: %d in plaats van %d folds per helft",
+                n_blocks,
+                self.block_size,
+                self.cv_,
+                self.cv,
             )
         features, ops = candidate_features(
             cells,
@@ -898,7 +926,7 @@ class RiskTerrainModel:
             state = np.random.RandomState(seed.generate_state(1)[0])
             for half in _split_in_two(layout, state):
                 halves.append(half)
-                folds.append(_buffered_folds(layout, half, self.cv, state))
+                folds.append(_buffered_folds(layout, half, self.cv_, state))
         cache: dict[tuple[int, ...], _Sums] = {}
 
         def sums_for(selected: Sequence[int]) -> _Sums:
@@ -919,7 +947,10 @@ class RiskTerrainModel:
             else:
                 maxima, self.nb_alpha_ = np.zeros(0), np.nan
             self.null_maxima_ = maxima
-            self.margin_ = float(maxima.max()) if len(maxima) else np.inf
+            # Monte Carlo test: the observed best must beat all but alpha * (B + 1) - 1
+            # of the B simulated bests, so that p = (1 + #{sims >= obs}) / (B + 1) <= alpha
+            rank = int(np.floor(self.alpha * (len(maxima) + 1) + 1e-9))
+            self.margin_ = float(np.sort(maxima)[-rank]) if len(maxima) else np.inf
             runs = []
             for j, (half, fold) in enumerate(zip(halves, folds, strict=True)):
                 support = supported if j == 0 else self._support(sums_for(()), half, ~half)
@@ -1024,7 +1055,7 @@ class RiskTerrainModel:
         Counts are negative binomial around the exposure-only model of the selection
         half, with a moment estimate of its over-dispersion (``var = mu + alpha mu^2``).
         """
-        n_sims = int(round(1 / self.alpha)) - 1
+        n_sims = int(self.null_simulations)
         cells = folds.blocks.any(axis=0)[layout.unit]
         ys, es = y[cells], e[cells]
         mu = es * ys.sum() / es.sum()

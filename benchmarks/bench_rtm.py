@@ -4,7 +4,8 @@ Run::
 
     python benchmarks/bench_rtm.py                       # calibration + fit times
     python benchmarks/bench_rtm.py --onderdelen tijd     # fit times only
-    python benchmarks/bench_rtm.py --onderdelen pijplijn # + validation, spatial CV, Gi*
+    python benchmarks/bench_rtm.py --onderdelen pijplijn # validation, spatial CV, Gi*
+    python benchmarks/bench_rtm.py --onderdelen kalibratie_groot  # Rotterdam size, 10 seeds
 
 Calibration (Barendrecht-size worlds, ``--seeds`` seeds each, default 20):
 
@@ -145,9 +146,14 @@ def true_zone_effect(model: RiskTerrainModel, cells, exposure, rel, mask) -> flo
     return float(inside / outside)
 
 
-def calibration(seeds: int, size: str) -> None:
-    out = []
-    for scenario in ("nul", "nul_nb", "nul_ruimtelijk"):
+def calibration(
+    seeds: int,
+    size: str,
+    *,
+    nulls=("nul", "nul_nb", "nul_ruimtelijk"),
+    amplitudes=(1.0, 2.0, 4.0),
+) -> None:
+    for scenario in nulls:
         hits = 0
         for seed in range(seeds):
             cells, events, factors, exposure, _ = make_world(size, seed, scenario=scenario)
@@ -155,10 +161,13 @@ def calibration(seeds: int, size: str) -> None:
                 cells, events, factors, exposure=exposure
             )
             hits += bool(model.factors_["geselecteerd"].any())
-        out.append(f"nul-selectie {scenario:<15s} {hits:3d} van {seeds} seeds met een factor")
-        print(out[-1], flush=True)  # noqa: T201 (script output)
-    for amplitude in (1.0, 2.0, 4.0):
+        print(  # noqa: T201 (script output)
+            f"{size}: nul-selectie {scenario:<15s} {hits:3d} van {seeds} seeds met een factor",
+            flush=True,
+        )
+    for amplitude in amplitudes:
         found = noise = covered = n_ci = 0
+        stability = []
         for seed in range(seeds):
             cells, events, factors, exposure, rel = make_world(
                 size, 1000 + seed, scenario="glad", amplitude=amplitude
@@ -171,16 +180,20 @@ def calibration(seeds: int, size: str) -> None:
             found += hit
             noise += int(table.drop(index="factor00")["geselecteerd"].sum())
             mask = getattr(model, "estimation_cells_", None)
+            if "stabiliteit" in table:
+                stability.append(table.loc["factor00", "stabiliteit"])
             if hit and mask is not None:
                 truth = true_zone_effect(model, cells, exposure, rel, mask)
                 n_ci += 1
                 covered += (
                     table.loc["factor00", "ci_laag"] <= truth <= table.loc["factor00", "ci_hoog"]
                 )
-        cover = f"; interval dekt echt effect {covered} van {n_ci}" if n_ci else ""
+        extra = f"; interval dekt echt effect {covered} van {n_ci}" if n_ci else ""
+        if stability:
+            extra += f"; mediane stabiliteit {statistics.median(stability):.2f}"
         print(  # noqa: T201
-            f"glad effect A={amplitude:g}: gevonden in {found} van {seeds} seeds; "
-            f"{noise} ruisfactoren geselecteerd (over alle seeds){cover}",
+            f"{size}: glad effect A={amplitude:g}: gevonden in {found} van {seeds} seeds; "
+            f"{noise} ruisfactoren geselecteerd (over alle seeds){extra}",
             flush=True,
         )
 
@@ -240,14 +253,15 @@ def main() -> None:
         "--onderdelen",
         nargs="+",
         default=["kalibratie", "tijd"],
-        choices=["kalibratie", "tijd", "pijplijn"],
+        choices=["kalibratie", "kalibratie_groot", "tijd", "pijplijn"],
     )
     parser.add_argument("--seeds", type=int, default=20)
-    parser.add_argument("--grootte", default="barendrecht", choices=sorted(SIZES))
     parser.add_argument("--herhalingen", type=int, default=3)
     args = parser.parse_args()
     if "kalibratie" in args.onderdelen:
-        calibration(args.seeds, args.grootte)
+        calibration(args.seeds, "barendrecht")
+    if "kalibratie_groot" in args.onderdelen:
+        calibration(args.seeds // 2, "rotterdam", nulls=("nul_nb",), amplitudes=(1.0,))
     if "tijd" in args.onderdelen:
         fit_times(args.herhalingen)
     if "pijplijn" in args.onderdelen:

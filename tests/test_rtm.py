@@ -192,6 +192,11 @@ def test_crs_mismatch_and_bad_params_raise():
     # a 1 km grid holds one block: no selection and estimation halves with folds
     with pytest.raises(ConfigError, match="blokken"):
         RiskTerrainModel().fit(cells, events, factors, exposure=exposure)
+    # four 500 m blocks: one fold pair per half instead of five folds
+    small = RiskTerrainModel(block_size=500, buffer=200).fit(
+        cells, events, factors, exposure=exposure
+    )
+    assert small.cv_ == 2
     model = RiskTerrainModel(cv=3)
     assert model.get_params()["cv"] == 3  # __init__ only stores
     from sklearn.exceptions import NotFittedError

@@ -970,6 +970,14 @@ class RiskTerrainModel:
         result, kept = self._estimate(
             x[est_cells], y[est_cells], e[est_cells], layout.unit[est_cells], main.selected
         )
+        for i, op in enumerate(sel_ops):
+            if i not in kept:
+                logger.warning(
+                    "Risicofactor '%s' (%s) heeft in de schattingshelft aan één kant geen "
+                    "gebeurtenissen; de RRV is niet te schatten en telt als 1",
+                    op.factor,
+                    op.column,
+                )
         coef = np.zeros(len(sel_ops))
         coef[kept] = np.asarray(result.params[1:], dtype=float)
         self.glm_ = result
@@ -1139,13 +1147,6 @@ class RiskTerrainModel:
             for i, j in enumerate(selected)
             if y[x[:, j] == 1].sum() > 0 and y[x[:, j] == 0].sum() > 0
         ]
-        for i, j in enumerate(selected):
-            if i not in kept:
-                logger.warning(
-                    "Geselecteerde variant %d heeft in de schattingshelft geen gebeurtenissen "
-                    "aan één kant; geen RRV te schatten",
-                    j,
-                )
         design = sm.add_constant(x[:, [selected[i] for i in kept]], has_constant="add")
         model = sm.GLM(y, design, family=sm.families.Poisson(), offset=np.log(e))
         result = model.fit(cov_type="cluster", cov_kwds={"groups": unit}, use_t=True)

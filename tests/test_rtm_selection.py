@@ -305,3 +305,32 @@ def test_stability_is_a_share_of_twenty_halves():
         single.factors_.drop(columns="stabiliteit").set_index("factor").sort_index(),
         model.factors_.drop(columns="stabiliteit").set_index("factor").sort_index(),
     )
+
+
+def test_null_simulations_score_the_same_criterion_as_the_data(monkeypatch):
+    """The simulated statistic must be the observed one's function: fed the observed
+    counts, the simulation path gives the first-step criterion of every candidate."""
+    cells, events, factors, exposure, _ = world(13, overdispersed=True)
+    seen = {}
+    null_maxima, forward = RiskTerrainModel._null_maxima, RiskTerrainModel._forward
+
+    def spy_null(self, x, y, e, layout, base, folds, supported, seed):
+        cells_ = folds.blocks.any(axis=0)[layout.unit]
+        columns = np.flatnonzero(supported)
+        seen["sim"] = self._first_step(
+            x[cells_], y[cells_][:, None], layout.unit[cells_], base, folds, columns
+        )[0]
+        seen["supported"] = supported
+        return null_maxima(self, x, y, e, layout, base, folds, supported, seed)
+
+    def spy_forward(self, sums_for, folds, supported, factor_of):
+        run = forward(self, sums_for, folds, supported, factor_of)
+        seen.setdefault("data", run.first_gain)
+        return run
+
+    monkeypatch.setattr(RiskTerrainModel, "_null_maxima", spy_null)
+    monkeypatch.setattr(RiskTerrainModel, "_forward", spy_forward)
+    RiskTerrainModel(random_state=13, stability_splits=0).fit(
+        cells, events, factors, exposure=exposure
+    )
+    np.testing.assert_allclose(seen["sim"], seen["data"][seen["supported"]], rtol=1e-9)

@@ -317,9 +317,11 @@ def test_null_simulations_score_the_same_criterion_as_the_data(monkeypatch):
     def spy_null(self, x, y, e, layout, base, folds, supported, seed):
         cells_ = folds.blocks.any(axis=0)[layout.unit]
         columns = np.flatnonzero(supported)
+        # the observed counts as the second of two "simulations" (the first: reversed)
+        counts = np.c_[y[cells_][::-1], y[cells_]]
         seen["sim"] = self._first_step(
-            x[cells_], y[cells_][:, None], layout.unit[cells_], base, folds, columns
-        )[0]
+            x[cells_], counts, layout.unit[cells_], base, folds, columns
+        )[1]
         seen["supported"] = supported
         return null_maxima(self, x, y, e, layout, base, folds, supported, seed)
 

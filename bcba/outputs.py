@@ -116,5 +116,7 @@ def national_counts(gemeenten: list[str] | None) -> pd.DataFrame:
     if not rows:
         from bcba.errors import MissingInputError
 
-        raise MissingInputError("Geen resultaten gevonden in reports/; maak eerst een B-CBA met 'bcba maak'.")
+        raise MissingInputError(
+            "Geen resultaten gevonden in reports/; maak eerst een B-CBA met 'bcba maak'."
+        )
     return pd.concat(rows, ignore_index=True)

@@ -99,7 +99,11 @@ def bijlage_risicomodel(r: Report) -> HTML:
             "Het risicoterreinmodel (Caplan & Kennedy) schat per vierkant van 100 meter het relatieve risico op "
             "meldingen uit de nabijheid of dichtheid van gelegenheidsstructuren, gecorrigeerd voor het aantal "
             "adressen. De relatieve risicowaarde (RRV) zegt hoeveel keer zo veel meldingen er zijn waar een factor "
-            "aanwezig is, bij gelijke adressen."
+            "aanwezig is, bij gelijke adressen. De factoren zijn gekozen op de helft van de blokken van 1 km: "
+            "een factor telt alleen als hij het aantal meldingen op weggelaten blokken beter voorspelt dan in 99 "
+            "nagebootste situaties zonder enig effect (toets op 2 %). RRV, 95%-betrouwbaarheidsinterval en p-waarde "
+            "komen uit de andere helft, die niet aan de keuze meedeed. Stabiliteit: in hoeveel willekeurige helften "
+            "dezelfde factor gekozen werd."
         )
     ]
     if s is None or s.model is None:

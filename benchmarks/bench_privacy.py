@@ -140,6 +140,15 @@ def main() -> None:
     out = export.export_landelijk(counts)
     status = out["status"].value_counts().to_dict()
     print(f"export_landelijk 28x10x7      {secs:.3f}  {status}")
+    if hasattr(export, "audit"):  # the attacker's intervals of the hidden cells
+        wide, _ = export._to_wide(counts, row_keys=None, column_key="thema", value="aantal")
+        hidden = (
+            (out["status"] != export.PUBLISHED)
+            .to_numpy()
+            .reshape(wide.shape[0] + 1, wide.shape[1] + 1)
+        )
+        lower, upper = export.audit(wide.to_numpy(), hidden, threshold=10, rounding_base=5)
+        print(f"  smalste interval van een onderdrukte cel: {np.nanmin(upper - lower):.0f}")
 
 
 if __name__ == "__main__":

@@ -5,11 +5,12 @@ logs and other text files, GeoPackages (every text value of every table, via sql
 (Geo)Parquet (every string column) and Excel workbooks, and reports every place where one
 of the given names or birth dates occurs.
 
-Names are matched case- and accent-insensitively on word boundaries, as the full name and
-as "first name + surname" (middle names dropped, with or without tussenvoegsel). A
-surname alone is *not* searched: common surnames ("Bakker") also occur as street, company
-or theme names and would drown the real hits. Birth dates are searched as
-``dd-mm-jjjj``, ``d-m-jjjj`` and ``jjjj-mm-dd`` (separators ``-``, ``/`` or ``.``).
+Names are matched case- and accent-insensitively on word boundaries, in composed (NFC),
+decomposed (NFD) or mixed Unicode alike, as the full name and as "first name + surname"
+(middle names dropped, with or without tussenvoegsel). A surname alone is *not*
+searched: common surnames ("Bakker") also occur as street, company or theme names and
+would drown the real hits. Birth dates are searched as ``dd-mm-jjjj``, ``d-m-jjjj`` and
+``jjjj-mm-dd`` (separators ``-``, ``/`` or ``.``).
 
 Images (PNG/JPEG map tiles, screenshots) cannot be searched; see docs/privacy.md.
 """
@@ -167,8 +168,9 @@ class _Matcher:
     """Finds names and birth dates in long texts and in many values at once.
 
     A text is folded once (:func:`~bcba.privacy.fold`: the normalisation of
-    :func:`~bcba.privacy.normalise_person_name`, so composed and decomposed accents alike); one RE2 search (pyarrow, in
-    C++) over the whole folded text tells whether any first word of a name occurs at all.
+    :func:`~bcba.privacy.normalise_person_name`, so composed and decomposed accents
+    alike); one RE2 search (pyarrow, in C++) over the whole folded text tells whether any
+    first word of a name occurs at all.
     Only then are the blocks that hold one walked word by word in Python, and a name is
     looked up as word n-grams starting at that word. Hits are rare, so a scan costs about
     one fold and one regular-expression pass per text, however many names are searched.

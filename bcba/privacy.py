@@ -201,7 +201,7 @@ class FoldedText:
     rest, and :meth:`span` accounts for them.
     """
 
-    __slots__ = ("_at", "_folded_at", "_shift", "original", "text")
+    __slots__ = ("_at", "_folded_at", "_length", "_shift", "original", "text")
 
     def __init__(self, original: str, folded) -> None:
         """``folded``: :func:`_fold_array` of ``original``."""
@@ -225,7 +225,7 @@ class FoldedText:
         # offsets: the characters at ``_at`` (original) start at ``_folded_at`` (folded);
         # after the k-th of them, folded = original + _shift[k]
         lengths = np.array([len(p) for p in pieces], dtype=np.int64)
-        self._at = other
+        self._at, self._length = other, lengths
         self._shift = np.cumsum(lengths - 1)
         self._folded_at = other + np.r_[0, self._shift[:-1]]
 
@@ -241,7 +241,7 @@ class FoldedText:
         k = int(np.searchsorted(self._folded_at, offset, side="right")) - 1
         if k < 0:
             return offset
-        if offset < self._folded_at[k] + (self._shift[k] - (self._shift[k - 1] if k else 0) + 1):
+        if offset < self._folded_at[k] + self._length[k]:
             return int(self._at[k])  # inside the fold of a ligature
         return int(offset - self._shift[k])
 
@@ -290,8 +290,8 @@ def fold(text: str) -> FoldedText:
 def fold_text(text: str) -> str:
     """The fold of ``text`` (see :func:`fold`) without the way back to its offsets.
 
-    As long as ``text`` (a character in it) for the usual text; shorter or longer only by
-    the characters that fold to none or several (decomposed accents, ligatures).
+    One character per character of ``text``, except for the characters that fold to none
+    or several (decomposed accents, ligatures): use :func:`fold` for offsets.
     """
     if text.isascii():
         return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii")

@@ -10,6 +10,11 @@ Lookup order of :func:`load_key`:
 1. environment variable ``BCBA_SLEUTEL`` (hex or base64, at least 32 bytes);
 2. the key file named by ``BCBA_SLEUTELBESTAND``;
 3. the default key file ``~/.config/bcba/sleutel.key``.
+
+The audit key (:func:`load_audit_key`) signs the audit log (HMAC-SHA256, see
+:mod:`bcba.audit`) and is kept the same way, apart from the pseudonymisation key:
+``BCBA_AUDITSLEUTEL``, the file named by ``BCBA_AUDITSLEUTELBESTAND``, or
+``~/.config/bcba/audit.key``. Unlike the pseudonymisation key it is made on first use.
 """
 
 from __future__ import annotations
@@ -34,6 +39,10 @@ KEY_ENV = "BCBA_SLEUTEL"
 KEYFILE_ENV = "BCBA_SLEUTELBESTAND"
 #: Minimum key length in bytes (256 bits).
 MIN_KEY_BYTES = 32
+#: Environment variable holding the audit key itself (hex or base64).
+AUDIT_KEY_ENV = "BCBA_AUDITSLEUTEL"
+#: Environment variable naming the audit key file.
+AUDIT_KEYFILE_ENV = "BCBA_AUDITSLEUTELBESTAND"
 
 _HEX = re.compile(r"[0-9a-fA-F]+")
 
@@ -44,6 +53,15 @@ def default_key_path() -> Path:
     if env:
         return Path(env).expanduser()
     return Path.home() / ".config" / "bcba" / "sleutel.key"
+
+
+def default_audit_key_path() -> Path:
+    """The audit key file: ``$BCBA_AUDITSLEUTELBESTAND`` if set, else
+    ``~/.config/bcba/audit.key``."""
+    env = os.environ.get(AUDIT_KEYFILE_ENV)
+    if env:
+        return Path(env).expanduser()
+    return Path.home() / ".config" / "bcba" / "audit.key"
 
 
 def _decode_key_text(text: str, *, origin: str) -> bytes:
@@ -142,24 +160,73 @@ def init_key(path: str | os.PathLike | None = None, *, overwrite: bool = False) 
             f"Er bestaat al een sleutel in {target}. Een nieuwe sleutel maakt alle bestaande "
             "pseudoniemen onherleidbaar; gebruik --overschrijven alleen als u dat zeker weet."
         )
+    if not _write_new_key(target, overwrite=overwrite):
+        raise PrivacyError(f"Er bestaat al een sleutel in {target}; er is niets overschreven.")
+    log.info("nieuwe sleutel aangemaakt in %s", target)
+    return target
+
+
+def _write_new_key(target: Path, *, overwrite: bool) -> bool:
+    """Write 32 random bytes (hex) to ``target``, mode 0600, in a 0700 folder.
+
+    Without ``overwrite`` the key appears atomically only if no key is there (a hard
+    link, which fails when the file exists), so two processes that both make a key on
+    first use end up with one. Returns whether this call wrote the key.
+    """
     created = not target.parent.exists()
     target.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
     if created:
         os.chmod(target.parent, 0o700)
+    text = secrets.token_bytes(MIN_KEY_BYTES).hex() + "\n"
     tmp = target.with_name(f".{target.name}.{secrets.token_hex(4)}.tmp")
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    _write_exclusive(tmp, text)
     try:
-        with os.fdopen(fd, "w", encoding="ascii") as fh:
-            fh.write(secrets.token_bytes(MIN_KEY_BYTES).hex() + "\n")
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.chmod(tmp, 0o600)
-        os.replace(tmp, target)
+        if overwrite:
+            os.replace(tmp, target)
+            return True
+        try:
+            os.link(tmp, target)
+        except FileExistsError:
+            return False
+        except OSError:  # a file system without hard links: create the file exclusively
+            try:
+                _write_exclusive(target, text)
+            except FileExistsError:
+                return False
     finally:
         if tmp.exists():
             tmp.unlink()
-    log.info("nieuwe sleutel aangemaakt in %s", target)
-    return target
+    return True
+
+
+def _write_exclusive(path: Path, text: str) -> None:
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w", encoding="ascii") as fh:
+        fh.write(text)
+        fh.flush()
+        os.fsync(fh.fileno())
+    os.chmod(path, 0o600)
+
+
+def _load_key_file(path: Path) -> bytes:
+    """The key in a key file, after the location and permission checks."""
+    if not path.is_file():
+        raise PrivacyError(f"Het sleutelbestand {path} is geen gewoon bestand.")
+    _check_location(path)
+    _check_mode(path)
+    data = path.read_bytes()
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        text = None
+    if text is not None and text.strip():
+        return _decode_key_text(text, origin=f"sleutelbestand {path}")
+    if len(data) < MIN_KEY_BYTES:
+        raise PrivacyError(
+            f"Het sleutelbestand {path} is te kort ({len(data)} bytes); "
+            f"minimaal {MIN_KEY_BYTES} bytes is vereist."
+        )
+    return data
 
 
 def load_key(*, required: bool = True) -> bytes | None:
@@ -193,23 +260,36 @@ def load_key(*, required: bool = True) -> bytes | None:
             "Maak eenmalig een sleutel met 'bcba key init' (of vraag de beheerder van uw "
             "RIEC om de gedeelde sleutel)."
         )
-    if not path.is_file():
-        raise PrivacyError(f"Het sleutelbestand {path} is geen gewoon bestand.")
-    _check_location(path)
-    _check_mode(path)
-    data = path.read_bytes()
-    try:
-        text = data.decode("ascii")
-    except UnicodeDecodeError:
-        text = None
-    if text is not None and text.strip():
-        return _decode_key_text(text, origin=f"sleutelbestand {path}")
-    if len(data) < MIN_KEY_BYTES:
-        raise PrivacyError(
-            f"Het sleutelbestand {path} is te kort ({len(data)} bytes); "
-            f"minimaal {MIN_KEY_BYTES} bytes is vereist."
-        )
-    return data
+    return _load_key_file(path)
+
+
+def load_audit_key(*, create: bool = True) -> bytes | None:
+    """Load the audit key from ``BCBA_AUDITSLEUTEL`` or the audit key file.
+
+    Parameters
+    ----------
+    create
+        Make a new key file (32 random bytes, mode 0600 in a 0700 folder) when there is
+        none; otherwise return None. The audit log makes one on its first entry, and
+        never when the log already holds entries signed with a key that is gone.
+
+    Raises
+    ------
+    PrivacyError
+        An invalid key, a key file readable by group or others, or a key file inside
+        the project folder or a git repository.
+    """
+    env = os.environ.get(AUDIT_KEY_ENV)
+    if env is not None and env.strip():
+        return _decode_key_text(env, origin=f"omgevingsvariabele {AUDIT_KEY_ENV}")
+    path = default_audit_key_path()
+    if not path.exists():
+        if not create:
+            return None
+        _check_location(path)
+        if _write_new_key(path, overwrite=False):
+            log.info("nieuwe auditsleutel aangemaakt in %s", path)
+    return _load_key_file(path)
 
 
 def key_fingerprint(key: bytes) -> str:

@@ -5,11 +5,12 @@ logs and other text files, GeoPackages (every text value of every table, via sql
 (Geo)Parquet (every string column) and Excel workbooks, and reports every place where one
 of the given names or birth dates occurs.
 
-Names are matched case- and accent-insensitively on word boundaries, as the full name and
-as "first name + surname" (middle names dropped, with or without tussenvoegsel). A
-surname alone is *not* searched: common surnames ("Bakker") also occur as street, company
-or theme names and would drown the real hits. Birth dates are searched as
-``dd-mm-jjjj``, ``d-m-jjjj`` and ``jjjj-mm-dd`` (separators ``-``, ``/`` or ``.``).
+Names are matched case- and accent-insensitively on word boundaries, in composed (NFC),
+decomposed (NFD) or mixed Unicode alike, as the full name and as "first name + surname"
+(middle names dropped, with or without tussenvoegsel). A surname alone is *not*
+searched: common surnames ("Bakker") also occur as street, company or theme names and
+would drown the real hits. Birth dates are searched as ``dd-mm-jjjj``, ``d-m-jjjj`` and
+``jjjj-mm-dd`` (separators ``-``, ``/`` or ``.``).
 
 Images (PNG/JPEG map tiles, screenshots) cannot be searched; see docs/privacy.md.
 """
@@ -17,6 +18,7 @@ Images (PNG/JPEG map tiles, screenshots) cannot be searched; see docs/privacy.md
 from __future__ import annotations
 
 import bisect
+import codecs
 import datetime as dt
 import functools
 import html
@@ -32,7 +34,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from bcba.errors import PrivacyError
-from bcba.privacy import fold_text, fold_utf8, normalise_person_name
+from bcba.privacy import fold, fold_text, fold_utf8, normalise_person_name
 
 log = logging.getLogger(__name__)
 
@@ -165,8 +167,10 @@ _BLOCK = 1 << 16
 class _Matcher:
     """Finds names and birth dates in long texts and in many values at once.
 
-    A text is folded once (:func:`~bcba.privacy.fold_text`); one RE2 search (pyarrow, in
-    C++) over the whole folded text tells whether any first word of a name occurs at all.
+    A text is folded once (:func:`~bcba.privacy.fold`: the normalisation of
+    :func:`~bcba.privacy.normalise_person_name`, so composed and decomposed accents
+    alike); one RE2 search (pyarrow, in C++) over the whole folded text tells whether any
+    first word of a name occurs at all.
     Only then are the blocks that hold one walked word by word in Python, and a name is
     looked up as word n-grams starting at that word. Hits are rare, so a scan costs about
     one fold and one regular-expression pass per text, however many names are searched.
@@ -262,7 +266,9 @@ class _Matcher:
         A name may run across line breaks (``"Jan\\nde Vries"`` is found).
         """
         if self.name_of:
-            for start, end, idx in self._name_hits(fold_text(text)):
+            folded = fold(text)
+            for start, end, idx in self._name_hits(folded.text):
+                start, end = folded.span(start, end)  # offsets in the text itself
                 yield Hit(path, "naam", where(text, start), text[start:end], idx)
         if self.date_of:
             for m in _DATE.finditer(text):
@@ -294,9 +300,10 @@ class _Matcher:
         starts = list(itertools.accumulate((len(v) + 1 for v in values[:-1]), initial=0))
         candidates = set()
         if self.name_of:
+            folded = fold(joined)
             candidates.update(
-                bisect.bisect_right(starts, start) - 1
-                for start, _end, _idx in self._name_hits(fold_text(joined))
+                bisect.bisect_right(starts, folded.span(start, end)[0]) - 1
+                for start, end, _idx in self._name_hits(folded.text)
             )
         if self.date_of:
             candidates.update(
@@ -358,11 +365,22 @@ def _text_variants(text: str, suffix: str, raw: bytes) -> list[str]:
     return out
 
 
+def _cp1252_fallback(exc: UnicodeError) -> tuple[str, int]:
+    """Decode error handler: the bytes that are not UTF-8 read as Windows-1252."""
+    bad = exc.object[exc.start : exc.end]
+    return bad.decode("cp1252", errors="replace"), exc.end
+
+
+codecs.register_error("bcba-cp1252", _cp1252_fallback)
+
+
 def _decode(data: bytes) -> str:
-    try:
-        return data.decode("utf-8-sig")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
+    """The text of a file: UTF-8, and where a byte is not UTF-8, that byte as Windows-1252.
+
+    Decoding a whole file as Windows-1252 because one line is not UTF-8 would turn every
+    UTF-8 name in it into mojibake ("Ã–ztÃ¼rk") that no search finds.
+    """
+    return data.decode("utf-8-sig", errors="bcba-cp1252")
 
 
 def _scan_text_file(path: Path, matcher: _Matcher) -> Iterator[Hit]:

@@ -9,18 +9,41 @@ from __future__ import annotations
 import codecs
 import functools
 import hmac
+import itertools
 import re
 import threading
 import unicodedata
 
 
+def _decompose(text: str) -> str:
+    """The one normalisation behind names, masking and the leak check (first steps).
+
+    Compatibility decomposition (NFKD: so NFC, NFD, NFKC and NFKD forms of a text give the
+    same result, and a ligature "ﬁ" gives "fi"), then every mark (accents, in decomposed
+    or composed input alike) and every invisible format character (soft hyphen,
+    zero-width space, direction marks) dropped, then lower case.
+    """
+    text = unicodedata.normalize("NFKD", text)
+    if not text.isascii():
+        text = "".join(c for c in text if unicodedata.category(c) not in _DROPPED)
+    return text.lower()
+
+
+#: Unicode categories dropped by the fold: marks (Mn, Mc, Me) and format characters (Cf)
+_DROPPED = frozenset({"Mn", "Mc", "Me", "Cf"})
+_SEPARATORS = re.compile(r"[^a-z0-9]+")
+
+
 @functools.lru_cache(maxsize=500_000)  # names repeat across pseudonymisation and masking
 def normalise_person_name(name: str) -> str:
-    """Fold a person's name for matching: accents, case, punctuation and spacing removed."""
-    text = unicodedata.normalize("NFKD", str(name))
-    text = "".join(c for c in text if not unicodedata.combining(c)).lower()
-    text = re.sub(r"[^a-z0-9 ]+", " ", text)
-    return re.sub(r"\s+", " ", text).strip()
+    """Fold a person's name for matching: accents, case, punctuation and spacing removed.
+
+    "Agnes Öztürk" gives ``"agnes ozturk"`` whether the Ö is one character (NFC) or an O
+    followed by a combining diaeresis (NFD, as macOS writes it). This is the reference
+    form: pseudonyms are made from it, and :func:`fold_text` folds free text to the same
+    words (see docs/privacy.md).
+    """
+    return _SEPARATORS.sub(" ", _decompose(str(name))).strip()
 
 
 def pseudonym(key: bytes, name: str, birth_date: str | None = None, *, prefix: str = "P") -> str:
@@ -61,23 +84,48 @@ _WORD = re.compile(r"[a-z0-9]+")
 
 
 def _fold_char(c: str) -> str:
-    """Fold one character to one character: accent off, lower case, else a space."""
-    base = unicodedata.normalize("NFKD", c)[:1].lower()
-    return base if base in _KEEP else " "
+    """The fold of one character: :func:`normalise_person_name`'s normalisation of it alone,
+    with a separator kept as one space.
+
+    Mostly one character (``"Ö"`` -> ``"o"``, ``"-"`` -> ``" "``); ``""`` for a mark or an
+    invisible format character, which so joins its neighbours (an O followed by a combining
+    diaeresis folds like Ö); several for a ligature or fraction (``"ﬁ"`` -> ``"fi"``).
+    The normalisation works character by character (a decomposition never depends on the
+    neighbours, and what is reordered is dropped), so folding a text character by character
+    gives the words of :func:`normalise_person_name` of the whole text.
+    """
+    return _SEPARATORS.sub(" ", _decompose(c))
 
 
-_KEEP = frozenset("abcdefghijklmnopqrstuvwxyz0123456789")
 #: byte -> folded byte for ASCII text: letters lower-cased, digits kept, the rest a space
 _ASCII_FOLD = bytes(ord(_fold_char(chr(b))) if b < 128 else ord(" ") for b in range(256))
 #: code point -> folded ASCII byte, filled per distinct character on first sight (0 = unknown;
-#: a fold is never NUL). One byte per code point: 1.1 MB, allocated on first non-ASCII text.
+#: a fold is never NUL; :data:`_OTHER` = not one character, see :data:`_OTHER_FOLDS`). One
+#: byte per code point: 1.1 MB, allocated on first non-ASCII text.
 _FOLD_LUT = None
+_OTHER = 1
+#: code point -> its fold, for the characters that do not fold to one character
+_OTHER_FOLDS: dict[int, str] = {}
 _FOLD_LOCK = threading.Lock()
+
+
+class _CharFolds(dict):
+    """Code point -> fold, for ``str.translate``; a character is folded on first sight."""
+
+    def __missing__(self, code: int) -> str:
+        fold = self[code] = _fold_char(chr(code))
+        return fold
+
+
+_CHAR_FOLDS = _CharFolds()
+#: texts up to this many characters are folded by ``str.translate`` (no numpy set-up)
+_SHORT = 512
 _CHUNK = 1 << 22  # characters per vectorised step: bounds memory on multi-megabyte texts
 
 
-def _fold_codes(codes) -> bytes:
-    """Folded ASCII bytes for ``codes`` (a uint32 array of code points)."""
+def _fold_codes(codes):
+    """Folded bytes (a uint8 array, :data:`_OTHER` where not one character) of ``codes`` (a
+    uint32 array of code points)."""
     import numpy as np
 
     global _FOLD_LUT
@@ -91,22 +139,26 @@ def _fold_codes(codes) -> bytes:
     unknown = codes[folded == 0]
     if unknown.size:
         for code in np.unique(unknown).tolist():
-            lut[code] = ord(_fold_char(chr(code)))  # the same value whichever thread writes
+            fold = _fold_char(chr(code))
+            if len(fold) == 1:
+                lut[code] = ord(fold)  # the same value whichever thread writes
+            else:
+                _OTHER_FOLDS[code] = fold  # before the table says to look here
+                lut[code] = _OTHER
         folded = lut[codes]
-    return folded.tobytes()
+    return folded
 
 
-def fold_text(text: str) -> str:
-    """Length-preserving fold of ``text`` (as :func:`normalise_person_name` folds a name).
+def _fold_array(text: str):
+    """One folded byte per character of ``text``: a uint8 array, where :data:`_OTHER`
+    marks a character whose fold is not one character, or the fold as bytes when there is
+    no such character.
 
-    Every character maps to exactly one character of ``[a-z0-9 ]``, so offsets in the folded
-    text are offsets in the original. ASCII characters are folded with one
-    ``bytes.translate``; other characters through a table indexed by code point, so
-    ``unicodedata`` runs once per distinct character instead of once per character (leak
-    scans fold many megabytes, mostly ASCII with a few accented names).
+    ASCII characters are folded with one ``bytes.translate``; other characters through a
+    table indexed by code point, so ``unicodedata`` runs once per distinct character
+    instead of once per character (leak scans fold many megabytes, mostly ASCII with a few
+    accented names).
     """
-    if text.isascii():
-        return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii")
     import numpy as np
 
     raw = text.encode("ascii", "replace")  # one "?" per other character: offsets kept
@@ -115,27 +167,144 @@ def fold_text(text: str) -> str:
         return _fold_by_code_point(text)
     folded = np.frombuffer(raw.translate(_ASCII_FOLD), dtype=np.uint8).copy()
     others = "".join([text[i] for i in marks.tolist()])  # also the real "?": folded alike
-    folded[marks] = np.frombuffer(_fold_by_code_point(others).encode("ascii"), dtype=np.uint8)
-    return folded.tobytes().decode("ascii")
+    folded_others = _fold_by_code_point(others)
+    folded[marks] = folded_others
+    if not (folded_others == _OTHER).any():  # the usual case, decided on the few others
+        return folded.tobytes()
+    return folded
 
 
-def _fold_by_code_point(text: str) -> str:
+def _fold_by_code_point(text: str):
     import numpy as np
 
     pieces = []
     for start in range(0, len(text), _CHUNK):
         # surrogatepass: a lone surrogate is a code point like any other (folds to a space)
         raw = text[start : start + _CHUNK].encode("utf-32-le", "surrogatepass")
-        codes = np.frombuffer(raw, dtype=np.uint32)
-        pieces.append(_fold_codes(codes).decode("ascii"))
-    return "".join(pieces)
+        pieces.append(_fold_codes(np.frombuffer(raw, dtype=np.uint32)))
+    return np.concatenate(pieces) if len(pieces) != 1 else pieces[0]
+
+
+class FoldedText:
+    """A text folded for matching, and the way back from folded offsets to the original.
+
+    Attributes
+    ----------
+    text
+        The fold: only ``[a-z0-9 ]``; its words are the words of
+        :func:`normalise_person_name` of the original.
+    original
+        The text that was folded.
+
+    Most characters fold to one character, so a folded offset is the original offset;
+    only the few that fold to none (decomposed accents) or several (ligatures) shift the
+    rest, and :meth:`span` accounts for them.
+    """
+
+    __slots__ = ("_at", "_folded_at", "_length", "_shift", "original", "text")
+
+    def __init__(self, original: str, folded) -> None:
+        """``folded``: :func:`_fold_array` of ``original``."""
+        import numpy as np
+
+        self.original = original
+        if isinstance(folded, bytes):
+            self.text, self._at = folded.decode("ascii"), None
+            return
+        other = np.flatnonzero(folded == _OTHER)
+        if not other.size:
+            self.text, self._at = folded.tobytes().decode("ascii"), None
+            return
+        pieces = [_OTHER_FOLDS[ord(original[i])] for i in other.tolist()]
+        raw, out, done = folded.tobytes(), [], 0
+        for i, piece in zip(other.tolist(), pieces, strict=True):
+            out += [raw[done:i].decode("ascii"), piece]
+            done = i + 1
+        out.append(raw[done:].decode("ascii"))
+        self.text = "".join(out)
+        # offsets: the characters at ``_at`` (original) start at ``_folded_at`` (folded);
+        # after the k-th of them, folded = original + _shift[k]
+        lengths = np.array([len(p) for p in pieces], dtype=np.int64)
+        self._at, self._length = other, lengths
+        self._shift = np.cumsum(lengths - 1)
+        self._folded_at = other + np.r_[0, self._shift[:-1]]
+
+    @property
+    def shifts(self) -> bool:
+        """Whether some character folds to none or several (folded offsets then differ)."""
+        return self._at is not None
+
+    def _original(self, offset: int) -> int:
+        """The original offset of the character that folded offset ``offset`` comes from."""
+        import numpy as np
+
+        k = int(np.searchsorted(self._folded_at, offset, side="right")) - 1
+        if k < 0:
+            return offset
+        if offset < self._folded_at[k] + self._length[k]:
+            return int(self._at[k])  # inside the fold of a ligature
+        return int(offset - self._shift[k])
+
+    def span(self, begin: int, end: int) -> tuple[int, int]:
+        """The original span of the folded span ``[begin, end)`` (``end > begin``): from
+        its first character to its last, with the marks that follow the last (an accent
+        written after its letter belongs to the name)."""
+        if self._at is None:
+            return begin, end
+        first = self._original(begin)
+        after = self._original(end - 1) + 1
+        text = self.original
+        while after < len(text) and _fold_is_empty(text[after]):
+            after += 1
+        return first, after
+
+    def folded_offsets(self, offsets):
+        """Folded offsets of original ``offsets`` (ascending ints): where the fold of the
+        character at each offset starts."""
+        import numpy as np
+
+        offsets = np.asarray(offsets, dtype=np.int64)
+        if self._at is None:
+            return offsets
+        k = np.searchsorted(self._at, offsets, side="left") - 1  # specials strictly before
+        return offsets + np.where(k >= 0, self._shift[np.maximum(k, 0)], 0)
+
+
+def _fold_is_empty(c: str) -> bool:
+    return ord(c) in _OTHER_FOLDS and not _OTHER_FOLDS[ord(c)]
+
+
+def fold(text: str) -> FoldedText:
+    """Fold ``text`` for matching names, keeping the way back to its offsets.
+
+    Every character is folded as :func:`normalise_person_name` folds it (accents and
+    other marks off, in composed and decomposed form alike, lower case, punctuation a
+    space), so the words of ``fold(text).text`` are the words of
+    ``normalise_person_name(text)``.
+    """
+    if text.isascii():
+        return FoldedText(text, text.encode("ascii").translate(_ASCII_FOLD))
+    return FoldedText(text, _fold_array(text))
+
+
+def fold_text(text: str) -> str:
+    """The fold of ``text`` (see :func:`fold`) without the way back to its offsets.
+
+    One character per character of ``text``, except for the characters that fold to none
+    or several (decomposed accents, ligatures): use :func:`fold` for offsets.
+    """
+    if text.isascii():
+        return text.encode("ascii").translate(_ASCII_FOLD).decode("ascii")
+    if len(text) <= _SHORT:  # a cell or a sentence: a dict lookup per character is quicker
+        return text.translate(_CHAR_FOLDS)
+    return FoldedText(text, _fold_array(text)).text
 
 
 def fold_utf8(data: bytes) -> bytes | None:
-    """:func:`fold_text` of the text that UTF-8 ``data`` holds (ASCII bytes, one per
-    character), made without decoding the text: ASCII bytes are folded by one
-    ``bytes.translate`` and only the few runs of other bytes are decoded. ``None`` when
-    ``data`` is not UTF-8 or mostly not ASCII.
+    """:func:`fold_text` of the text that UTF-8 ``data`` holds (as ASCII bytes), made
+    without decoding the text: ASCII bytes are folded by one ``bytes.translate`` and only
+    the few runs of other bytes are decoded. ``None`` when ``data`` is not UTF-8 or mostly
+    not ASCII.
     """
     import numpy as np
 
@@ -154,11 +323,18 @@ def fold_utf8(data: bytes) -> bytes | None:
         others = [data[start:end].decode("utf-8") for start, end in zip(starts, ends, strict=True)]
     except UnicodeDecodeError:
         return None
-    folded_others = _fold_by_code_point("".join(others)).encode("ascii")  # one call for all
-    pieces, done, at = [], 0, 0
-    for start, end, text in zip(starts, ends, others, strict=True):
-        pieces += [folded[done:start], folded_others[at : at + len(text)]]
-        done, at = end, at + len(text)
+    joined = "".join(others)  # folded in one call for all runs
+    folded_others = FoldedText(joined, _fold_by_code_point(joined))
+    text = folded_others.text.encode("ascii")
+    if folded_others.shifts:  # a run may fold to more or fewer characters than it has
+        bounds = np.cumsum([0, *map(len, others)])
+        at = folded_others.folded_offsets(bounds[:-1]).tolist() + [len(text)]
+    else:
+        at = list(itertools.accumulate(map(len, others), initial=0))
+    pieces, done = [], 0
+    for k, (start, end) in enumerate(zip(starts, ends, strict=True)):
+        pieces += [folded[done:start], text[at[k] : at[k + 1]]]
+        done = end
     pieces.append(folded[done:])
     return b"".join(pieces)
 
@@ -166,10 +342,11 @@ def fold_utf8(data: bytes) -> bytes | None:
 def mask_names(texts, names, *, mask: str = MASK):
     """Replace every known person name in free texts by ``[persoon]``.
 
-    Matching ignores case, accents and punctuation between the words of a name, and also
-    masks the surname alone when it is at least four letters long, because staff often write
-    "meneer Jansen". Word n-grams are looked up in a set, so the cost grows with the length of
-    the texts, not with the number of names. Returns a list (None/NaN are passed through).
+    Matching ignores case, accents (composed or decomposed) and punctuation between the
+    words of a name, and also masks the surname alone when it is at least four letters
+    long, because staff often write "meneer Jansen". Word n-grams are looked up in a set,
+    so the cost grows with the length of the texts, not with the number of names. Returns
+    a list (None/NaN are passed through); text outside the masks is kept as it was.
     """
     forms, longest = _name_forms(names)
     firsts = frozenset(f.split(" ", 1)[0] for f in forms)  # a form starts with one of these
@@ -179,11 +356,11 @@ def mask_names(texts, names, *, mask: str = MASK):
             out.append(text)
             continue
         raw = str(text)
-        folded = fold_text(raw) if forms else ""
-        if firsts.isdisjoint(folded.split()):
+        if not forms or firsts.isdisjoint(fold_text(raw).split()):
             out.append(raw)
             continue
-        words = list(_WORD.finditer(folded))
+        folded = fold(raw)
+        words = list(_WORD.finditer(folded.text))
         spans = []
         i = 0
         while i < len(words):
@@ -194,7 +371,7 @@ def mask_names(texts, names, *, mask: str = MASK):
                         hit = n
                         break
             if hit:
-                spans.append((words[i].start(), words[i + hit - 1].end()))
+                spans.append(folded.span(words[i].start(), words[i + hit - 1].end()))
                 i += hit
             else:
                 i += 1

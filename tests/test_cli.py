@@ -79,10 +79,23 @@ def test_invalid_input_names_file_row_and_column(tmp_path, demo_dir, capsys):
     assert "Traceback" not in err
 
 
-def test_audit_verify_on_empty_log(capsys):
-    code = main(["audit", "verify"])
-    assert code in (0, 2)
-    assert capsys.readouterr().out.strip()
+def test_audit_verify_empty_log_gives_0_and_tampered_log_gives_2(tmp_path, monkeypatch, capsys):
+    from bcba import audit
+
+    log = tmp_path / "audit.jsonl"
+    monkeypatch.setenv("BCBA_AUDITLOG", str(log))
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    assert main(["audit", "verify"]) == 0
+    assert "leeg" in capsys.readouterr().out
+    for i in range(3):
+        audit.record(f"stap{i}")
+    assert main(["audit", "verify"]) == 0
+    assert "in orde: 3 regels" in capsys.readouterr().out
+    log.write_bytes(log.read_bytes().replace(b'"command":"stap1"', b'"command":"stap9"'))
+    assert main(["audit", "verify"]) == 2
+    out = capsys.readouterr()
+    assert "NIET in orde" in out.out and "regel 2" in out.out
+    assert "Traceback" not in out.err
 
 
 def test_entry_point_is_installed():

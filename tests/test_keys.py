@@ -122,3 +122,54 @@ def test_fingerprint_is_short_stable_and_key_specific():
     assert fp != keys.key_fingerprint(b)
     assert len(fp) == 14 and fp.count("-") == 2
     assert a.hex()[:8] not in fp.replace("-", "")
+
+
+# --------------------------------------------------------------------------- the audit key
+
+
+@pytest.fixture
+def no_audit_env(monkeypatch):
+    monkeypatch.delenv(keys.AUDIT_KEY_ENV, raising=False)
+    monkeypatch.delenv(keys.AUDIT_KEYFILE_ENV, raising=False)
+
+
+def test_audit_key_made_on_first_use_owner_only(isolated_home, no_audit_env):
+    path = isolated_home / ".config" / "bcba" / "audit.key"
+    assert keys.default_audit_key_path() == path
+    assert keys.load_audit_key(create=False) is None and not path.exists()
+    key = keys.load_audit_key()
+    assert len(key) == 32 and path.read_text().strip() == key.hex()
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
+    assert keys.load_audit_key() == key  # made once, then loaded
+    keys.init_key()
+    assert key != keys.load_key()  # apart from the pseudonymisation key
+
+
+def test_audit_key_in_a_repository_is_refused(tmp_path, monkeypatch, no_audit_env):
+    repo = tmp_path / "repo"
+    (repo / ".git").mkdir(parents=True)
+    monkeypatch.setenv(keys.AUDIT_KEYFILE_ENV, str(repo / "audit.key"))
+    with pytest.raises(PrivacyError, match="git-repository"):
+        keys.load_audit_key()
+    assert not (repo / "audit.key").exists()
+
+
+def test_audit_key_from_environment(monkeypatch, no_audit_env):
+    monkeypatch.setenv(keys.AUDIT_KEY_ENV, "ab" * 32)
+    assert keys.load_audit_key() == b"\xab" * 32
+    monkeypatch.setenv(keys.AUDIT_KEY_ENV, "abcd")
+    with pytest.raises(PrivacyError, match="te kort"):
+        keys.load_audit_key()
+
+
+def _make_audit_key(_):
+    return keys.load_audit_key()
+
+
+def test_concurrent_first_use_makes_one_audit_key(isolated_home, no_audit_env):
+    import multiprocessing
+
+    with multiprocessing.get_context("fork").Pool(4) as pool:
+        made = pool.map(_make_audit_key, range(8))
+    assert len(set(made)) == 1

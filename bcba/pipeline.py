@@ -26,6 +26,8 @@ from bcba.runs import make_run_config
 log = logging.getLogger(__name__)
 
 REPORT_NOTEBOOK = "bcba_rapport.ipynb"
+#: Set while ``run_report`` executes the notebook: the run is audited here, not in the kernel.
+AUDITED_ENV = "BCBA_RUN_GEAUDIT"
 
 __all__ = ["ReportResult", "export_national", "make_run_config", "run_report"]
 
@@ -110,34 +112,28 @@ def run_report(
         "gemeente": cfg.gemeente,
         "rapport_id": cfg.rapport_id,
         "ontvanger": cfg.ontvanger,
-    }
-    parameters |= {
         "uitvoer": str(cfg.output_dir),
+        "versie": "volledig",
         "pdf": pdf,
         "sleutel_vingerafdruk": _key_fingerprint(),
     }
-    audit.record("run", parameters=parameters | {"status": "gestart"}, inputs=inputs)
-    try:
-        with run_folder(Path(cfg.output_dir)) as building:
-            work = cfg.model_copy(update={"output_dir": building})
-            result = _make_report(work, notebook=notebook, pdf=pdf)
+    with audit.run_events("run", parameters=parameters, inputs=inputs) as run:
+        os.environ[AUDITED_ENV] = "1"  # the notebook's kernel need not record the run again
+        try:
+            with run_folder(Path(cfg.output_dir)) as building:
+                work = cfg.model_copy(update={"output_dir": building})
+                result = _make_report(work, notebook=notebook, pdf=pdf)
+        finally:
+            os.environ.pop(AUDITED_ENV, None)
         result = result.moved_to(Path(cfg.output_dir))
         if encrypt_for:
             from bcba.transport import encrypt_bundle
 
             out = result.output_dir
             result.bundle = encrypt_bundle(out, encrypt_for, out.with_suffix(".tar.age"))
-    except BaseException as exc:
-        audit.record(
-            "run", parameters=parameters | {"status": "mislukt", "reden": type(exc).__name__}
-        )
-        raise
-    outputs = sorted(p for p in result.output_dir.rglob("*") if p.is_file())
-    if result.bundle is not None:
-        outputs.append(result.bundle)
-    audit.record(
-        "run", parameters=parameters | {"status": "voltooid"}, inputs=inputs, outputs=outputs
-    )
+        run.outputs.extend(sorted(p for p in result.output_dir.rglob("*") if p.is_file()))
+        if result.bundle is not None:
+            run.outputs.append(result.bundle)
     return result
 
 

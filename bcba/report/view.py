@@ -12,6 +12,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import json
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -56,6 +57,8 @@ class Report:
     _started: float = field(default_factory=time.perf_counter, repr=False)
     _unchecked_maps: list[Path] = field(default_factory=list, repr=False)
     _prepared: dict = field(default_factory=dict, repr=False)
+    #: the audit entry of a notebook run by hand (its end is recorded by afronden)
+    _audit_start: int | None = field(default=None, repr=False)
 
     # ------------------------------------------------------------------ shared state
     @property
@@ -329,6 +332,16 @@ class Report:
             "Niet verspreiden zonder toestemming. Zie bcba_<GMxxxx>.html / .pdf.\n",
         )
         timings["kaartenboek_en_controle"] = time.perf_counter() - started
+        if self._audit_start is not None:
+            from bcba import audit
+
+            audit.record(
+                "notebook",
+                status=audit.COMPLETED,
+                gestart_regel=self._audit_start,
+                parameters={"gemeente": self.cfg.gemeente, "rapport_id": self.cfg.rapport_id},
+                outputs=sorted(p for p in self.out.rglob("*") if p.is_file()),
+            )
         # seconds per part, for benchmarks/ and for an analyst wondering where time went
         write_text(
             self.out / "looptijden.json",
@@ -380,15 +393,28 @@ def open_report(run_config: str = "", *, gemeente: str = "") -> Report:
         Without ``run_config``: the municipality, with every other setting at its default
         (for a notebook run by hand).
     """
+    from bcba import audit
     from bcba.engine import analyse
-    from bcba.pipeline import make_run_config
+    from bcba.pipeline import AUDITED_ENV
+    from bcba.runs import make_run_config
 
     if run_config:
         cfg = RunConfig.model_validate_json(run_config)
     else:
         cfg = make_run_config(gemeente=gemeente)
+    audited = os.environ.get(AUDITED_ENV) == "1"
+    if not audited:  # a notebook run by hand (JupyterLab, papermill): audited here
+        start = audit.record(
+            "notebook",
+            status=audit.STARTED,
+            parameters={
+                "gemeente": cfg.gemeente,
+                "rapport_id": cfg.rapport_id,
+                "uitvoer": str(cfg.output_dir),
+            },
+        )
     results = analyse(cfg, after_spatial=prepare_sections)
-    report = Report(results)
+    report = Report(results, _audit_start=None if audited else start["seq"])
     if results.extra is not None:
         prepared, checked = results.extra
         report._prepared.update(prepared)

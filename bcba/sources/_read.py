@@ -438,13 +438,23 @@ def _check_xlsx_archive(path: Path, problems: Problems) -> bool:
 
 
 def _xlsx_rows(path: Path, sheet: str | None, problems: Problems):
-    import openpyxl
-
     name = path.name
     if not _check_xlsx_archive(path, problems):
         return None, None
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        handle = open(path, "rb")  # ours to close, also when openpyxl fails halfway
+    except OSError as exc:
+        _unreadable(problems, name, type(exc).__name__)
+        return None, None
+    with handle:
+        return _workbook_rows(handle, name, sheet, problems)
+
+
+def _workbook_rows(handle, name: str, sheet: str | None, problems: Problems):
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(handle, read_only=True, data_only=True)
     except Exception as exc:  # noqa: BLE001 - any failure inside openpyxl: a damaged file
         _unreadable(problems, name, f"geen geldig Excel-bestand: {type(exc).__name__}")
         return None, None
@@ -1060,15 +1070,16 @@ def date_column(
 
 #: Whole digits of an amount or count beyond which precision (and sense) is lost.
 MAX_DIGITS = 15
-_CURRENCY = r"(?i)^(€|eur(o)?)|(€|eur(o)?)$"
+_CURRENCY_START = r"(?i)^([+-]?)(€|eur(o)?)"  # '€ -5', '-€ 5'
+_CURRENCY_END = r"(?i)(€|eur(o)?)$"
 
 
 @on_distinct
 def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse amounts in Dutch or plain notation: '€ 1.250.000,00', '1250000', '1.250.000', '12,5'.
 
-    Rules: whitespace is ignored, a currency sign (€, EUR, euro) may lead or trail, one sign
-    (+/-) may lead; a comma is the decimal mark unless several commas group thousands; dots
+    Rules: whitespace is ignored, a currency sign (€, EUR, euro) may lead (after or before
+    the sign) or trail, one sign (+/-) may lead; a comma is the decimal mark unless several commas group thousands; dots
     are thousands separators when they group exactly three digits, else the decimal mark.
     Only the ASCII digits 0-9 count, and at most :data:`MAX_DIGITS` whole digits.
     Returns (float series with NaN, mask of non-empty cells that failed).
@@ -1086,7 +1097,11 @@ def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         # the common case (coordinates, areas, counts): plain whole numbers only
         out[~numeric] = pd.to_numeric(text).astype("float64")
         return out, pd.Series(False, index=values.index)
-    text = text.str.replace(r"\s", "", regex=True).str.replace(_CURRENCY, "", regex=True)
+    text = (
+        text.str.replace(r"\s", "", regex=True)
+        .str.replace(_CURRENCY_START, r"\1", regex=True)
+        .str.replace(_CURRENCY_END, "", regex=True)
+    )
     neg = text.str.match(r"-[^+-]")
     text = text.str.replace(r"^[+-](?=[^+-])", "", regex=True)
     dutch = text.str.fullmatch(r"[0-9]{1,3}(\.[0-9]{3})+(,[0-9]*)?") | text.str.fullmatch(
@@ -1121,12 +1136,13 @@ def parse_int(values: pd.Series) -> tuple[pd.Series, pd.Series]:
 @on_distinct
 def parse_digits(values: pd.Series, width: int) -> tuple[pd.Series, pd.Series]:
     """Identifier of ``width`` digits as string, left-padded with zeros (Excel drops them)."""
-    text = as_text(values)
+    written = as_text(values)
+    text = written
     if not (len(text) and text.str.fullmatch(rf"[0-9]{{{width}}}").all()):  # else nothing to clean
         text = text.str.replace(r"\.0+$", "", regex=True).str.replace(r"[\s.\-]", "", regex=True)
     ok = text.str.fullmatch(rf"[0-9]{{1,{width}}}")
     out = text.str.zfill(width).where(ok)
-    bad = (text != "") & ~ok
+    bad = (written != "") & ~ok  # '.' or '-' is no number, not an empty cell
     return out.astype("str"), bad
 
 

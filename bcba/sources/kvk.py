@@ -192,10 +192,11 @@ def read_kvk_vestigingen(path: str | Path, *, sheet: str | None = None) -> Sourc
     out["handelsnaam"] = parse_code(frame["handelsnaam"])
     if "rechtsvorm" in frame:
         out["rechtsvorm"] = parse_code(frame["rechtsvorm"])
+    # an Excel number as text first ('5630.0'), then the dots of the notation ('01.13')
     sbi = (
         parse_code(frame["sbi_code"])
-        .str.replace(r"[.\s]", "", regex=True)
         .str.replace(r"^([0-9]+)\.0$", r"\1", regex=True)
+        .str.replace(r"[.\s]", "", regex=True)
     )
     out["sbi_code"] = sbi
     address_columns(frame, out, file=file, sheet=sheet_name, problems=problems)

@@ -442,12 +442,11 @@ def _xlsx_rows(path: Path, sheet: str | None, problems: Problems):
     if not _check_xlsx_archive(path, problems):
         return None, None
     try:
-        handle = open(path, "rb")  # ours to close, also when openpyxl fails halfway
+        with open(path, "rb") as handle:  # ours to close, also when openpyxl fails halfway
+            return _workbook_rows(handle, name, sheet, problems)
     except OSError as exc:
         _unreadable(problems, name, type(exc).__name__)
         return None, None
-    with handle:
-        return _workbook_rows(handle, name, sheet, problems)
 
 
 def _workbook_rows(handle, name: str, sheet: str | None, problems: Problems):

@@ -167,6 +167,7 @@ def read_bag(path: str | Path, *, sheet: str | None = None) -> SourceResult:
         sheet=sh,
     )
     out["adres_id"] = ids
+    problems.labels["adres_id"] = problems._label("adresseerbaar_object_id")  # as written
     address_columns(frame, out, file=file, sheet=sh, problems=problems)
     out["gebruiksdoel"] = (
         parse_code(frame["gebruiksdoel"])

@@ -15,7 +15,10 @@ import pytest
 import sources_oracles as oracle
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from sources_fixtures import KVK_HEADER, KVK_ROWS, write_csv
 
+from bcba.errors import InputValidationError
+from bcba.sources import read_kvk_vestigingen
 from bcba.sources._read import (
     open_end_mask,
     parse_bool,
@@ -254,3 +257,36 @@ def test_distinct_path_with_arrow_strings_gives_the_same(cells):
             assert bool(bad.iloc[i]) == flagged, (parser.__name__, cells[i])
             got = values.iloc[i]
             assert (pd.isna(got) and pd.isna(value)) or got == value, (parser.__name__, cells[i])
+
+
+def test_reader_reports_each_bad_cell_and_notes_open_end_dates(tmp_path):
+    # the cases of the issue, end to end: one Dutch problem per cell, and 31-12-9999 as an
+    # end date is "no end date" with a kwaliteit note naming the rows
+    base = KVK_ROWS[1].split(";")
+    rows = []
+    for col, value in (
+        (13, "12345678901234567890"),  # werkzame personen: 20 digits
+        (6, "١٢"),  # huisnummer in Arabic-Indic digits
+        (11, "01-01-1600"),  # datum inschrijving
+        (11, "31-02-2024"),
+        (12, "31-12-9999"),  # datum uitschrijving: open end, accepted
+    ):
+        row = list(base)
+        row[col] = value
+        rows.append(";".join(row))
+    path = write_csv(tmp_path / "kvk_vestigingen.csv", KVK_HEADER, rows)
+    with pytest.raises(InputValidationError) as info:
+        read_kvk_vestigingen(path)
+    got = [(p.row, p.column, p.value, p.check) for p in info.value.problems]
+    assert got == [
+        (3, "Huisnr", "١٢", "ongeldig huisnummer"),
+        (4, "Datum inschrijving", "01-01-1600", "ongeldige datum"),
+        (5, "Datum inschrijving", "31-02-2024", "ongeldige datum"),
+        (2, "Werkzame personen", "12345678901234567890", "ongeldig aantal"),
+    ]
+    assert all("1800 en 2100" in p.fix for p in info.value.problems if "datum" in p.check)
+    result = read_kvk_vestigingen(write_csv(tmp_path / "ok.csv", KVK_HEADER, rows[4:] * 2))
+    assert result.frame["datum_uitschrijving"].isna().all()
+    (note,) = result.notes
+    assert note["controle"] == "open einddatum" and note["aantal"] == 2
+    assert "'Datum uitschrijving'" in note["toelichting"] and "rijen 2 en 3" in note["toelichting"]

@@ -116,6 +116,8 @@ def test_write_processed(raw, tmp_path):
         "enquete_signalen",
     } <= set(layers)
     assert layers["kvk_vestigingen"] == "Point"
+    back = pd.read_parquet(written["categorieen"])
+    assert {"partner", "categorie", "thema", "gekoppeld", "aantal"} <= set(back.columns)
     back = gpd.read_parquet(written["kadaster"])
     assert back.crs == "EPSG:28992" and len(back) == 3
     for path in written.values():

@@ -427,6 +427,8 @@ def _tables(inputs: Inputs) -> dict[str, pd.DataFrame]:
         tables["enquete_vermeldingen"] = inputs.enquete.vermeldingen
         tables["enquete_signalen"] = inputs.enquete.signalen
     tables["kwaliteit"] = inputs.kwaliteit
+    if len(inputs.categorieen):
+        tables["categorieen"] = inputs.categorieen
     tables["geocodering"] = inputs.geocodering
     tables["bronnen"] = inputs.bronnen
     return tables

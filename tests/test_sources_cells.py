@@ -211,7 +211,9 @@ def test_any_text_in_a_typed_cell(tmp_path, case):
     check()
 
 
-@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@settings(
+    max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
 @given(text=cell_text)
 def test_any_text_as_partner_category_is_kept(tmp_path, text):
     # a partner category never rejects the delivery: a theme id, or 'overig' when unmapped

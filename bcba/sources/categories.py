@@ -208,17 +208,28 @@ def category_table(
             "bestand": files[has].astype("str"),
         }
     )
-    frame["_p"] = frame["partner"].map(fold_header)
-    frame["_c"] = frame["categorie"].map(fold_header)
-    g = frame.groupby(["_p", "_c"], sort=True)
-    out = g.agg(
-        partner=("partner", "first"),
-        categorie=("categorie", "first"),
+    # count per spelling first (a few dozen), then fold the spellings of one category together
+    g = frame.groupby(["partner", "categorie"], sort=False)
+    spelled = g.agg(
         thema=("thema", "first"),  # one category, one theme per partner (see classify)
         gekoppeld=("gekoppeld", "first"),
         aantal=("thema", "size"),
-        bestand=("bestand", lambda s: ", ".join(sorted(set(s)))),
-    ).reset_index(drop=True)
+        bestand=("bestand", lambda s: sorted(set(s))),
+    ).reset_index()
+    spelled["_p"] = spelled["partner"].map(fold_header)
+    spelled["_c"] = spelled["categorie"].map(fold_header)
+    out = (
+        spelled.groupby(["_p", "_c"], sort=True)
+        .agg(
+            partner=("partner", "first"),
+            categorie=("categorie", "first"),
+            thema=("thema", "first"),
+            gekoppeld=("gekoppeld", "first"),
+            aantal=("aantal", "sum"),
+            bestand=("bestand", lambda s: ", ".join(sorted({f for files in s for f in files}))),
+        )
+        .reset_index(drop=True)
+    )
     out.insert(0, "bron", bron)
     out["aantal"] = out["aantal"].astype("int64")
     return out[CATEGORY_COLUMNS]

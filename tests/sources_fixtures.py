@@ -3,6 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
+import io
+import struct
+import zipfile
+import zlib
 from pathlib import Path
 
 import openpyxl
@@ -108,3 +112,92 @@ def make_raw_dir(root: Path, *, with_optional: bool = True) -> Path:
         (root / "partners").mkdir(exist_ok=True)
         write_csv(root / "partners" / "politie.csv", PARTNER_HEADER, PARTNER_ROWS)
     return root
+
+
+# --------------------------------------------------------------------------- hostile XLSX
+
+
+def _zip_members(path: Path, members: list[tuple[str, bytes, int, int]]) -> None:
+    """Write a zip of raw-deflate ``(name, packed, crc32, unpacked size)`` members by hand
+    (zipfile cannot store a stream that was packed elsewhere)."""
+    out, central = bytearray(), bytearray()
+    for name, packed, crc, size in members:
+        encoded = name.encode()
+        offset = len(out)
+        out += struct.pack(
+            "<IHHHHHIIIHH", 0x04034B50, 20, 0, 8, 0, 0x21, crc, len(packed), size, len(encoded), 0
+        )
+        out += encoded + packed
+        central += struct.pack(
+            "<IHHHHHHIIIHHHHHII",
+            0x02014B50, 20, 20, 0, 8, 0, 0x21, crc, len(packed), size, len(encoded),
+            0, 0, 0, 0, 0, offset,
+        )  # fmt: skip
+        central += encoded
+    end = struct.pack(
+        "<IHHHHIIH", 0x06054B50, 0, 0, len(members), len(members), len(central), len(out), 0
+    )
+    path.write_bytes(bytes(out + central + end))
+
+
+def _deflate(data: bytes) -> bytes:
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    return comp.compress(data) + comp.flush()
+
+
+def write_xlsx_bomb(path: Path, packed_bytes: int, *, true_crc: bool = False) -> int:
+    """An XLSX whose first sheet packs about 1000:1 to ``packed_bytes``; returns its unpacked size.
+
+    The sheet is a valid worksheet (one row, then whitespace), built from one compressed
+    block repeated after full flushes, so a 3 MB bomb (3 GB unpacked) is written in
+    milliseconds. Its CRC is only computed with ``true_crc`` (seconds for gigabytes); a
+    reader that refuses the file from its declared sizes never gets that far.
+    """
+    base = io.BytesIO()
+    wb = openpyxl.Workbook()
+    wb.active.append(["kvk_nummer", "handelsnaam"])
+    wb.save(base)
+    with zipfile.ZipFile(base) as src:
+        files = {info.filename: src.read(info) for info in src.infolist()}
+    head = (
+        b'<?xml version="1.0" encoding="UTF-8"?><worksheet xmlns="http://schemas.'
+        b'openxmlformats.org/spreadsheetml/2006/main"><sheetData><row r="1"><c r="A1" '
+        b't="inlineStr"><is><t>kvk_nummer</t></is></c></row>'
+    )
+    tail = b"</sheetData></worksheet>"
+    chunk = b" " * (1 << 20)
+    comp = zlib.compressobj(9, zlib.DEFLATED, -15)
+    first = comp.compress(head) + comp.flush(zlib.Z_FULL_FLUSH)
+    block = comp.compress(chunk) + comp.flush(zlib.Z_FULL_FLUSH)
+    last = comp.compress(tail) + comp.flush()
+    repeats = max(1, (packed_bytes - len(first) - len(last)) // len(block))
+    packed = first + block * repeats + last
+    size = len(head) + repeats * len(chunk) + len(tail)
+    crc = 0
+    if true_crc:
+        crc = zlib.crc32(head)
+        for _ in range(repeats):
+            crc = zlib.crc32(chunk, crc)
+        crc = zlib.crc32(tail, crc)
+    members = []
+    for name, data in files.items():
+        if name == "xl/worksheets/sheet1.xml":
+            members.append((name, packed, crc, size))
+        else:
+            members.append((name, _deflate(data), zlib.crc32(data), len(data)))
+    _zip_members(path, members)
+    return size
+
+
+def write_xlsx_member(path: Path, member: str, data: bytes | None) -> None:
+    """A small valid XLSX (KvK header and one row) with one member replaced (None: removed)."""
+    write_xlsx(path, KVK_HEADER, KVK_ROWS[:1])
+    with zipfile.ZipFile(path) as src:
+        files = {info.filename: src.read(info) for info in src.infolist()}
+    if data is None:
+        files.pop(member)
+    else:
+        files[member] = data
+    with zipfile.ZipFile(path, "w", zipfile.ZIP_DEFLATED) as dst:
+        for name, content in files.items():
+            dst.writestr(name, content)

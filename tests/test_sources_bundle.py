@@ -91,12 +91,13 @@ def test_only_bag_is_required(tmp_path):
 def test_all_invalid_files_in_one_error(raw, tmp_path):
     write_csv(raw / "kvk_vestigingen.csv", KVK_HEADER, [KVK_ROWS[0].replace("01-02-2020", "nooit")])
     (raw / "kadaster_transacties.csv").write_text("transactie_id;datum\n", encoding="utf-8")
-    out = tmp_path / "out"
+    before = _hashes(tmp_path)
     with pytest.raises(InputValidationError) as info:
         load_inputs("GM0489", data_dir=raw, periode=PERIODE, key=KEY)
     files = {p.file for p in info.value.problems}
     assert files == {"kvk_vestigingen.csv", "kadaster_transacties.csv"}
-    assert not out.exists()
+    # nothing written or changed anywhere under the test folder (inputs included)
+    assert _hashes(tmp_path) == before
 
 
 def test_write_processed(raw, tmp_path):
@@ -115,6 +116,8 @@ def test_write_processed(raw, tmp_path):
         "enquete_signalen",
     } <= set(layers)
     assert layers["kvk_vestigingen"] == "Point"
+    back = pd.read_parquet(written["categorieen"])
+    assert {"partner", "categorie", "thema", "gekoppeld", "aantal"} <= set(back.columns)
     back = gpd.read_parquet(written["kadaster"])
     assert back.crs == "EPSG:28992" and len(back) == 3
     for path in written.values():

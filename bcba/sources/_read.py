@@ -50,6 +50,9 @@ class Problems:
     items: list[InputProblem] = field(default_factory=list)
     #: canonical column name -> the header as written in the file (shown to the analyst)
     labels: dict[str, str] = field(default_factory=dict)
+    #: doubtful-but-read findings for the kwaliteit table: dicts with bestand, controle,
+    #: aantal, toelichting (the bundle adds ``bron``)
+    notes: list[dict] = field(default_factory=list)
 
     def _label(self, column: str | None) -> str | None:
         if column is None:
@@ -119,8 +122,20 @@ class Problems:
         )
         return values
 
+    def note(self, file: str, controle: str, aantal: int, toelichting: str) -> None:
+        """Record a finding that does not reject the file (shown in the kwaliteit table)."""
+        self.notes.append(
+            {
+                "bestand": file,
+                "controle": controle,
+                "aantal": int(aantal),
+                "toelichting": toelichting,
+            }
+        )
+
     def extend(self, other: Problems) -> None:
         self.items.extend(other.items)
+        self.notes.extend(other.notes)
 
     def __bool__(self) -> bool:
         return bool(self.items)
@@ -155,16 +170,116 @@ class RawTable:
     empty_rows: int  # wholly empty rows dropped (reported in kwaliteit)
 
 
-def _decode(data: bytes) -> tuple[str, str]:
-    """Decode UTF-8 (with or without BOM) or else Windows-1252; return (text, encoding)."""
+#: Limits that keep a damaged or hostile file from exhausting time or memory. Real extracts
+#: of the largest municipality are far below them (Rotterdam's BAG: 358k rows, ~40 MB).
+MAX_FILE_BYTES = 1 << 30  # 1 GiB on disk (CSV or XLSX)
+MAX_XLSX_UNPACKED = 1 << 30  # 1 GiB for all members of an XLSX together, uncompressed
+#: An XLSX member that unpacks to more than this many times its packed size is refused as a
+#: zip bomb; spreadsheet XML packs 5-30 times, a bomb a thousand times.
+MAX_XLSX_RATIO = 100
+#: Members smaller than this unpacked are harmless whatever their ratio.
+XLSX_RATIO_FLOOR = 8 << 20
+MAX_ROWS = 1_048_576  # Excel's own limit
+MAX_CELLS = 20_000_000
+
+
+@dataclass(frozen=True)
+class Decoded:
+    """Text of a CSV file and how it was decoded.
+
+    ``fallback_lines`` are the 1-based physical lines that were not valid UTF-8 and were read
+    as Windows-1252 instead (line breaks ``\\r\\n``, ``\\r`` or ``\\n``).
+    """
+
+    text: str
+    fallback_lines: tuple[int, ...] = ()
+    #: True when some other line holds valid non-ASCII UTF-8 (a file of mixed encodings)
+    mixed: bool = False
+
+
+_BOM = b"\xef\xbb\xbf"
+#: a line holding at least one byte that is not valid UTF-8 (surrogate-escaped)
+_ESCAPED_LINE = re.compile(r"[^\r\n]*[\udc80-\udcff][^\r\n]*")
+_LINE_BREAK = re.compile(r"\r\n|\r|\n")
+
+
+def _decode(data: bytes) -> Decoded:
+    """Decode UTF-8 (with or without BOM); lines that are not valid UTF-8 as Windows-1252.
+
+    Deciding per line keeps one line saved by another program from turning every accented
+    name of a UTF-8 file into mojibake (which would change pseudonyms and defeat masking).
+    """
+    if data.startswith(_BOM):
+        data = data[len(_BOM) :]
     try:
-        return data.decode("utf-8-sig"), "utf-8"
+        return Decoded(data.decode("utf-8"))
     except UnicodeDecodeError:
         pass
+    # an invalid byte becomes a lone surrogate; a line with one is re-read as Windows-1252
+    text = data.decode("utf-8", "surrogateescape")
+    parts: list[str] = []
+    lines: list[int] = []
+    pos, line = 0, 1
+    for match in _ESCAPED_LINE.finditer(text):
+        line += len(_LINE_BREAK.findall(text, pos, match.start()))
+        parts.append(text[pos : match.start()])
+        raw = match.group().encode("utf-8", "surrogateescape")
+        try:
+            parts.append(raw.decode("cp1252"))
+        except UnicodeDecodeError:  # five bytes are undefined in Windows-1252
+            parts.append(raw.decode("latin-1"))
+        lines.append(line)
+        pos = match.end()
+    parts.append(text[pos:])
+    rest = "".join(parts[0::2])  # the lines that were valid UTF-8
+    return Decoded("".join(parts), tuple(lines), mixed=not rest.isascii())
+
+
+def _line_rows(text: str, delim: str, lines: tuple[int, ...]) -> list[int]:
+    """Excel rows (records) holding the given physical lines of a CSV text."""
+    if '"' not in text:
+        return list(lines)  # no cell spans lines: line n is row n
+    ends = []  # last physical line of each record
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim)
     try:
-        return data.decode("cp1252"), "cp1252"
-    except UnicodeDecodeError:
-        return data.decode("latin-1"), "latin-1"
+        for _ in reader:
+            ends.append(reader.line_num)
+    except csv.Error:
+        return list(lines)  # reported as unreadable elsewhere
+    rows = np.searchsorted(np.asarray(ends), np.asarray(lines), side="left") + 1
+    return sorted({int(r) for r in rows})
+
+
+def rows_text(rows: Iterable[int], *, limit: int = 20) -> str:
+    """'rij 3', 'rijen 3, 7 en 12' or 'rijen 3, 7, … (en 40 meer)' for a toelichting."""
+    rows = sorted(set(int(r) for r in rows))
+    if len(rows) == 1:
+        return f"rij {rows[0]}"
+    shown = ", ".join(str(r) for r in rows[:limit])
+    if len(rows) > limit:
+        return f"rijen {shown}, … (en nog {len(rows) - limit})"
+    head, last = shown.rsplit(", ", 1)
+    return f"rijen {head} en {last}"
+
+
+def _note_encoding(decoded: Decoded, delim: str, name: str, problems: Problems) -> None:
+    if not decoded.fallback_lines:
+        return
+    rows = _line_rows(decoded.text, delim, decoded.fallback_lines)
+    if decoded.mixed:
+        why = (
+            "Het bestand is UTF-8, maar deze rijen niet (ze zijn door een ander programma "
+            "opgeslagen); ze zijn per rij als Windows-1252 gelezen"
+        )
+    else:
+        why = "Het bestand is niet in UTF-8 opgeslagen; deze rijen zijn als Windows-1252 gelezen"
+    problems.note(
+        name,
+        "codering",
+        len(rows),
+        f"{why}: {rows_text(rows)}. Controleer namen met accenten in deze rijen; "
+        "sla het bestand bij voorkeur op als 'CSV UTF-8'.",
+    )
 
 
 def _head_lines(text: str, n: int) -> list[str]:
@@ -200,13 +315,27 @@ def read_table(
     """Read a CSV or XLSX file into a :class:`RawTable`; on failure add a problem, return None.
 
     The file is opened read-only and never modified. Wholly empty rows are dropped and
-    counted in ``RawTable.empty_rows``.
+    counted in ``RawTable.empty_rows``. CSV lines that are not valid UTF-8 are read as
+    Windows-1252 and noted (``codering``) in ``problems.notes``. Files beyond the limits
+    above (size, rows, cells, an XLSX that unpacks suspiciously far) are refused.
     """
     path = Path(path)
     name = path.name
     suffix = path.suffix.lower()
     if not path.exists():
         problems.add(name, "bestand bestaat niet", fix="Controleer de bestandsnaam en de map")
+        return None
+    try:
+        size = path.stat().st_size
+    except OSError as exc:
+        _unreadable(problems, name, type(exc).__name__)
+        return None
+    if size > MAX_FILE_BYTES:
+        problems.add(
+            name,
+            f"bestand is te groot ({size / 2**20:.0f} MB; de grens is {MAX_FILE_BYTES >> 20} MB)",
+            fix="Lever alleen de gegevens van deze gemeente aan, of splits het bestand",
+        )
         return None
     if suffix in (".xlsx", ".xlsm"):
         rows, sheet_name = _xlsx_rows(path, sheet, problems)
@@ -219,8 +348,8 @@ def read_table(
         except OSError as exc:
             _unreadable(problems, name, type(exc).__name__)
             return None
-        text, encoding = _decode(data)
-        log.debug("%s: encoding %s", name, encoding)
+        decoded = _decode(data)
+        text = decoded.text
         if "\x00" in text:
             _unreadable(problems, name, "bevat binaire tekens; is dit wel een CSV-bestand?")
             return None
@@ -230,13 +359,20 @@ def read_table(
             )
             return None
         delim = _sniff_delimiter(text)
+        _note_encoding(decoded, delim, name, problems)
         fast = _csv_frame_fast(text, delim)
         if fast is not None:
+            if len(fast[0]) > MAX_ROWS + 1:
+                _too_many_rows(problems, name, None)
+                return None
             return _frame_to_table(*fast, name, None, problems)
         try:
             rows = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True))
         except csv.Error as exc:
             _unreadable(problems, name, f"CSV-opmaak klopt niet: {exc}")
+            return None
+        if len(rows) > MAX_ROWS + 1:
+            _too_many_rows(problems, name, None)
             return None
     else:
         problems.add(
@@ -248,17 +384,84 @@ def read_table(
     return _rows_to_table(rows, name, sheet_name, problems, typed=suffix in (".xlsx", ".xlsm"))
 
 
-def _xlsx_rows(path: Path, sheet: str | None, problems: Problems):
-    import openpyxl
+def _too_many_rows(problems: Problems, name: str, sheet: str | None) -> None:
+    problems.add(
+        name,
+        f"bestand heeft meer dan {MAX_ROWS:,} rijen".replace(",", "."),
+        fix="Lever alleen de gegevens van deze gemeente aan, of splits het bestand",
+        sheet=sheet,
+    )
 
+
+def _check_xlsx_archive(path: Path, problems: Problems) -> bool:
+    """Inspect the XLSX's zip members before openpyxl touches them; False (and a problem)
+    when the file is no zip, unpacks to more than :data:`MAX_XLSX_UNPACKED`, or has a
+    member packed more than :data:`MAX_XLSX_RATIO` times (a zip bomb).
+
+    Python's zipfile never unpacks more than a member's declared size, so checking the
+    declared sizes bounds the work openpyxl can be made to do.
+    """
     name = path.name
     try:
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError, IndexError) as exc:
+        with zipfile.ZipFile(path) as archive:
+            members = archive.infolist()
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError, EOFError) as exc:
+        _unreadable(
+            problems,
+            name,
+            f"geen geldig Excel-bestand ({type(exc).__name__}); is het met een wachtwoord "
+            "beveiligd of als ander type opgeslagen?",
+        )
+        return False
+    unpacked = sum(m.file_size for m in members)
+    if unpacked > MAX_XLSX_UNPACKED:
+        problems.add(
+            name,
+            f"Excel-bestand is uitgepakt {unpacked / 2**20:,.0f} MB; de grens is "
+            f"{MAX_XLSX_UNPACKED >> 20} MB".replace(",", "."),
+            fix="Lever alleen de gegevens van deze gemeente aan, of als CSV",
+        )
+        return False
+    for member in members:
+        if member.file_size > XLSX_RATIO_FLOOR and member.file_size > MAX_XLSX_RATIO * max(
+            member.compress_size, 1
+        ):
+            ratio = member.file_size / max(member.compress_size, 1)
+            problems.add(
+                name,
+                f"Excel-bestand is verdacht sterk ingepakt (onderdeel {member.filename!r} "
+                f"wordt {ratio:,.0f} keer zo groot; mogelijk een zip-bom)".replace(",", "."),
+                fix="Sla het bestand opnieuw op vanuit Excel, of lever het aan als CSV",
+            )
+            return False
+    return True
+
+
+def _xlsx_rows(path: Path, sheet: str | None, problems: Problems):
+    name = path.name
+    if not _check_xlsx_archive(path, problems):
+        return None, None
+    try:
+        with open(path, "rb") as handle:  # ours to close, also when openpyxl fails halfway
+            return _workbook_rows(handle, name, sheet, problems)
+    except OSError as exc:
+        _unreadable(problems, name, type(exc).__name__)
+        return None, None
+
+
+def _workbook_rows(handle, name: str, sheet: str | None, problems: Problems):
+    import openpyxl
+
+    try:
+        wb = openpyxl.load_workbook(handle, read_only=True, data_only=True)
+    except Exception as exc:  # noqa: BLE001 - any failure inside openpyxl: a damaged file
         _unreadable(problems, name, f"geen geldig Excel-bestand: {type(exc).__name__}")
         return None, None
     try:
         if sheet is None:
+            if not wb.worksheets:
+                _unreadable(problems, name, "het bestand heeft geen werkblad")
+                return None, None
             ws = wb.worksheets[0]
         elif sheet in wb.sheetnames:
             ws = wb[sheet]
@@ -270,12 +473,32 @@ def _xlsx_rows(path: Path, sheet: str | None, problems: Problems):
                 fix=f"Kies een van de werkbladen: {', '.join(wb.sheetnames)}",
             )
             return None, None
+        title = ws.title
+        if hasattr(ws, "reset_dimensions"):
+            # a declared size (A1:XFD1048576) would pad every row; read what is there
+            ws.reset_dimensions()
+        rows: list[list] = []
+        cells = 0
         try:
-            rows = [list(r) for r in ws.iter_rows(values_only=True)]
-        except (zipfile.BadZipFile, KeyError, OSError, ValueError, TypeError) as exc:
-            _unreadable(problems, name, f"werkblad beschadigd: {type(exc).__name__}", ws.title)
+            for row in ws.iter_rows(values_only=True):
+                cells += len(row)
+                if len(rows) >= MAX_ROWS + 1:
+                    _too_many_rows(problems, name, title)
+                    return None, None
+                if cells > MAX_CELLS:
+                    problems.add(
+                        name,
+                        f"werkblad heeft meer dan {MAX_CELLS:,} cellen".replace(",", "."),
+                        fix="Verwijder lege kolommen en opmaak tot aan de rand van het blad, "
+                        "of lever het bestand aan als CSV",
+                        sheet=title,
+                    )
+                    return None, None
+                rows.append(list(row))
+        except Exception as exc:  # noqa: BLE001 - any failure inside openpyxl: a damaged sheet
+            _unreadable(problems, name, f"werkblad beschadigd: {type(exc).__name__}", title)
             return None, None
-        return rows, ws.title
+        return rows, title
     finally:
         wb.close()
 
@@ -712,53 +935,152 @@ def blank(values: pd.Series) -> pd.Series:
     return as_text(values) == ""
 
 
+#: Earliest date accepted: anything before is a typing error (01-01-1600).
+MIN_YEAR = 1800
+#: A date from this year on is no real date but an "open end" (31-12-9999, 31-12-2999,
+#: 01-01-3000): in end-date columns it means "no end date", elsewhere it is an error.
+OPEN_END_YEAR = 2100
+_DAYS_IN_MONTH = np.array([31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31])
+#: Excel serial of 01-01-2100 and of 31-12-9999 (Excel's last day)
+_SERIAL_OPEN_END = (pd.Timestamp(OPEN_END_YEAR, 1, 1) - _EXCEL_EPOCH).days
+_SERIAL_MAX = 2_958_465
+_TIME_SUFFIX = r"[ T][0-9]{1,2}:[0-9]{2}(:[0-9]{2}(\.[0-9]+)?)?$"
+
+
+def _mask(values: pd.Series) -> np.ndarray:
+    """A writable boolean array of a (nullable) boolean series, NA as False."""
+    return np.array(values.fillna(False), dtype=bool)
+
+
 @on_distinct
-def parse_date(values: pd.Series) -> tuple[pd.Series, pd.Series]:
+def parse_date(values: pd.Series, *, open_end: bool = False) -> tuple[pd.Series, pd.Series]:
     """Parse dates: dd-mm-jjjj, d-m-jjjj, dd/mm/jjjj, jjjj-mm-dd, jjjjmmdd or Excel serials.
+
+    Only the ASCII digits 0-9 count; a date must exist (no 31-02-2024) and lie between
+    :data:`MIN_YEAR` and :data:`OPEN_END_YEAR`. With ``open_end`` (end-date columns) a date
+    from :data:`OPEN_END_YEAR` on, such as 31-12-9999, means "no end date": it becomes NaT
+    and is not bad; ``open_end_mask`` finds those cells for a note.
 
     Returns (datetime64[ns] series with NaT, mask of non-empty cells that failed).
     """
-    text = as_text(values).str.replace(r"[ T]\d{1,2}:\d{2}(:\d{2}(\.\d+)?)?$", "", regex=True)
-    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
-    dmy = text.str.fullmatch(r"\d{1,2}[-/.]\d{1,2}[-/.]\d{4}")
-    if dmy.any():
-        parts = text[dmy].str.split(r"[-/.]", regex=True, expand=True)
-        out[dmy] = _from_parts(parts[2], parts[1], parts[0])
-    ymd = text.str.fullmatch(r"\d{4}[-/.]\d{1,2}[-/.]\d{1,2}")
-    if ymd.any():
-        parts = text[ymd].str.split(r"[-/.]", regex=True, expand=True)
-        out[ymd] = _from_parts(parts[0], parts[1], parts[2])
-    compact = text.str.fullmatch(r"(19|20)\d{6}")
+    text = as_text(values).str.replace(_TIME_SUFFIX, "", regex=True)
+    n = len(text)
+    year, month, day = (np.full(n, np.nan) for _ in range(3))
+    far = np.zeros(n, dtype=bool)
+    pos = np.arange(n)
+    for pattern, order in (
+        (r"[0-9]{1,2}[-/.][0-9]{1,2}[-/.][0-9]{4}", (2, 1, 0)),
+        (r"[0-9]{4}[-/.][0-9]{1,2}[-/.][0-9]{1,2}", (0, 1, 2)),
+    ):
+        hit = _mask(text.str.fullmatch(pattern))
+        if hit.any():
+            parts = text[hit].str.split(r"[-/.]", regex=True, expand=True)
+            for target, i in zip((year, month, day), order, strict=True):
+                target[pos[hit]] = pd.to_numeric(parts[i]).to_numpy(dtype="float64")
+    compact = _mask(text.str.fullmatch(r"[0-9]{8}"))
     if compact.any():
         t = text[compact]
-        out[compact] = _from_parts(t.str[:4], t.str[4:6], t.str[6:8])
-    serial = text.str.fullmatch(r"\d{4,5}(\.0+)?") & ~compact
+        for target, (a, b) in zip((year, month, day), ((0, 4), (4, 6), (6, 8)), strict=True):
+            target[compact] = pd.to_numeric(t.str[a:b]).to_numpy(dtype="float64")
+    serial = _mask(text.str.fullmatch(r"[0-9]{4,7}(\.0+)?")) & ~compact
+    days = np.full(n, np.nan)
     if serial.any():
-        days = pd.to_numeric(text[serial], errors="coerce")
-        ok = (days >= 3000) & (days <= 80000)
-        conv = _EXCEL_EPOCH + pd.to_timedelta(days.where(ok), unit="D")
-        out[serial] = conv
+        days[serial] = pd.to_numeric(text[serial]).to_numpy(dtype="float64")
+        days[(days < 3000) | (days > _SERIAL_MAX)] = np.nan
+        far |= days >= _SERIAL_OPEN_END
+        days[far] = np.nan
+    with np.errstate(invalid="ignore"):
+        m = np.where((month >= 1) & (month <= 12), month, 1).astype("int64")
+        leap = ((year % 4 == 0) & (year % 100 != 0)) | (year % 400 == 0)
+        last = _DAYS_IN_MONTH[m - 1] + ((m == 2) & leap)
+        exists = (month >= 1) & (month <= 12) & (day >= 1) & (day <= last) & (year >= MIN_YEAR)
+        far |= exists & (year >= OPEN_END_YEAR)
+        ok = exists & (year < OPEN_END_YEAR)
+    out = pd.Series(pd.NaT, index=values.index, dtype="datetime64[ns]")
+    if ok.any():
+        built = pd.to_datetime(
+            pd.DataFrame({"year": year[ok], "month": month[ok], "day": day[ok]}).astype("int64")
+        )
+        out.iloc[np.flatnonzero(ok)] = built.to_numpy(dtype="datetime64[ns]")
+    good_serial = ~np.isnan(days)
+    if good_serial.any():
+        out.iloc[np.flatnonzero(good_serial)] = (
+            _EXCEL_EPOCH + pd.to_timedelta(days[good_serial], unit="D")
+        ).to_numpy(dtype="datetime64[ns]")
     bad = (text != "") & out.isna()
+    if open_end:
+        bad &= ~pd.Series(far, index=values.index)
     return out, bad
 
 
-def _from_parts(year: pd.Series, month: pd.Series, day: pd.Series) -> pd.Series:
-    frame = pd.DataFrame(
-        {
-            "year": pd.to_numeric(year, errors="coerce"),
-            "month": pd.to_numeric(month, errors="coerce"),
-            "day": pd.to_numeric(day, errors="coerce"),
-        }
+def open_end_mask(values: pd.Series, parsed: pd.Series, bad: pd.Series) -> pd.Series:
+    """Cells that :func:`parse_date` with ``open_end=True`` read as "no end date"."""
+    return ~blank(values) & parsed.isna() & ~bad
+
+
+DATE_CHECK = "ongeldige datum"
+DATE_FIX = (
+    f"Gebruik dd-mm-jjjj (bv. 31-01-2024) met een bestaande datum tussen {MIN_YEAR} en "
+    f"{OPEN_END_YEAR}, alleen met de cijfers 0-9"
+)
+END_DATE_FIX = DATE_FIX + "; laat de cel leeg als er geen einddatum is"
+
+
+def date_column(
+    frame: pd.DataFrame,
+    column: str,
+    *,
+    file: str,
+    sheet: str | None,
+    problems: Problems,
+    open_end: bool = False,
+) -> pd.Series:
+    """Parse a date column, adding a problem per bad cell.
+
+    With ``open_end`` (end-date columns) sentinels such as 31-12-9999 become NaT and are
+    noted once in ``problems.notes`` (controle ``open einddatum``), naming the rows.
+    """
+    parser = functools.partial(parse_date, open_end=open_end)
+    values, bad = parser(frame[column])
+    problems.add_rows(
+        file,
+        frame["bron_rij"],
+        frame[column],
+        bad,
+        column=column,
+        check=DATE_CHECK,
+        fix=END_DATE_FIX if open_end else DATE_FIX,
+        sheet=sheet,
     )
-    return pd.to_datetime(frame, errors="coerce").astype("datetime64[ns]")
+    if open_end:
+        sentinel = open_end_mask(frame[column], values, bad)
+        if sentinel.any():
+            rows = frame["bron_rij"][sentinel]
+            problems.note(
+                file,
+                "open einddatum",
+                int(sentinel.sum()),
+                f"In kolom '{problems._label(column)}' staan datums vanaf {OPEN_END_YEAR} "
+                "(zoals 31-12-9999); die betekenen 'geen einddatum' en zijn als leeg gelezen: "
+                f"{rows_text(rows)}.",
+            )
+    return values
+
+
+#: Whole digits of an amount or count beyond which precision (and sense) is lost.
+MAX_DIGITS = 15
+_CURRENCY_START = r"(?i)^([+-]?)(€|eur(o)?)"  # '€ -5', '-€ 5'
+_CURRENCY_END = r"(?i)(€|eur(o)?)$"
 
 
 @on_distinct
 def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse amounts in Dutch or plain notation: '€ 1.250.000,00', '1250000', '1.250.000', '12,5'.
 
-    Rules: a comma is the decimal mark unless several commas group thousands; dots are
-    thousands separators when they group exactly three digits, else the decimal mark.
+    Rules: whitespace is ignored, a currency sign (€, EUR, euro) may lead (after or before
+    the sign) or trail, one sign (+/-) may lead; a comma is the decimal mark unless several commas group thousands; dots
+    are thousands separators when they group exactly three digits, else the decimal mark.
+    Only the ASCII digits 0-9 count, and at most :data:`MAX_DIGITS` whole digits.
     Returns (float series with NaN, mask of non-empty cells that failed).
     """
     if _text_like(values):
@@ -767,24 +1089,33 @@ def parse_number(values: pd.Series) -> tuple[pd.Series, pd.Series]:
         numeric = values.map(lambda v: isinstance(v, int | float) and not isinstance(v, bool))
     out = pd.Series(np.nan, index=values.index, dtype="float64")
     if numeric.any():
-        out[numeric] = values[numeric].astype("float64")
+        nums = pd.to_numeric(values[numeric].astype(object), errors="coerce").astype("float64")
+        out[numeric] = nums.where(nums.abs() < 10.0**MAX_DIGITS)
     text = as_text(values[~numeric])
-    if len(text) and text.str.fullmatch(r"\d{1,15}").all():
+    if len(text) and text.str.fullmatch(rf"[0-9]{{1,{MAX_DIGITS}}}").all():
         # the common case (coordinates, areas, counts): plain whole numbers only
         out[~numeric] = pd.to_numeric(text).astype("float64")
         return out, pd.Series(False, index=values.index)
-    text = text.str.replace(r"(?i)(€|eur(o)?|\s|\u00a0)", "", regex=True)
-    neg = text.str.startswith("-")
-    text = text.str.lstrip("+-")
-    dutch = text.str.fullmatch(r"\d{1,3}(\.\d{3})+(,\d*)?") | text.str.fullmatch(r"\d+,\d*")
-    english = text.str.fullmatch(r"\d{1,3}(,\d{3}){2,}(\.\d*)?") | text.str.fullmatch(
-        r"\d{1,3}(,\d{3})+\.\d*"
+    text = (
+        text.str.replace(r"\s", "", regex=True)
+        .str.replace(_CURRENCY_START, r"\1", regex=True)
+        .str.replace(_CURRENCY_END, "", regex=True)
     )
-    plain = text.str.fullmatch(r"\d+(\.\d+)?|\.\d+")
+    neg = text.str.match(r"-[^+-]")
+    text = text.str.replace(r"^[+-](?=[^+-])", "", regex=True)
+    dutch = text.str.fullmatch(r"[0-9]{1,3}(\.[0-9]{3})+(,[0-9]*)?") | text.str.fullmatch(
+        r"[0-9]+,[0-9]*"
+    )
+    english = text.str.fullmatch(r"[0-9]{1,3}(,[0-9]{3}){2,}(\.[0-9]*)?") | text.str.fullmatch(
+        r"[0-9]{1,3}(,[0-9]{3})+\.[0-9]*"
+    )
+    plain = text.str.fullmatch(r"[0-9]+(\.[0-9]+)?|\.[0-9]+")
     conv = pd.Series(pd.NA, index=text.index, dtype="str")
     conv[dutch] = text[dutch].str.replace(".", "", regex=False).str.replace(",", ".", regex=False)
     conv[english & ~dutch] = text[english & ~dutch].str.replace(",", "", regex=False)
     conv[plain & ~dutch & ~english] = text[plain & ~dutch & ~english]
+    whole = conv.str.replace(r"\..*$", "", regex=True).str.lstrip("0").str.len()
+    conv = conv.where(whole.fillna(0) <= MAX_DIGITS)
     nums = pd.to_numeric(conv, errors="coerce").astype("float64")
     nums[neg] = -nums[neg]
     out[~numeric] = nums
@@ -797,19 +1128,20 @@ def parse_int(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     nums, bad = parse_number(values)
     frac = nums.notna() & (nums != np.floor(nums.fillna(0)))
     bad = bad | frac
-    out = nums.where(~frac).round().astype("Int64")
+    out = nums.where(~frac).round().astype("Int64")  # |n| < 10**15: exact in float64
     return out, bad
 
 
 @on_distinct
 def parse_digits(values: pd.Series, width: int) -> tuple[pd.Series, pd.Series]:
     """Identifier of ``width`` digits as string, left-padded with zeros (Excel drops them)."""
-    text = as_text(values)
-    if not (len(text) and text.str.fullmatch(rf"\d{{{width}}}").all()):  # else nothing to clean
+    written = as_text(values)
+    text = written
+    if not (len(text) and text.str.fullmatch(rf"[0-9]{{{width}}}").all()):  # else nothing to clean
         text = text.str.replace(r"\.0+$", "", regex=True).str.replace(r"[\s.\-]", "", regex=True)
-    ok = text.str.fullmatch(rf"\d{{1,{width}}}")
+    ok = text.str.fullmatch(rf"[0-9]{{1,{width}}}")
     out = text.str.zfill(width).where(ok)
-    bad = (text != "") & ~ok
+    bad = (written != "") & ~ok  # '.' or '-' is no number, not an empty cell
     return out.astype("str"), bad
 
 
@@ -817,7 +1149,7 @@ def parse_digits(values: pd.Series, width: int) -> tuple[pd.Series, pd.Series]:
 def parse_postcode(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Postcodes normalised to ``1234AB``; returns (str with NA, mask of invalid non-empty)."""
     text = as_text(values).str.upper().str.replace(r"[\s\-]", "", regex=True)
-    ok = text.str.fullmatch(r"[1-9]\d{3}[A-Z]{2}")
+    ok = text.str.fullmatch(r"[1-9][0-9]{3}[A-Z]{2}")
     bad = (text != "") & ~ok
     return text.where(ok).astype("str"), bad
 
@@ -873,6 +1205,12 @@ class SourceResult:
     lege_rijen: int = 0
     extra_kolommen: list[str] = field(default_factory=list)
     names: set[str] = field(default_factory=set, repr=False)
+    #: findings that did not reject the file, as kwaliteit rows without ``bron``
+    #: (see :meth:`Problems.note`): ``codering``, ``open einddatum``, …
+    notes: list[dict] = field(default_factory=list)
+    #: the delivery's own categories and how they were mapped (partners, survey signals);
+    #: see :mod:`bcba.sources.categories`
+    categorieen: pd.DataFrame | None = None
 
     @property
     def rijen_uit(self) -> int:

@@ -65,7 +65,7 @@ RD_BOUNDS = (0.0, 289_000.0, 300_000.0, 629_000.0)
 BAG_SCHEMA = pa.DataFrameSchema(
     {
         "adres_id": pa.Column(
-            "str", pa.Check.str_matches(r"^\d{16}$", error="BAG-id moet 16 cijfers zijn")
+            "str", pa.Check.str_matches(r"^[0-9]{16}$", error="BAG-id moet 16 cijfers zijn")
         ),
         "postcode": pa.Column("str", nullable=True),
         "huisnummer": pa.Column("Int64"),
@@ -167,6 +167,7 @@ def read_bag(path: str | Path, *, sheet: str | None = None) -> SourceResult:
         sheet=sh,
     )
     out["adres_id"] = ids
+    problems.labels["adres_id"] = problems._label("adresseerbaar_object_id")  # as written
     address_columns(frame, out, file=file, sheet=sh, problems=problems)
     out["gebruiksdoel"] = (
         parse_code(frame["gebruiksdoel"])
@@ -195,4 +196,6 @@ def read_bag(path: str | Path, *, sheet: str | None = None) -> SourceResult:
     result = finish_frame(result, file, BAG_COLUMNS)
     xy = [result[c].to_numpy(dtype="float64", na_value=np.nan) for c in ("x", "y")]
     gdf = gpd.GeoDataFrame(result, geometry=gpd.points_from_xy(*xy), crs=CRS)
-    return SourceResult("bag", gdf, [file], raw.n_rows_in, raw.empty_rows, extra)
+    return SourceResult(
+        "bag", gdf, [file], raw.n_rows_in, raw.empty_rows, extra, notes=problems.notes
+    )

@@ -22,7 +22,7 @@ from bcba.areas import StudyArea, load_area
 from bcba.errors import InputProblem, InputValidationError
 from bcba.io import atomic_path, ensure_dir, write_text
 from bcba.reference import Gemeente, resolve_gemeente
-from bcba.sources import quality
+from bcba.sources import categories, quality
 from bcba.sources._read import SourceResult, add_reason
 from bcba.sources.bag import read_bag
 from bcba.sources.cbs import GEBIEDEN_FILE
@@ -64,6 +64,12 @@ class Inputs:
     manifest: pd.DataFrame
     periode: tuple[dt.date, dt.date]
     bronnen: pd.DataFrame
+    #: the deliveries' own categories (partners, survey signal themes) and the theme each
+    #: was mapped to (:data:`bcba.sources.categories.CATEGORY_COLUMNS`); rows with
+    #: ``gekoppeld`` False were found in no mapping and count as ``overig``
+    categorieen: pd.DataFrame = field(
+        default_factory=lambda: pd.DataFrame(columns=categories.CATEGORY_COLUMNS)
+    )
     #: real person names seen at ingest, in memory only (for masking); never written
     _names: frozenset[str] = field(default_factory=frozenset, repr=False)
 
@@ -174,11 +180,20 @@ def load_inputs(
         if results[bron] is not None:
             names |= results[bron].names
     mapping = folder / MAPPING_FILE
+    cmap = categories.load_or_report(folder, problems)
     if paths["enquete"]:
-        attempt("enquete", read_survey, paths["enquete"], mapping, known_names=names, area=area)
+        attempt(
+            "enquete",
+            read_survey,
+            paths["enquete"],
+            mapping,
+            known_names=names,
+            area=area,
+            categories_mapping=cmap,
+        )
     partner_dir = folder / PARTNERS_DIR
     if partner_dir.is_dir() and any(partner_dir.iterdir()):
-        attempt("partners", read_partners, partner_dir, known_names=names)
+        attempt("partners", read_partners, partner_dir, known_names=names, mapping=cmap)
     if problems:
         raise InputValidationError(problems)
 
@@ -248,6 +263,7 @@ def load_inputs(
         )
         for frame in frames:
             kwaliteit.append(quality.reason_counts(bron, frame))
+        kwaliteit.append(quality.note_rows(bron, res.notes))
         geo = table.signalen if bron == "enquete" else table
         geocodering.append(quality.geocoding_table(bron, geo))
         dates = _dates(bron, table)
@@ -261,7 +277,7 @@ def load_inputs(
                 "periode_tot": dates.max() if len(dates) else pd.NaT,
             }
         )
-    manifest = _manifest(folder, results, paths, mapping, partner_dir)
+    manifest = _manifest(folder, results, paths, mapping, partner_dir, cmap)
     if area.bron == "gebieden.gpkg":
         gp = folder / GEBIEDEN_FILE
         manifest = pd.concat(
@@ -296,6 +312,14 @@ def load_inputs(
         bronnen=pd.DataFrame(
             bronnen, columns=["bron", "aanwezig", "bestand", "rijen", "periode_van", "periode_tot"]
         ),
+        categorieen=_concat(
+            [
+                results[b].categorieen
+                for b in ("partners", "enquete")
+                if results[b] is not None and results[b].categorieen is not None
+            ],
+            categories.CATEGORY_COLUMNS,
+        ),
         _names=frozenset(names),
     )
 
@@ -328,7 +352,7 @@ def _dates(bron: str, table) -> pd.Series:
     return table[col].dropna()
 
 
-def _manifest(folder, results, paths, mapping, partner_dir) -> pd.DataFrame:
+def _manifest(folder, results, paths, mapping, partner_dir, cmap) -> pd.DataFrame:
     rows = []
     for bron in ("bag", "kvk_vestigingen", "kvk_functionarissen", "kadaster", "enquete"):
         res, path = results[bron], paths.get(bron)
@@ -358,6 +382,17 @@ def _manifest(folder, results, paths, mapping, partner_dir) -> pd.DataFrame:
                     "bron": "partners",
                 }
             )
+    if cmap.path is not None and (
+        results["partners"] is not None or results["enquete"] is not None
+    ):
+        rows.append(
+            {
+                "bestand": cmap.path.name,
+                "sha256": sha256_file(cmap.path),
+                "rijen": None,
+                "bron": "partners" if results["partners"] is not None else "enquete",
+            }
+        )
     frame = pd.DataFrame(rows, columns=["bestand", "sha256", "rijen", "bron"])
     frame["rijen"] = frame["rijen"].astype("Int64")
     return frame
@@ -392,6 +427,8 @@ def _tables(inputs: Inputs) -> dict[str, pd.DataFrame]:
         tables["enquete_vermeldingen"] = inputs.enquete.vermeldingen
         tables["enquete_signalen"] = inputs.enquete.signalen
     tables["kwaliteit"] = inputs.kwaliteit
+    if len(inputs.categorieen):
+        tables["categorieen"] = inputs.categorieen
     tables["geocodering"] = inputs.geocodering
     tables["bronnen"] = inputs.bronnen
     return tables

@@ -21,11 +21,11 @@ from bcba.sources._read import (
     add_reason,
     address_columns,
     as_text,
+    date_column,
     finish_frame,
     flag_duplicates,
     parse_bool,
     parse_code,
-    parse_date,
     parse_digits,
     parse_number,
     reader_start,
@@ -149,16 +149,7 @@ def read_kadaster(path: str | Path, *, key: bytes, sheet: str | None = None) -> 
     rows = frame["bron_rij"]
     out: dict[str, pd.Series] = {"bron_rij": rows}
     out["transactie_id"] = parse_code(frame["transactie_id"]).str.replace(r"\.0$", "", regex=True)
-    datum = problems.parsed(
-        frame,
-        "datum",
-        parse_date,
-        file=file,
-        check="ongeldige datum",
-        fix="Gebruik dd-mm-jjjj (bv. 31-01-2024)",
-        sheet=sh,
-    )
-    out["datum"] = datum
+    out["datum"] = date_column(frame, "datum", file=file, sheet=sh, problems=problems)
     for col in ("koopsom", "woz_waarde"):
         if col in frame:
             values = problems.parsed(
@@ -239,5 +230,12 @@ def read_kadaster(path: str | Path, *, key: bytes, sheet: str | None = None) -> 
     result["dq_redenen"] = add_reason(reasons, flag_duplicates(result, ["transactie_id"]), "dubbel")
     result = finish_frame(result, file, KADASTER_COLUMNS)
     return SourceResult(
-        "kadaster", result, [file], raw.n_rows_in, raw.empty_rows, extra, names=names
+        "kadaster",
+        result,
+        [file],
+        raw.n_rows_in,
+        raw.empty_rows,
+        extra,
+        names=names,
+        notes=problems.notes,
     )

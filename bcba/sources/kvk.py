@@ -19,10 +19,10 @@ from bcba.sources._read import (
     SourceResult,
     add_reason,
     address_columns,
+    date_column,
     finish_frame,
     flag_duplicates,
     parse_code,
-    parse_date,
     parse_digits,
     parse_int,
     reader_start,
@@ -71,20 +71,20 @@ _PC_FIX = "Schrijf de postcode als 1234AB"
 VESTIGINGEN_SCHEMA = pa.DataFrameSchema(
     {
         "kvk_nummer": pa.Column(
-            "str", pa.Check.str_matches(r"^\d{8}$", error="KvK-nummer moet 8 cijfers zijn")
+            "str", pa.Check.str_matches(r"^[0-9]{8}$", error="KvK-nummer moet 8 cijfers zijn")
         ),
         "vestigingsnummer": pa.Column(
             "str",
-            pa.Check.str_matches(r"^\d{12}$", error="vestigingsnummer moet 12 cijfers zijn"),
+            pa.Check.str_matches(r"^[0-9]{12}$", error="vestigingsnummer moet 12 cijfers zijn"),
             nullable=True,
         ),
         "handelsnaam": pa.Column("str"),
         "sbi_code": pa.Column(
-            "str", pa.Check.str_matches(r"^\d{2,5}$", error="SBI-code moet 2 tot 5 cijfers zijn")
+            "str", pa.Check.str_matches(r"^[0-9]{2,5}$", error="SBI-code moet 2 tot 5 cijfers zijn")
         ),
         "postcode": pa.Column(
             "str",
-            pa.Check.str_matches(r"^[1-9]\d{3}[A-Z]{2}$", error="ongeldige postcode"),
+            pa.Check.str_matches(r"^[1-9][0-9]{3}[A-Z]{2}$", error="ongeldige postcode"),
             nullable=True,
         ),
         "huisnummer": pa.Column(
@@ -103,7 +103,7 @@ VESTIGINGEN_SCHEMA = pa.DataFrameSchema(
 FUNCTIONARISSEN_SCHEMA = pa.DataFrameSchema(
     {
         "kvk_nummer": pa.Column(
-            "str", pa.Check.str_matches(r"^\d{8}$", error="KvK-nummer moet 8 cijfers zijn")
+            "str", pa.Check.str_matches(r"^[0-9]{8}$", error="KvK-nummer moet 8 cijfers zijn")
         ),
         "persoon_id": pa.Column("str", pa.Check.str_startswith("P-")),
         "datum_aanvang": pa.Column("datetime64[ns]", nullable=True),
@@ -117,20 +117,17 @@ def _sbi_codes() -> frozenset[str]:
     return frozenset(reference.sbi2008()["sbi_code"].dropna().astype(str))
 
 
+#: End-date columns: a sentinel such as 31-12-9999 means "no end date".
+_END_DATES = frozenset({"datum_uitschrijving", "datum_einde"})
+
+
 def _date_col(frame, out, col, problems, file, sheet):
     if col not in frame:
         out[col] = pd.Series(pd.NaT, index=frame.index, dtype="datetime64[ns]")
         return
-    values = problems.parsed(
-        frame,
-        col,
-        parse_date,
-        file=file,
-        check="ongeldige datum",
-        fix="Gebruik dd-mm-jjjj (bv. 31-01-2024)",
-        sheet=sheet,
+    out[col] = date_column(
+        frame, col, file=file, sheet=sheet, problems=problems, open_end=col in _END_DATES
     )
-    out[col] = values
 
 
 def _kvk_col(frame, out, col, problems, file, sheet):
@@ -195,10 +192,11 @@ def read_kvk_vestigingen(path: str | Path, *, sheet: str | None = None) -> Sourc
     out["handelsnaam"] = parse_code(frame["handelsnaam"])
     if "rechtsvorm" in frame:
         out["rechtsvorm"] = parse_code(frame["rechtsvorm"])
+    # an Excel number as text first ('5630.0'), then the dots of the notation ('01.13')
     sbi = (
         parse_code(frame["sbi_code"])
+        .str.replace(r"^([0-9]+)\.0$", r"\1", regex=True)
         .str.replace(r"[.\s]", "", regex=True)
-        .str.replace(r"^(\d+)\.0$", r"\1", regex=True)
     )
     out["sbi_code"] = sbi
     address_columns(frame, out, file=file, sheet=sheet_name, problems=problems)
@@ -244,7 +242,15 @@ def read_kvk_vestigingen(path: str | Path, *, sheet: str | None = None) -> Sourc
     )
     result["dq_redenen"] = reasons
     result = finish_frame(result, file, VESTIGINGEN_COLUMNS)
-    return SourceResult("kvk_vestigingen", result, [file], raw.n_rows_in, raw.empty_rows, extra)
+    return SourceResult(
+        "kvk_vestigingen",
+        result,
+        [file],
+        raw.n_rows_in,
+        raw.empty_rows,
+        extra,
+        notes=problems.notes,
+    )
 
 
 def read_kvk_functionarissen(
@@ -319,6 +325,7 @@ def read_kvk_functionarissen(
         raw.empty_rows,
         extra,
         names=set(names.dropna().tolist()),
+        notes=problems.notes,
     )
 
 

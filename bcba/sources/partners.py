@@ -1,8 +1,10 @@
 """Partner events (politie, OM, Belastingdienst, gemeente-afdelingen, …) from ``partners/``.
 
-Each file holds events with ``bron``, ``thema``, optional ``soort``, ``datum`` and a
-location (``x``/``y`` in EPSG:28992, or postcode + huisnummer, or ``buurtcode``); optional
-``omschrijving`` (masked for known names, original dropped) and ``gewicht`` (default 1).
+Each file holds events with ``bron``, the partner's own category in ``thema`` and/or
+``soort`` (``categorie``), ``datum`` and a location (``x``/``y`` in EPSG:28992, or postcode +
+huisnummer, or ``buurtcode``); optional ``omschrijving`` (masked for known names, original
+dropped) and ``gewicht`` (default 1). Categories are mapped to theme ids by
+:mod:`bcba.sources.categories`; unmapped ones are kept as ``overig``.
 """
 
 from __future__ import annotations
@@ -17,21 +19,20 @@ import pandera.pandas as pa
 
 from bcba import privacy
 from bcba.errors import InputValidationError
+from bcba.sources import categories
 from bcba.sources._read import (
     Problems,
     SourceResult,
     add_reason,
     address_columns,
+    date_column,
     finish_frame,
     flag_duplicates,
-    fold_header,
     parse_code,
-    parse_date,
     parse_number,
     reader_start,
     run_schema,
 )
-from bcba.sources.survey import THEMES
 
 log = logging.getLogger(__name__)
 
@@ -52,10 +53,13 @@ PARTNER_INPUT_COLUMNS = [
     "omschrijving",
     "gewicht",
 ]
-PARTNER_REQUIRED = ["thema", "datum"]
+PARTNER_REQUIRED = ["datum"]
+#: at least one of these holds the partner's category
+PARTNER_CATEGORY = ["thema", "soort"]
 PARTNER_COLUMNS = [
     "bron",
     "thema",
+    "categorie_bron",
     "soort",
     "datum",
     "x",
@@ -71,18 +75,11 @@ PARTNER_COLUMNS = [
 PARTNER_SCHEMA = pa.DataFrameSchema(
     {
         "bron": pa.Column("str"),
-        "thema": pa.Column("str", pa.Check.isin(THEMES, error="onbekend thema")),
+        "thema": pa.Column("str", pa.Check.isin(categories.TARGETS, error="onbekend thema")),
         "datum": pa.Column("datetime64[ns]"),
         "gewicht": pa.Column("float64", pa.Check.gt(0, error="gewicht moet groter dan 0 zijn")),
     }
 )
-_THEME_BY_FOLD = {fold_header(t): t for t in THEMES} | {
-    "vastgoed": "vastgoed_witwassen",
-    "witwassen": "vastgoed_witwassen",
-    "outlawmotorgangs": "omg",
-    "motorbendes": "omg",
-    "drugscriminaliteit": "drugs",
-}
 
 
 def _files(folder_or_files: str | Path | Iterable[str | Path]) -> list[Path]:
@@ -98,7 +95,7 @@ def _files(folder_or_files: str | Path | Iterable[str | Path]) -> list[Path]:
     return [Path(p) for p in folder_or_files]
 
 
-def _read_one(path: Path, known_names, problems: Problems):
+def _read_one(path: Path, mapping: categories.CategoryMapping, problems: Problems):
     started = reader_start(
         path,
         sheet=None,
@@ -110,6 +107,17 @@ def _read_one(path: Path, known_names, problems: Problems):
         return None
     raw, frame, extra = started
     file, sh = raw.file, raw.sheet
+    if not any(c in frame for c in PARTNER_CATEGORY):
+        problems.add(
+            file,
+            "verplichte kolom ontbreekt",
+            row=1,
+            column="thema",
+            fix="Voeg een kolom 'thema' of 'categorie' toe met de categorie van elke melding "
+            "(uw eigen categorieën mogen; koppel ze in partners_mapping.yaml)",
+            sheet=sh,
+        )
+        return None
     rows = frame["bron_rij"]
     out: dict[str, pd.Series] = {"bron_rij": rows}
     out["bron"] = (
@@ -117,35 +125,14 @@ def _read_one(path: Path, known_names, problems: Problems):
         if "bron" in frame
         else pd.Series(path.stem, index=frame.index, dtype="str")
     )
-    theme_text = parse_code(frame["thema"])
-    folded = {t: fold_header(t) for t in theme_text.dropna().unique()}  # once per label
-    out["thema"] = theme_text.map(folded).map(_THEME_BY_FOLD).astype("str")
-    unknown = theme_text.notna() & out["thema"].isna()
-    problems.add_rows(
-        file,
-        rows,
-        frame["thema"],
-        unknown,
-        column="thema",
-        check="onbekend thema",
-        fix=f"Gebruik een van: {', '.join(THEMES)}",
-        sheet=sh,
-    )
-    out["soort"] = (
-        parse_code(frame["soort"])
-        if "soort" in frame
-        else pd.Series(pd.NA, index=frame.index, dtype="str")
-    )
-    datum = problems.parsed(
-        frame,
-        "datum",
-        parse_date,
-        file=file,
-        check="ongeldige datum",
-        fix="Gebruik dd-mm-jjjj (bv. 31-01-2024)",
-        sheet=sh,
-    )
-    out["datum"] = datum
+    none = pd.Series(pd.NA, index=frame.index, dtype="str")
+    out["soort"] = parse_code(frame["soort"]) if "soort" in frame else none
+    own = [parse_code(frame["thema"]) if "thema" in frame else none, out["soort"]]
+    decided = categories.classify(out["bron"], own, mapping)
+    out["thema"] = decided["thema"]
+    out["categorie_bron"] = decided["categorie_bron"]
+    out["gekoppeld"] = decided["gekoppeld"]  # for the category table; dropped after
+    out["datum"] = date_column(frame, "datum", file=file, sheet=sh, problems=problems)
     for col in ("x", "y"):
         if col in frame:
             values = problems.parsed(
@@ -188,11 +175,24 @@ def _read_one(path: Path, known_names, problems: Problems):
     if problems:
         return None
     result = finish_frame(result, file, PARTNER_COLUMNS)
+    missing = categories.missing_note(file, result["bron_rij"][result["categorie_bron"].isna()])
+    if missing is not None:
+        problems.notes.append(missing)
     return result, raw, extra
 
 
-def read_partners(folder_or_files, *, known_names=()) -> SourceResult:
+def read_partners(
+    folder_or_files,
+    *,
+    known_names=(),
+    mapping: categories.CategoryMapping | None = None,
+) -> SourceResult:
     """Read every partner file (folder or list of CSV/XLSX files) into one frame.
+
+    Each event's own category (``thema``, else ``soort``) is kept in ``categorie_bron`` and
+    mapped to a theme id or ``overig`` in ``thema`` by ``mapping`` (default: the shipped
+    ``partners_mapping.yaml``). ``SourceResult.categorieen`` lists every category with its
+    theme and count; unmapped ones are also in ``SourceResult.notes`` (kwaliteit).
 
     Raises
     ------
@@ -200,6 +200,7 @@ def read_partners(folder_or_files, *, known_names=()) -> SourceResult:
         Listing the problems of all files together.
     """
     files = _files(folder_or_files)
+    mapping = mapping if mapping is not None else categories.load_mapping(None)
     all_problems = Problems()
     if not files:
         all_problems.add(
@@ -211,7 +212,7 @@ def read_partners(folder_or_files, *, known_names=()) -> SourceResult:
     frames, n_in, empty, extra = [], 0, 0, []
     for path in files:
         problems = Problems()
-        got = _read_one(path, known_names, problems)
+        got = _read_one(path, mapping, problems)
         all_problems.extend(problems)
         if got is not None:
             frame, raw, more = got
@@ -235,6 +236,7 @@ def read_partners(folder_or_files, *, known_names=()) -> SourceResult:
         [
             "bron",
             "thema",
+            "categorie_bron",
             "soort",
             "datum",
             "x",
@@ -248,4 +250,21 @@ def read_partners(folder_or_files, *, known_names=()) -> SourceResult:
         ],
     )
     result["dq_redenen"] = add_reason(reasons, dup, "dubbel")
-    return SourceResult("partners", result, [p.name for p in files], n_in, empty, extra)
+    table = categories.category_table(
+        "partners",
+        result["bron"],
+        result[["thema", "categorie_bron", "gekoppeld"]],
+        result["bron_bestand"],
+    )
+    result = result.drop(columns="gekoppeld")
+    notes = all_problems.notes + categories.category_notes(table)
+    return SourceResult(
+        "partners",
+        result,
+        [p.name for p in files],
+        n_in,
+        empty,
+        extra,
+        notes=notes,
+        categorieen=table,
+    )

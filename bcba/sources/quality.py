@@ -61,6 +61,15 @@ def reason_counts(bron: str, frame: pd.DataFrame) -> pd.DataFrame:
     return counts[KWALITEIT_COLUMNS]
 
 
+def note_rows(bron: str, notes: list[dict]) -> pd.DataFrame:
+    """Kwaliteit rows of a reader's notes (``codering``, ``open einddatum``, categories…)."""
+    if not notes:
+        return pd.DataFrame(columns=KWALITEIT_COLUMNS)
+    frame = pd.DataFrame(notes)
+    frame["bron"] = bron
+    return frame[KWALITEIT_COLUMNS]
+
+
 def read_counts(
     bron: str, bestand: str, rijen_in: int, rijen_uit: int, lege_rijen: int
 ) -> pd.DataFrame:

@@ -16,6 +16,7 @@ import pandas as pd
 import yaml
 
 from bcba import privacy
+from bcba.sources import categories
 from bcba.sources._read import (
     Problems,
     SourceResult,
@@ -33,8 +34,8 @@ THEMES = THEME_IDS
 DEFAULT_LIKERT = {"nooit": 1, "zelden": 2, "soms": 3, "vaak": 4, "zeer vaak": 5}
 DEFAULT_WEET_NIET = ("weet niet", "geen mening", "n.v.t.", "nvt", "geen antwoord")
 _ADDRESS = re.compile(
-    r"^(?P<straat>.*?)\s*(?P<huisnummer>\d{1,5})\s*(?P<huisletter>[A-Za-z](?![A-Za-z]))?\s*"
-    r"(?:[-/ ]\s*(?P<toevoeging>[A-Za-z0-9]{1,4}))?\s*,?\s*(?P<postcode>[1-9]\d{3}\s?[A-Za-z]{2})?\b.*$"
+    r"^(?P<straat>.*?)\s*(?P<huisnummer>[0-9]{1,5})\s*(?P<huisletter>[A-Za-z](?![A-Za-z]))?\s*"
+    r"(?:[-/ ]\s*(?P<toevoeging>[A-Za-z0-9]{1,4}))?\s*,?\s*(?P<postcode>[1-9][0-9]{3}\s?[A-Za-z]{2})?\b.*$"
 )
 
 
@@ -127,6 +128,17 @@ def read_mapping(path: str | Path, problems: Problems) -> dict | None:
             column="likert",
             fix='Bijvoorbeeld "soms": 3',
         )
+    afdelingen = mapping.get("afdelingen")
+    if afdelingen is not None and not (
+        isinstance(afdelingen, dict)
+        and all(isinstance(v, str) and v.strip() for v in afdelingen.values())
+    ):
+        problems.add(
+            name,
+            "'afdelingen' moet 'naam in de enquête: naam in het rapport'-paren bevatten",
+            column="afdelingen",
+            fix='Bijvoorbeeld "VTH": "Vergunningen, toezicht en handhaving"',
+        )
     signalen = mapping.get("signalen")
     if signalen is not None and not (
         isinstance(signalen, dict) and isinstance(signalen.get("tekst"), str)
@@ -179,8 +191,15 @@ def read_survey(
     known_names=(),
     area=None,
     sheet: str | None = None,
+    categories_mapping: categories.CategoryMapping | None = None,
 ) -> SourceResult:
     """Read the survey export with its mapping into a :class:`SurveyData` (``result.frame``).
+
+    The survey tool's own labels are mapped like partner categories: department names by
+    the optional ``afdelingen`` section of the mapping (``afdeling``; the label as written in
+    ``afdeling_bron``), signal themes by section ``enquete`` of ``partners_mapping.yaml``
+    (``categories_mapping``; unmapped themes become ``overig``, listed in
+    ``SourceResult.categorieen`` and ``SourceResult.notes``).
 
     Parameters
     ----------
@@ -190,6 +209,8 @@ def read_survey(
         Real person names (from KvK/Kadaster) to mask in free text.
     area
         The :class:`bcba.areas.StudyArea`, to resolve wijk/buurt names in mentions.
+    categories_mapping
+        Mapping of signal themes; default the shipped ``partners_mapping.yaml``.
 
     Raises
     ------
@@ -242,9 +263,12 @@ def read_survey(
     rows = frame["bron_rij"]
     rid = parse_code(frame[rid_col]).str.replace(r"\.0$", "", regex=True)
     rid = rid.fillna("R" + rows.astype(str)).astype("str")
-    afdeling = (
-        parse_code(frame[afd_col]) if afd_col else pd.Series(pd.NA, index=frame.index, dtype="str")
+    afdeling_bron = (
+        parse_code(frame[afd_col]).str.replace(r"\s+", " ", regex=True)
+        if afd_col
+        else pd.Series(pd.NA, index=frame.index, dtype="str")
     )
+    afdeling = _departments(afdeling_bron, mapping.get("afdelingen"), file, rid, problems)
     likert = {_fold(k): int(v) for k, v in (mapping.get("likert") or DEFAULT_LIKERT).items()}
     weet_niet = {_fold(v) for v in (mapping.get("weet_niet") or DEFAULT_WEET_NIET)}
     parts = []
@@ -276,6 +300,7 @@ def read_survey(
                     "bron_rij": rows[keep],
                     "respondent_id": rid[keep],
                     "afdeling": afdeling[keep],
+                    "afdeling_bron": afdeling_bron[keep],
                     "thema": theme,
                     "score": score[keep].astype("Int64"),
                 }
@@ -290,6 +315,7 @@ def read_survey(
                 "bron_rij": pd.Series(dtype="int64"),
                 "respondent_id": pd.Series(dtype="str"),
                 "afdeling": pd.Series(dtype="str"),
+                "afdeling_bron": pd.Series(dtype="str"),
                 "thema": pd.Series(dtype="str"),
                 "score": pd.Series(dtype="Int64"),
             }
@@ -356,9 +382,17 @@ def read_survey(
         "dq_redenen",
     ):
         vermeldingen[col] = vermeldingen[col].astype("str")
-    signalen = _signals(frame, rows, rid, sig_cols, known_names)
+    cmap = categories_mapping if categories_mapping is not None else categories.load_mapping()
+    signalen = _signals(frame, rows, rid, sig_cols, known_names, cmap)
     for table in (percepties, vermeldingen, signalen):
         table.insert(0, "bron_bestand", file)
+    signal_categories = categories.category_table(
+        categories.SURVEY,
+        pd.Series(categories.SURVEY, index=signalen.index, dtype="str"),
+        signalen[["thema", "categorie_bron", "gekoppeld"]],
+        signalen["bron_bestand"],
+    )
+    signalen = signalen.drop(columns="gekoppeld")
     data = SurveyData(percepties, vermeldingen, signalen)
     return SourceResult(
         "enquete",
@@ -372,14 +406,39 @@ def read_survey(
             if c != "bron_rij"
             and c not in {rid_col, afd_col, *perc.values(), *verm.values(), *sig_cols.values()}
         ],
+        notes=problems.notes + categories.category_notes(signal_categories, what="signalen"),
+        categorieen=signal_categories,
     )
 
 
-def _signals(frame, rows, rid, sig_cols, known_names) -> pd.DataFrame:
+def _departments(labels: pd.Series, table, file: str, rid: pd.Series, problems) -> pd.Series:
+    """Department labels mapped by the ``afdelingen`` section; unmapped ones kept as written
+    (and noted when a section is given, naming the label and its respondents)."""
+    if not table:
+        return labels
+    lookup = {_fold(k): str(v).strip() for k, v in table.items()}
+    mapped = labels.map(lambda v: lookup.get(_fold(v)) if isinstance(v, str) else None)
+    missing = labels.notna() & mapped.isna()
+    for label in sorted(labels[missing].unique()):
+        n = int(rid[(labels == label).fillna(False).astype(bool)].nunique())
+        problems.note(
+            file,
+            "afdeling niet gekoppeld",
+            n,
+            f"Afdeling '{label}' staat niet onder 'afdelingen' in enquete_mapping.yaml; "
+            f"de {n} respondent(en) staan onder de naam zoals in de enquête. Voeg de regel "
+            f'\'"{label}": "<naam in het rapport>"\' toe om haar te koppelen.',
+        )
+    return mapped.fillna(labels).astype("str")
+
+
+def _signals(frame, rows, rid, sig_cols, known_names, cmap) -> pd.DataFrame:
     cols = [
         "bron_rij",
         "respondent_id",
         "thema",
+        "categorie_bron",
+        "gekoppeld",
         "tekst_gemaskeerd",
         "straat",
         "postcode",
@@ -390,7 +449,7 @@ def _signals(frame, rows, rid, sig_cols, known_names) -> pd.DataFrame:
     ]
     if "tekst" not in sig_cols:
         return pd.DataFrame({c: pd.Series(dtype="str") for c in cols}).astype(
-            {"bron_rij": "int64", "huisnummer": "Int64"}
+            {"bron_rij": "int64", "huisnummer": "Int64", "gekoppeld": bool}
         )
     text = as_text(frame[sig_cols["tekst"]])
     keep = text != ""
@@ -399,10 +458,19 @@ def _signals(frame, rows, rid, sig_cols, known_names) -> pd.DataFrame:
         if "thema" in sig_cols
         else pd.Series(pd.NA, index=frame.index, dtype="str")
     )
-    folded_theme = themes.map(lambda t: t if pd.isna(t) else _fold(t))
-    theme_ids = folded_theme.map({_fold(t): t for t in THEMES}).astype("str")
+    decided = categories.classify(
+        pd.Series(categories.SURVEY, index=frame.index, dtype="str"), [themes], cmap
+    )
+    # a signal without a theme stays without one; an unmapped theme becomes 'overig'
+    theme_ids = decided["thema"].where(decided["categorie_bron"].notna())
     out = pd.DataFrame(
-        {"bron_rij": rows[keep], "respondent_id": rid[keep], "thema": theme_ids[keep]}
+        {
+            "bron_rij": rows[keep],
+            "respondent_id": rid[keep],
+            "thema": theme_ids[keep],
+            "categorie_bron": decided["categorie_bron"][keep],
+            "gekoppeld": decided["gekoppeld"][keep],
+        }
     )
     out["tekst_gemaskeerd"] = pd.Series(
         privacy.mask_names(text[keep].tolist(), known_names), index=out.index, dtype="str"

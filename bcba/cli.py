@@ -284,6 +284,13 @@ def _opts_controleer(p: argparse.ArgumentParser) -> None:
     add_gemeente(p)
     add_data_dir(p)
     add_period(p)
+    p.add_argument(
+        "--mapping-skelet",
+        type=Path,
+        metavar="BESTAND",
+        help="schrijf een koppeltabel (YAML) met alle partnercategorieën die nog bij geen thema "
+        "horen; vul de thema's in en sla hem op als partners_mapping.yaml in de invoermap",
+    )
 
 
 def _opts_demodata(p: argparse.ArgumentParser) -> None:

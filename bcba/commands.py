@@ -213,7 +213,8 @@ def _ensure_demo_key() -> None:
 def cmd_validate(args: argparse.Namespace) -> int:
     from bcba import input_summary as summary
     from bcba import keys, reference
-    from bcba.sources import load_inputs
+    from bcba.io import write_text
+    from bcba.sources import categories, load_inputs
 
     gem = reference.resolve_gemeente(args.gemeente)
     data_dir = args.data_dir or (config.raw_dir() / gem.code)
@@ -237,6 +238,21 @@ def cmd_validate(args: argparse.Namespace) -> int:
         for line in summary.quality_legend(inputs.kwaliteit):
             _print(f"  {line}")
     _table(summary.geocoding_table(inputs.geocodering), "Geocodering")
+    for line in categories.warnings(inputs.categorieen):
+        _print(f"waarschuwing: {line}")
+    skeleton = getattr(args, "mapping_skelet", None)
+    if skeleton is not None:
+        if skeleton.exists():
+            raise ConfigError(
+                f"{skeleton} bestaat al; kies een nieuwe bestandsnaam (een bestaande koppeltabel "
+                "wordt nooit overschreven)."
+            )
+        text = categories.mapping_skeleton(inputs.categorieen)
+        if text:
+            write_text(skeleton, text)
+            _print(f"Koppeltabel met de niet-gekoppelde categorieën geschreven naar {skeleton}.")
+        else:
+            _print("Alle partnercategorieën zijn gekoppeld; er is geen koppeltabel nodig.")
     _print(summary.verdict(inputs.bronnen, inputs.kwaliteit, inputs.geocodering).text())
     return 0
 

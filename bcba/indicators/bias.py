@@ -118,41 +118,76 @@ def bias_covariates(
     return out.reset_index(drop=True), labels
 
 
-def _rank_rows(a: np.ndarray) -> np.ndarray:
-    return stats.rankdata(a, axis=1)
+def _resample_ranks(values: np.ndarray, counts: np.ndarray) -> np.ndarray:
+    """Average ranks of each buurt's value inside every bootstrap resample.
+
+    ``counts`` (resamples x buurten) says how often each buurt was drawn. A buurt's rank in a
+    resample is the number of drawn values below its value plus ``(drawn equal values + 1) / 2``,
+    which is what ranking the resample itself gives, without sorting every resample.
+    """
+    order = np.argsort(values, kind="stable")
+    ordered = values[order]
+    starts = np.flatnonzero(np.r_[True, ordered[1:] != ordered[:-1]])
+    group = np.empty(len(values), dtype=int)
+    group[order] = np.cumsum(np.r_[True, ordered[1:] != ordered[:-1]]) - 1
+    # draws per distinct value (resamples x distinct values), ties summed
+    per_value = np.add.reduceat(counts[:, order], starts, axis=1)
+    below = np.cumsum(per_value, axis=1) - per_value
+    return (below + (per_value + 1.0) / 2.0)[:, group]
 
 
-def _row_pearson(x: np.ndarray, y: np.ndarray) -> np.ndarray:
-    xc = x - x.mean(axis=1, keepdims=True)
-    yc = y - y.mean(axis=1, keepdims=True)
-    den = np.sqrt((xc * xc).sum(axis=1) * (yc * yc).sum(axis=1))
+def _weighted_row_pearson(x: np.ndarray, y: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """Pearson correlation per row with weights ``w`` (the draw counts)."""
+    total = w.sum(axis=1, keepdims=True)
+    xc = x - (w * x).sum(axis=1, keepdims=True) / total
+    yc = y - (w * y).sum(axis=1, keepdims=True) / total
+    den = np.sqrt((w * xc * xc).sum(axis=1) * (w * yc * yc).sum(axis=1))
     with np.errstate(divide="ignore", invalid="ignore"):
-        return np.where(den > 0, (xc * yc).sum(axis=1) / np.where(den > 0, den, 1.0), np.nan)
+        return np.where(den > 0, (w * xc * yc).sum(axis=1) / np.where(den > 0, den, 1.0), np.nan)
+
+
+def _spearman_many(
+    x: np.ndarray, ys: np.ndarray, *, n_boot: int, level: float, seed: int
+) -> list[tuple[float, float, float, int]]:
+    """:func:`spearman_bootstrap` of one ``x`` against each column of ``ys`` (all known),
+    with the same resampled buurten for every column."""
+    n = len(x)
+    if n < 4 or np.ptp(x) == 0:
+        return [(np.nan, np.nan, np.nan, n)] * ys.shape[1]
+    idx = np.random.default_rng(seed).integers(0, n, (n_boot, n))
+    counts = np.zeros((n_boot, n))
+    np.add.at(counts, (np.repeat(np.arange(n_boot), n), idx.ravel()), 1.0)
+    rx = _resample_ranks(x, counts)
+    tail = (1.0 - level) / 2.0 * 100.0
+    out = []
+    for j in range(ys.shape[1]):
+        y = ys[:, j]
+        if np.ptp(y) == 0:
+            out.append((np.nan, np.nan, np.nan, n))
+            continue
+        rho = float(stats.spearmanr(x, y).statistic)
+        boot = _weighted_row_pearson(rx, _resample_ranks(y, counts), counts)
+        boot = boot[~np.isnan(boot)]
+        if not len(boot):
+            out.append((rho, np.nan, np.nan, n))
+            continue
+        lo, hi = np.percentile(boot, [tail, 100.0 - tail])
+        out.append((rho, float(lo), float(hi), n))
+    return out
 
 
 def spearman_bootstrap(
     x, y, *, n_boot: int = 1000, level: float = 0.95, seed: int = 0
 ) -> tuple[float, float, float, int]:
-    """Spearman's rho of the pairs where both are known, with a percentile bootstrap interval.
+    """Spearman's rho of the pairs where both are known, with a percentile bootstrap interval
+    (buurten resampled with replacement; Spearman = Pearson of the ranks in each resample).
 
     Returns (rho, lower, upper, n); NaN when fewer than 4 pairs or a constant variable.
     """
     xa = np.asarray(x, dtype=float)
     ya = np.asarray(y, dtype=float)
     ok = ~(np.isnan(xa) | np.isnan(ya))
-    xa, ya = xa[ok], ya[ok]
-    n = len(xa)
-    if n < 4 or np.ptp(xa) == 0 or np.ptp(ya) == 0:
-        return np.nan, np.nan, np.nan, n
-    rho = float(stats.spearmanr(xa, ya).statistic)
-    idx = np.random.default_rng(seed).integers(0, n, (n_boot, n))
-    boot = _row_pearson(_rank_rows(xa[idx]), _rank_rows(ya[idx]))
-    boot = boot[~np.isnan(boot)]
-    if not len(boot):
-        return rho, np.nan, np.nan, n
-    tail = (1.0 - level) / 2.0 * 100.0
-    lo, hi = np.percentile(boot, [tail, 100.0 - tail])
-    return rho, float(lo), float(hi), n
+    return _spearman_many(xa[ok], ya[ok][:, None], n_boot=n_boot, level=level, seed=seed)[0]
 
 
 def _nl(value: float) -> str:
@@ -205,20 +240,29 @@ def bias_diagnostics(
     """
     labels = labels or {}
     theme_labels = theme_labels or {}
+    wide = scores.assign(buurtcode=scores["buurtcode"].astype(str)).pivot(
+        index="buurtcode", columns="thema", values="score"
+    )
+    themes = [t for t in pd.unique(scores["thema"]) if t in wide.columns]
+    wide = wide[themes]
+    if rankable is not None:
+        keep = rankable.copy()
+        keep.index = keep.index.astype(str)
+        wide = wide[wide.index.map(keep).fillna(False).to_numpy(dtype=bool)]
+    wide = wide.dropna()
     cov = covariates.set_index(covariates["buurtcode"].astype(str))
     kenmerken = [c for c in cov.columns if c != "buurtcode"]
+    found = {}
+    for kenmerk in kenmerken:
+        x = cov[kenmerk].reindex(wide.index).to_numpy(dtype=float)
+        ok = ~np.isnan(x)
+        found[kenmerk] = _spearman_many(
+            x[ok], wide.to_numpy(dtype=float)[ok], n_boot=n_boot, level=level, seed=seed
+        )
     rows = []
-    for thema, sub in scores.groupby("thema", sort=False):
-        s = sub.set_index(sub["buurtcode"].astype(str))["score"].astype(float)
-        if rankable is not None:
-            keep = rankable.copy()
-            keep.index = keep.index.astype(str)
-            s = s[s.index.map(keep).fillna(False).to_numpy(dtype=bool)]
+    for j, thema in enumerate(themes):
         for kenmerk in kenmerken:
-            x = cov[kenmerk].reindex(s.index).to_numpy(dtype=float)
-            rho, lo, hi, n = spearman_bootstrap(
-                x, s.to_numpy(), n_boot=n_boot, level=level, seed=seed
-            )
+            rho, lo, hi, n = found[kenmerk][j]
             word = samenhang_woord(rho, lo, hi)
             label = labels.get(kenmerk, kenmerk)
             rows.append(

@@ -124,25 +124,27 @@ def partner_rates(
         agg.index = agg.index.set_names(["gebied", "thema"])
         agg = agg.reindex(grid, fill_value=0)
     out = agg.reset_index()
-    inw = pd.Series(units["inwoners"].to_numpy(dtype=float), index=gebieden.to_numpy())
+    # rows are unit-major (product of units x themes): unit attributes repeat per theme
+    n_units, n_themes = len(gebieden), len(themes)
+    keys = gebieden.to_numpy()
+    inw = units["inwoners"].to_numpy(dtype=float)
     adr = (
-        adressen.reindex(gebieden.to_numpy()).fillna(0).astype(float)
+        adressen.reindex(keys).fillna(0).to_numpy(dtype=float)
         if adressen is not None
-        else pd.Series(0.0, index=gebieden.to_numpy())
+        else np.zeros(n_units)
     )
     small = (
-        klein_gebied.reindex(gebieden.to_numpy()).fillna(False).astype(bool)
+        klein_gebied.reindex(keys).fillna(False).to_numpy(dtype=bool)
         if klein_gebied is not None
-        else pd.Series(False, index=gebieden.to_numpy())
+        else np.zeros(n_units, dtype=bool)
     )
-    out["inwoners"] = out["gebied"].map(inw).astype(float)
+    out["inwoners"] = np.repeat(inw, n_themes)
     out["meldingen"] = out["meldingen"].astype(int)
     out["gewogen"] = out["gewogen"].astype(float)
     out["per_1000_inw"] = out["gewogen"] / out["inwoners"].where(out["inwoners"] > 0) * 1000.0
-    out["adressen"] = out["gebied"].map(adr).astype(float)
-    out["klein_gebied"] = out["gebied"].map(small).astype(bool)
-    # rows are unit-major (product of units x themes): one EB fit per theme over all units
-    n_units, n_themes = len(gebieden), len(themes)
+    out["adressen"] = np.repeat(adr, n_themes)
+    out["klein_gebied"] = np.repeat(small, n_themes)
+    # one EB fit per theme over all units
     counts = out["gewogen"].to_numpy().reshape(n_units, n_themes)
     exposure = out["adressen"].to_numpy().reshape(n_units, n_themes)
     cols = {c: np.full((n_units, n_themes), np.nan) for c in ("ruw", "gekrompen", "laag", "hoog")}

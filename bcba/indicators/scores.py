@@ -311,7 +311,10 @@ def rank_intervals(
         for c, how in enumerate(normalisaties):
             sel = norm == c
             if sel.any():
-                scores[:, sel] = normalise(matrix, how, clip=clip) @ weights[sel].T
+                # (buurten x indicators) times (indicators x replicates) as a broadcast sum:
+                # with four indicators this beats a BLAS call, which stalls on a busy machine
+                z = normalise(matrix, how, clip=clip)
+                scores[:, sel] = (z[:, :, None] * weights[sel].T[None, :, :]).sum(axis=1)
         ok = _rankable_mask(codes, rankable)
         lo = np.full(len(wide), np.nan)
         hi = np.full(len(wide), np.nan)

@@ -130,8 +130,10 @@ def _flag_index(
         return pd.Series(1.0, index=codes), pd.Series("", index=codes)
     rr_all = pd.concat(ratios, axis=1)
     top = rr_all.idxmax(axis=1)
+    # the largest flag type is named only when it would earn a verdict word on its own
+    named = rr_all.max(axis=1).map(lambda r: verdicts.verdict("vlaggen_index", r) is not None)
     detail = ("vooral: " + top.map(lambda f: _lower_first(kvk_mod.OMSCHRIJVING.get(f, f)))).where(
-        rr_all.max(axis=1) > 1.5, ""
+        named.astype(bool), ""
     )
     return rr_all.mean(axis=1), detail.fillna("")
 

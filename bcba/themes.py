@@ -57,12 +57,23 @@ FLAG_IDS: tuple[str, ...] = (
 #: Indicators of the composite score that a theme may weight.
 INDICATORS: tuple[str, ...] = (
     "kansstructuur_lq",
-    "kansstructuur_dichtheid",
     "vlaggen_index",
     "partner_per_1000_adressen",
     "enquete_vermeldingen",
-    "kwetsbaarheid",
 )
+
+#: Indicators that no longer enter any score, with the Dutch reason given when a YAML weights
+#: them (docs/method.md, section 8).
+RETIRED_INDICATORS: dict[str, str] = {
+    "kansstructuur_dichtheid": (
+        "telt dezelfde vestigingen als kansstructuur_lq en zou ze dubbel tellen; de dichtheid "
+        "staat als context in de tabel gelegenheidsstructuren"
+    ),
+    "kwetsbaarheid": (
+        "is een contextlaag (sociaal-economische kwetsbaarheid), geen risicoterm: zij telt niet "
+        "mee in een score"
+    ),
+}
 
 
 @functools.cache
@@ -176,28 +187,43 @@ class ThemeConfig(BaseModel):
             if cat not in self.categorieen:
                 problems.append(f"risicobranches: onbekende categorie {cat!r}")
         for name in self.standaard_gewichten:
-            if name not in INDICATORS:
-                problems.append(
-                    f"standaard_gewichten: onbekende indicator {name!r}; toegestaan: {', '.join(INDICATORS)}"
-                )
+            problems.extend(_weight_problem("standaard_gewichten", name))
+        problems.extend(self._partner_mapping_problems())
         for tid, theme in self.themas.items():
             for cat in theme.categorieen:
                 if cat not in self.categorieen:
                     problems.append(f"thema {tid}: onbekende categorie {cat!r}")
             for name in theme.gewichten:
-                if name not in INDICATORS:
-                    problems.append(
-                        f"thema {tid}: onbekende indicator {name!r} in gewichten; "
-                        f"toegestaan: {', '.join(INDICATORS)}"
-                    )
+                problems.extend(_weight_problem(f"thema {tid}: gewichten", name))
         if problems:
             raise ValueError("; ".join(problems))
         return self
 
+    def _partner_mapping_problems(self) -> list[str]:
+        """Each partner ``thema``/``soort`` value may point at one theme only (one event, one
+        theme); a theme id counts as a ``thema`` value of its own theme."""
+        problems = []
+        for field_name in ("partner_thema", "partner_soort"):
+            owner: dict[str, str] = {}
+            if field_name == "partner_thema":
+                owner = {tid.lower(): tid for tid in self.themas}
+            for tid, theme in self.themas.items():
+                for value in getattr(theme, field_name):
+                    key = value.strip().lower()
+                    if owner.get(key, tid) != tid:
+                        problems.append(
+                            f"{field_name}: {value!r} staat bij thema {owner[key]} en bij {tid}; "
+                            "een partnermelding telt voor één thema, noem de waarde bij één thema"
+                        )
+                    owner.setdefault(key, tid)
+        return problems
+
     # -- helpers -----------------------------------------------------------------------------
     def weights(self, theme: str) -> dict[str, float]:
-        """The score weights of a theme: the defaults overridden by the theme's own."""
-        merged = {**self.standaard_gewichten, **self.themas[theme].gewichten}
+        """The score weights of a theme (``totaal``: the defaults), the theme's own over the
+        defaults."""
+        own = self.themas[theme].gewichten if theme in self.themas else {}
+        merged = {**self.standaard_gewichten, **own}
         return {k: float(v) for k, v in merged.items() if k in INDICATORS}
 
     def match_categories(
@@ -239,19 +265,31 @@ class ThemeConfig(BaseModel):
         """The theme ids that use a flag."""
         return [tid for tid, t in self.themas.items() if flag_id in t.vlaggen]
 
-    def partner_theme_matrix(self, thema: pd.Series, soort: pd.Series) -> pd.DataFrame:
-        """Boolean frame (events x themes): an event belongs to a theme by ``thema`` or ``soort``.
+    def partner_theme(self, thema: pd.Series, soort: pd.Series) -> pd.Series:
+        """The one theme id of each partner event (NA when it matches no theme).
 
-        Matching is case-insensitive; an event whose ``thema`` equals the theme id belongs to it too.
+        The event's ``thema`` decides (the theme id itself or a value in ``partner_thema``);
+        only when it names no theme does its ``soort`` (``partner_soort``) decide. Matching is
+        case-insensitive. The configuration guarantees each value belongs to one theme, so an
+        event never counts for two themes (docs/method.md, section 6).
         """
-        th = thema.astype("string").str.strip().str.lower().fillna("")
-        so = soort.astype("string").str.strip().str.lower().fillna("")
-        out = {}
+        th = thema.astype("string").str.strip().str.lower()
+        so = soort.astype("string").str.strip().str.lower()
+        by_thema = {tid.lower(): tid for tid in self.themas}
+        by_soort: dict[str, str] = {}
         for tid, t in self.themas.items():
-            names = {tid, *(v.lower() for v in t.partner_thema)}
-            kinds = {v.lower() for v in t.partner_soort}
-            out[tid] = (th.isin(names) | so.isin(kinds)).to_numpy(dtype=bool)
-        return pd.DataFrame(out, index=thema.index)
+            by_thema.update({v.strip().lower(): tid for v in t.partner_thema})
+            by_soort.update({v.strip().lower(): tid for v in t.partner_soort})
+        out = th.map(by_thema).astype("string")
+        return out.fillna(so.map(by_soort).astype("string")).rename("thema_id")
+
+
+def _weight_problem(where: str, name: str) -> list[str]:
+    if name in INDICATORS:
+        return []
+    if name in RETIRED_INDICATORS:
+        return [f"{where}: {name} {RETIRED_INDICATORS[name]}; haal het gewicht weg"]
+    return [f"{where}: onbekende indicator {name!r}; toegestaan: {', '.join(INDICATORS)}"]
 
 
 def _deep_merge(base: dict, override: dict) -> dict:

@@ -76,10 +76,44 @@ def test_missing_user_file(tmp_path):
         load_themes(tmp_path / "nergens.yaml")
 
 
-def test_partner_theme_matrix_by_thema_or_soort():
+def test_partner_event_gets_one_theme_thema_first_then_soort():
     themes = load_themes()
-    m = themes.partner_theme_matrix(
-        pd.Series(["Drugs", "overig", None]), pd.Series(["", "hennepkwekerij", "clubhuis"])
+    got = themes.partner_theme(
+        pd.Series(["Drugs", "overig", None, "bedrijventerreinen", "x"]),
+        pd.Series(["", "hennepkwekerij", "clubhuis", "drugslab", "y"]),
     )
-    assert m["drugs"].tolist() == [True, True, False]
-    assert m["omg"].tolist() == [False, False, True]
+    # the 4th names bedrijventerreinen in its thema and a drugs kind in its soort: thema wins
+    assert got.tolist()[:4] == ["drugs", "drugs", "omg", "bedrijventerreinen"]
+    assert pd.isna(got.iloc[4])
+
+
+def test_a_partner_value_may_belong_to_one_theme_only(tmp_path):
+    user = tmp_path / "dubbel.yaml"
+    user.write_text(
+        "themas:\n  omg: {partner_soort: [clubhuis, hennepkwekerij]}\n", encoding="utf-8"
+    )
+    with pytest.raises(ConfigError, match="'hennepkwekerij' staat bij thema drugs en bij omg"):
+        load_themes(user)
+
+
+@pytest.mark.parametrize(
+    ("name", "message"),
+    [
+        ("kwetsbaarheid", "contextlaag"),
+        ("kansstructuur_dichtheid", "dezelfde vestigingen als kansstructuur_lq"),
+    ],
+)
+def test_retired_indicators_cannot_be_weighted(tmp_path, name, message):
+    user = tmp_path / "oud.yaml"
+    user.write_text(f"standaard_gewichten: {{{name}: 0.5}}\n", encoding="utf-8")
+    with pytest.raises(ConfigError, match=message):
+        load_themes(user)
+
+
+def test_each_flag_feeds_only_the_themes_its_rule_names():
+    themes = load_themes()
+    assert themes.themes_of_flag("KAD_ZONDER_HYPOTHEEK") == ["vastgoed_witwassen"]
+    # no flag feeds more than two themes (docs/method.md, par. 8 gives the reason per flag)
+    from bcba.themes import FLAG_IDS
+
+    assert max(len(themes.themes_of_flag(f)) for f in FLAG_IDS) <= 2

@@ -24,6 +24,9 @@ from bcba.themes import ThemeConfig
 
 log = logging.getLogger(__name__)
 
+#: Group of the establishments in a category of any theme (``by='thema'``).
+TOTAAL = "totaal"
+
 OPPORTUNITY_COLUMNS = [
     "gebied",
     "groep",
@@ -77,19 +80,23 @@ def membership(
 ) -> pd.DataFrame:
     """Boolean frame: establishment x category (``by='categorie'``) or x theme (``by='thema'``).
 
-    An establishment belongs to a theme when it falls in any of the theme's categories.
+    An establishment belongs to a theme when it falls in any of the theme's categories. With
+    ``by='thema'`` a column ``totaal`` marks establishments in a category of any theme, each
+    once (the opportunity structure of the total score).
     """
     cats = themes.match_categories(vestigingen["sbi_code"], vestigingen.get("handelsnaam"))
     if by == "categorie":
         return cats
     if by == "thema":
-        return pd.DataFrame(
+        out = pd.DataFrame(
             {
                 tid: cats[t.categorieen].any(axis=1) if t.categorieen else False
                 for tid, t in themes.themas.items()
             },
             index=vestigingen.index,
         )
+        out[TOTAAL] = out.any(axis=1)
+        return out
     from bcba.errors import ConfigError
 
     raise ConfigError(f"by moet 'categorie' of 'thema' zijn, niet {by!r}")
@@ -152,7 +159,7 @@ def opportunity_table(
     key
         Column of ``vestigingen`` holding the unit id (``buurtcode`` or ``cel_id``).
     by
-        ``categorie`` or ``thema``.
+        ``categorie`` or ``thema`` (the themes plus ``totaal``: any theme's categories).
     peildatum
         Establishments active on this date are counted (normally the period end).
     prior

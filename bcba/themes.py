@@ -270,8 +270,9 @@ class ThemeConfig(BaseModel):
 
         The event's ``thema`` decides (the theme id itself or a value in ``partner_thema``);
         only when it names no theme does its ``soort`` (``partner_soort``) decide. Matching is
-        case-insensitive. The configuration guarantees each value belongs to one theme, so an
-        event never counts for two themes (docs/method.md, section 6).
+        case-insensitive. An event whose ``thema`` is ``overig`` (a partner category mapped to
+        no theme) counts for none. The configuration guarantees each value belongs to one
+        theme, so an event never counts for two themes (docs/method.md, section 6).
         """
         th = thema.astype("string").str.strip().str.lower()
         so = soort.astype("string").str.strip().str.lower()
@@ -281,7 +282,10 @@ class ThemeConfig(BaseModel):
             by_thema.update({v.strip().lower(): tid for v in t.partner_thema})
             by_soort.update({v.strip().lower(): tid for v in t.partner_soort})
         out = th.map(by_thema).astype("string")
-        return out.fillna(so.map(by_soort).astype("string")).rename("thema_id")
+        # 'overig' is the analyst's word for "none of the themes" (partners_mapping.yaml):
+        # such an event counts for no theme, whatever its soort
+        by_kind = so.map(by_soort).astype("string").where(th.fillna("").ne("overig").to_numpy(bool))
+        return out.fillna(by_kind).rename("thema_id")
 
 
 def _weight_problem(where: str, name: str) -> list[str]:

@@ -34,8 +34,9 @@ ANNEX_SECTIONS = [
     "Bijlage F. Risicolocaties",
     "Bijlage G. Signalen",
     "Bijlage H. Netwerken",
-    "Bijlage I. Datakwaliteit",
-    "Bijlage J. Herkomst",
+    "Bijlage I. Toets op vertekening",
+    "Bijlage J. Datakwaliteit",
+    "Bijlage K. Herkomst",
 ]
 #: What must never reach a reader: flag ids, joined address keys, node and signal ids.
 RAW_CODES = re.compile(

@@ -77,11 +77,6 @@ def test_overig_events_count_for_no_theme(raw):
     assert (counted["thema"] != "overig").all()
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bcba.themes.ThemeConfig.partner_theme_matrix still matches 'soort' for rows with "
-    "thema 'overig' (the lead changes it; then remove this mark)",
-)
 def test_overig_event_with_a_known_soort_counts_for_no_theme(tmp_path):
     path = write_csv(
         tmp_path / "politie.csv",

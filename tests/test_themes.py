@@ -79,12 +79,14 @@ def test_missing_user_file(tmp_path):
 def test_partner_event_gets_one_theme_thema_first_then_soort():
     themes = load_themes()
     got = themes.partner_theme(
-        pd.Series(["Drugs", "overig", None, "bedrijventerreinen", "x"]),
-        pd.Series(["", "hennepkwekerij", "clubhuis", "drugslab", "y"]),
+        pd.Series(["Drugs", None, None, "bedrijventerreinen", "x", "overig"]),
+        pd.Series(["", "hennepkwekerij", "clubhuis", "drugslab", "y", "hennepkwekerij"]),
     )
     # the 4th names bedrijventerreinen in its thema and a drugs kind in its soort: thema wins
     assert got.tolist()[:4] == ["drugs", "drugs", "omg", "bedrijventerreinen"]
     assert pd.isna(got.iloc[4])
+    # 'overig' is a partner category mapped to no theme: its soort does not make it count
+    assert pd.isna(got.iloc[5])
 
 
 def test_a_partner_value_may_belong_to_one_theme_only(tmp_path):

@@ -66,5 +66,5 @@ def ontwikkeling(r: Report) -> HTML:
         return HTML("")
     result = vergelijk(r.cfg.gemeente, current=here, previous=earlier[-1])
     return rh.section(
-        rh.h(1, "Bijlage K. Ontwikkeling sinds de vorige B-CBA"), monitoring_section(result).data
+        rh.h(1, "Bijlage L. Ontwikkeling sinds de vorige B-CBA"), monitoring_section(result).data
     )

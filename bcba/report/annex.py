@@ -52,6 +52,14 @@ def bijlage_methode(r: Report) -> HTML:
                 "waarde": cfg.kadaster.abc_dagen,
             },
             {"instelling": "Enquête: minimale groepsgrootte", "waarde": cfg.enquete_min_n},
+            {
+                "instelling": "Klein gebied: minder dan … adressen",
+                "waarde": cfg.klein_gebied_adressen,
+            },
+            {
+                "instelling": "Gevoeligheidsanalyse: herberekeningen",
+                "waarde": cfg.gevoeligheid_replicaties,
+            },
             {"instelling": "Thema-instellingen (versie)", "waarde": r.themes.versie},
         ]
     )
@@ -60,7 +68,11 @@ def bijlage_methode(r: Report) -> HTML:
         "vlaggen uit KvK en Kadaster, de partnermeldingen en de enquête onder medewerkers. Elke indicator is "
         "robuust gestandaardiseerd (mediaan en spreiding, afgekapt) en per thema gewogen opgeteld; de bijdrage van "
         "elke indicator aan de score is bewaard, zodat elke score te verklaren is (bijdragen.csv). Kleine aantallen "
-        "zijn naar het gemiddelde gekrompen, zodat één melding geen uitschieter maakt.",
+        "zijn empirisch-Bayesiaans naar het gemeentelijke niveau gekrompen, zodat één melding geen uitschieter "
+        "maakt; enquêtegebieden tellen pas vanaf vijf verschillende respondenten. De kwetsbaarheidsindex is "
+        "context en telt niet mee in een score; elk stuk bewijs telt in de totaalscore één keer. De marge van een "
+        "rang komt uit 200 herberekeningen met andere gewichten (±50 %), andere normalisaties en steeds één bron "
+        "weggelaten (gevoeligheidsanalyse volgens het OECD/JRC-handboek voor samengestelde indicatoren).",
         "Ruimtelijke concentraties zijn getoetst tegen het aantal adressen; het risicoterreinmodel is getoetst op "
         "latere meldingen (bijlage C). De volledige methode staat in docs/method.md en docs/method-rtm.md.",
     ]
@@ -219,3 +231,47 @@ def bijlage_herkomst(r: Report) -> HTML:
         ),
         rh.p(f"Referentiegegevens: {ATTRIBUTION}. Zie bcba/reference_data/SOURCES.md."),
     )
+
+
+def bijlage_vertekening(r: Report) -> HTML:
+    """How strongly each theme's scores follow address density, wealth and vulnerability."""
+    bias = r.indicators.bias
+    parts = [
+        rh.p(
+            "Een score kan vooral de bebouwingsdichtheid, de welvaart of de sociale kwetsbaarheid van een buurt "
+            "weerspiegelen in plaats van ondermijning. De tabel toont per thema de rangcorrelatie (Spearman, met "
+            "95%-interval uit een bootstrap) tussen de score en die kenmerken. Een sterke samenhang is geen fout, "
+            "maar vraagt om voorzichtigheid bij het vergelijken van buurten. Herkomst of migratieachtergrond wordt "
+            "nergens gebruikt."
+        )
+    ]
+    if bias is None or len(bias) == 0:
+        return rh.section(*parts, rh.p("Te weinig buurten om de samenhang te toetsen."))
+    table = bias.assign(
+        thema_label=[
+            r.label(t) if t in r.themes.themas or t == "totaal" else t for t in bias["thema"]
+        ],
+        interval=[
+            f"{rh.nl_getal(lo, 2)} – {rh.nl_getal(hi, 2)}"
+            for lo, hi in zip(bias["rho_laag"], bias["rho_hoog"], strict=True)
+        ],
+    )
+    parts.append(
+        rh.tabel_html(
+            table,
+            kolommen={
+                "thema_label": "Thema",
+                "omschrijving": "Kenmerk",
+                "n": "Buurten",
+                "rho": "Rangcorrelatie",
+                "interval": "95%-interval",
+                "samenhang": "Samenhang",
+            },
+            decimalen={"n": 0, "rho": 2},
+            groep=None,
+            bijschrift="Samenhang van de scores met dichtheid, welvaart en kwetsbaarheid",
+        )
+    )
+    if r.indicators.bias_toelichting:
+        parts.append(rh.p(r.indicators.bias_toelichting))
+    return rh.section(*parts)

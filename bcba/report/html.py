@@ -126,12 +126,14 @@ def tabel_html(
     max_rijen: int | None = None,
     breed: Sequence[str] = (),
     groep: str | None = None,
+    heel: Sequence[str] = (),
 ) -> str:
     """A DataFrame as a sober HTML table string (Dutch numbers, escaped, no index).
 
     Lists in a cell become a bulleted list; ``breed`` names the text columns that get the
     room (they wrap; the table never grows wider than its column). ``groep``: a column
-    whose value heads each group of rows (shown once, as a row across the table).
+    whose value heads each group of rows (shown once, as a row across the table). ``heel``:
+    short text columns that never wrap (a rank with its margin).
     """
     if kolommen is None:
         mapping = {c: str(c) for c in frame.columns}
@@ -163,7 +165,11 @@ def tabel_html(
         for column, value in zip(mapping, record, strict=True):
             decimals = decimalen.get(column, 1) if isinstance(decimalen, Mapping) else decimalen
             text, numeric = _cell(value.item() if hasattr(value, "item") else value, decimals)
-            kind = "num" if numeric else ("wide" if column in breed else "")
+            kind = (
+                "num"
+                if numeric
+                else ("wide" if column in breed else ("heel" if column in heel else ""))
+            )
             cells.append(f'<td class="{kind}">{text}</td>' if kind else f"<td>{text}</td>")
         rows.append("<tr>" + "".join(cells) + "</tr>")
     caption = f"<caption>{html.escape(bijschrift)}</caption>" if bijschrift else ""

@@ -58,6 +58,7 @@ def _top_table(r: Report, thema: str, *, caption: str) -> str:
         kolommen={"buurt": "Buurt", "rang": "Rang", "waarom": "Waarom deze buurt opvalt"},
         bijschrift=caption,
         breed=("waarom",),
+        heel=("rang",),
     )
 
 
@@ -118,10 +119,31 @@ def _partners_sentence(r: Report, thema: str) -> str:
         return "Partners registreerden in de periode geen meldingen over dit thema."
     per_partner = own["bron"].map(lambda b: PARTNER_LABELS.get(b, b)).value_counts()
     parts = [f"{label} {rh.nl_getal(n)}" for label, n in per_partner.items()]
-    return (
+    text = (
         f"Partners registreerden in de periode {rh.nl_getal(len(own))} meldingen over dit thema "
-        f"({rh.opsomming(parts)}). Meldingsteksten worden niet letterlijk opgenomen."
+        f"({rh.opsomming(parts)})."
     )
+    rates = r.indicators.partners_buurt
+    if len(rates) and "oordeel" in rates:
+        high = rates[
+            (rates["thema"] == thema)
+            & rates["oordeel"].notna()
+            & (rates["oordeel"].astype(str) != "")
+        ]
+        high = high.sort_values("rang").head(3)
+        if len(high):
+            names = r.buurtnamen().reindex(high["gebied"]).fillna(high["gebied"]).tolist()
+            text += (
+                " Naar verhouding (per adres, na correctie voor kleine aantallen) meldden zij het meest in "
+                + rh.opsomming(
+                    [
+                        f"{n} ({rh.nl_getal(v, 1)} per 1.000 adressen)"
+                        for n, v in zip(names, high["per_1000_adressen_gekrompen"], strict=True)
+                    ]
+                )
+                + "."
+            )
+    return text + " Meldingsteksten worden niet letterlijk opgenomen."
 
 
 def _survey_sentence(r: Report, thema: str) -> str:

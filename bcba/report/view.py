@@ -128,16 +128,6 @@ class Report:
 
         if thema not in self._reason_cache:
             explained = explain_top_contributions(self.indicators.bijdragen, thema, top=3)
-            if thema == "totaal" and self.themes is not None:
-                # overall sentences are prefixed with the theme id; show the Dutch label
-                prefixes = {
-                    tid.replace("_", " ") + ": ": t.label + ": "
-                    for tid, t in self.themes.themas.items()
-                }
-                for code, sentences in explained.items():
-                    for prefix, label in prefixes.items():
-                        sentences = [text.replace(prefix, label) for text in sentences]
-                    explained[code] = sentences
             self._reason_cache[thema] = explained
         known = self._reason_cache[thema]
         return [known.get(code) or ["geen opvallende indicatoren"] for code in buurtcodes]
@@ -288,6 +278,9 @@ class Report:
 
     def bijlage_netwerken(self) -> HTML:
         return networks.bijlage_netwerken(self)
+
+    def bijlage_vertekening(self) -> HTML:
+        return annex.bijlage_vertekening(self)
 
     def bijlage_datakwaliteit(self) -> HTML:
         return annex.bijlage_datakwaliteit(self)

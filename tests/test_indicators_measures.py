@@ -139,9 +139,10 @@ def test_partner_event_counts_for_one_theme_and_rates_are_shrunk(themes):
         {
             "bron": ["politie"] * 5,
             # drugs by its thema although its soort belongs to bedrijventerreinen; the second
-            # has no theme in its thema, so its soort (hennepkwekerij -> drugs) decides
-            "thema": ["drugs", "overig", "drugs", "drugs", "overig"],
-            "soort": ["opslagbox", "hennepkwekerij", "", "", "onbekend"],
+            # has no thema, so its soort (hennepkwekerij -> drugs) decides; the last is a
+            # partner category mapped to 'overig' (no theme), whatever its soort
+            "thema": ["drugs", None, "drugs", "drugs", "overig"],
+            "soort": ["opslagbox", "hennepkwekerij", "", "", "hennepkwekerij"],
             "gewicht": [1.0, 0.5, 2.0, 1.0, 1.0],
             "datum": pd.to_datetime(["2024-05-01"] * 3 + ["2023-05-01", "2024-05-01"]),
             "buurtcode": ["A", "A", "B", "A", "A"],

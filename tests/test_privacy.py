@@ -380,7 +380,11 @@ _TRICKY = st.sampled_from(
     ["\u0308", "\u0301", "\u0327", "\u034f", "\ufe0f", "\ufb01", "\u00bd", "\u2474", "\u00ad"]
     + ["\u200b", "\u00d6", "O", "\u00fc", "u", " ", "-", "\u0131", "\u00df", "\u1100", "\uac00"]
 )
-_TEXTS = st.lists(st.one_of(st.characters(), _TRICKY), max_size=60).map("".join)
+# lone surrogates cannot come out of a decoded file (strict or per-line decoding), so they
+# are left out of the text drawn here
+_TEXTS = st.lists(
+    st.one_of(st.characters(blacklist_categories=("Cs",)), _TRICKY), max_size=60
+).map("".join)
 
 
 @given(_TEXTS, st.booleans())

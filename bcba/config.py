@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import os
+import re
 from pathlib import Path
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -72,6 +73,12 @@ def default_period(today: dt.date | None = None) -> tuple[dt.date, dt.date]:
     return dt.date(today.year - 2, 1, 1), dt.date(today.year - 1, 12, 31)
 
 
+#: What a recipient may contain: letters (with accents), digits, space and . , - ' ( ) / &
+SAFE_RECIPIENT = re.compile(r"[^\W_](?:[\w .,'()/&-]{0,118}[\w.)])?")
+#: What a report id may contain.
+SAFE_REPORT_ID = re.compile(r"[A-Za-z0-9._-]{1,64}")
+
+
 class RunConfig(BaseModel):
     """A validated B-CBA run: what is analysed, from where, to where and for whom."""
 
@@ -87,6 +94,28 @@ class RunConfig(BaseModel):
     thema_config: Path | None = None
     tegel_url: str | None = Field(default=None, description="Internal tile server URL, if any")
     seed: int = 0
+
+    @field_validator("ontvanger")
+    @classmethod
+    def _recipient(cls, v: str) -> str:
+        # the recipient is printed in the report, its attributes and the PDF header: only
+        # the characters a name or function needs
+        text = " ".join(v.split())
+        if not SAFE_RECIPIENT.fullmatch(text):
+            raise ValueError(
+                f"ontvanger {v!r} bevat tekens die niet zijn toegestaan; gebruik letters, cijfers, "
+                "spaties en . , - ' ( ) / & (bijvoorbeeld 'Burgemeester A. de Vries')"
+            )
+        return text
+
+    @field_validator("rapport_id")
+    @classmethod
+    def _report_id(cls, v: str) -> str:
+        if v and not SAFE_REPORT_ID.fullmatch(v):
+            raise ValueError(
+                f"rapportnummer {v!r} is ongeldig; gebruik 1 tot 64 letters, cijfers, '.', '_' of '-'"
+            )
+        return v
 
     @field_validator("gemeente")
     @classmethod

@@ -47,6 +47,11 @@ _INTERACTIVE_MAP = re.compile(
 )
 
 
+# A page that sends the reader elsewhere by itself (<meta http-equiv="refresh" ...>), in any
+# quoting, also inside map iframes.
+_META_REFRESH = re.compile(r"<meta\b[^>]*http-equiv\s*=\s*['\"]?\s*refresh", re.I)
+
+
 def default_template_dir() -> Path:
     """``templates/bcba`` of the project (falls back to the source checkout)."""
     for candidate in (templates_dir() / "bcba", PACKAGE_DIR.parent / "templates" / "bcba"):
@@ -115,12 +120,15 @@ def check_offline_html(page: str) -> None:
     ConfigError
         When the marking is missing.
     """
-    hits = find_remote_resources(page) + find_remote_resources(html.unescape(page))
+    unescaped = html.unescape(page)
+    hits = find_remote_resources(page) + find_remote_resources(unescaped)
+    for text in (page, unescaped):
+        hits += [m.group(0) for m in _META_REFRESH.finditer(text)]
     if "bcba-asset:" in page:
         hits.append("bcba-asset: (kaartbestand niet ingevoegd)")
     if hits:
         raise RemoteAssetError(
-            "Het rapport laadt iets van internet (niet toegestaan). Toon kaarten met "
+            "Het rapport laadt iets van internet of stuurt de lezer door (niet toegestaan). Toon kaarten met "
             "bcba.report.html.kaart(m), niet met 'm' zelf. Gevonden: " + " | ".join(hits[:3])
         )
     if MARKING not in page:

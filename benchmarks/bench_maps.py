@@ -104,8 +104,10 @@ def main() -> None:
 
 
 def build(inputs):
-    """The basemap as the report passes it today."""
-    return {"outline": inputs.area.outline, "wijken": inputs.area.wijken}
+    """The run's basemap (built once per run, as the report does)."""
+    from bcba.maps.basemap import build_basemap
+
+    return build_basemap(inputs.area, bag=inputs.bag)
 
 
 if __name__ == "__main__":

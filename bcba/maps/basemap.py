@@ -492,7 +492,7 @@ def street_labels(bag: pd.DataFrame, *, top: int = MAX_STREETS) -> pd.DataFrame:
             length = float(np.ptp(pts @ major))
             if values[1] > 4.0 * max(values[0], 1e-9):  # clearly along one axis
                 angle = math.degrees(math.atan2(major[1], major[0]))
-                angle = (angle + 90.0) % 180.0 - 90.0  # read left to right
+                angle = 90.0 - (90.0 - angle) % 180.0  # in (-90, 90]: read left to right
         rows.append(
             (
                 str(names[street]).strip(),
@@ -559,6 +559,12 @@ def _without_small_holes(geometry: shapely.Geometry, min_area: float = 2e4) -> s
     return shapely.union_all(polygons) if polygons else geometry
 
 
+def _large_parts(geometry: shapely.Geometry, min_area: float = 5e4) -> shapely.Geometry:
+    """Only the polygons of at least ``min_area`` (clipping leaves slivers at the edge)."""
+    parts = [p for p in shapely.get_parts(geometry) if p.area >= min_area]
+    return shapely.union_all(parts) if parts else shapely.Polygon()
+
+
 def _context(gemeente: str, outline: shapely.Geometry, box: tuple) -> tuple:
     """Neighbours, water and built-up land around an area (regional layers clipped)."""
     clip = shapely.box(*box)
@@ -569,8 +575,8 @@ def _context(gemeente: str, outline: shapely.Geometry, box: tuple) -> tuple:
         geometry=shapely.intersection(near.geometry.values, clip),
         crs=CRS,
     )
-    between = shapely.intersection(water_between_municipalities(), clip)
-    inland = shapely.intersection(_inland_water_shipped(), clip)
+    between = _large_parts(shapely.intersection(water_between_municipalities(), clip))
+    inland = _large_parts(shapely.intersection(_inland_water_shipped(), clip))
     water = _frame(
         [g for g in (between, inland) if not g.is_empty],
         bron=[b for b, g in (("tussen gemeenten", between), ("geschat", inland)) if not g.is_empty],
@@ -627,14 +633,11 @@ def _assemble(
         )
         layers[name] = layers[name][~layers[name].geometry.is_empty].reset_index(drop=True)
     if len(layers.get("water", ())):
-        water = (
-            _frame(
-                shapely.get_parts(shapely.union_all(layers["water"].geometry.values)),
-                bron="achtergrond",
-            )
-            if layers["water"].geom_type.isin(["Polygon", "MultiPolygon"]).all()
-            else water
-        )
+        supplied = layers["water"]
+        polygons = supplied[supplied.geom_type.isin(["Polygon", "MultiPolygon"])]
+        if len(polygons):  # the analyst's water replaces the derived water
+            parts = shapely.get_parts(shapely.union_all(polygons.geometry.values))
+            water = _frame(parts, bron=["achtergrond"] * len(parts))
     in_view = shapely.box(*extent)
     shown = buren[buren.intersects(in_view)]
     buren_labels = (

@@ -664,6 +664,16 @@ def add_basemap(
             style={"fillColor": palette.WATER_COLOUR, "fillOpacity": 1, "stroke": False},
             pane="bcba-water",
         )
+        if "water" in layers:
+            streams = layers["water"]
+            streams = streams[~streams.geom_type.isin(["Polygon", "MultiPolygon"])]
+            _add_geojson(
+                m,
+                _web_layer(basemap, "waterlopen", streams, 0.5),
+                name="Waterlopen",
+                style={"color": palette.WATER_COLOUR, "weight": 2},
+                pane="bcba-water",
+            )
     if len(basemap.buurten) > len(basemap.wijken):
         _add_geojson(
             m,

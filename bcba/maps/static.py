@@ -479,6 +479,16 @@ def _draw_base(
             edgecolor="none",
             zorder=6 if water_on_top else 2,
         )
+    if "water" in layers:  # the analyst's ditches and streams drawn as lines
+        streams = layers["water"]
+        lines = streams.geometry.values[~streams.geom_type.isin(["Polygon", "MultiPolygon"])]
+        _draw_lines(
+            ax,
+            _cached(basemap, "static:waterlopen", lambda: line_segments(lines)),
+            colors=palette.WATER_COLOUR,
+            linewidths=1.2,
+            zorder=6 if water_on_top else 2,
+        )
     xmin, ymin, xmax, ymax = basemap.extent
     ax.set_xlim(xmin, xmax)
     ax.set_ylim(ymin, ymax)

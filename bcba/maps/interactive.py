@@ -274,8 +274,9 @@ def _finish(
     Legend(
         classes.legend_entries(include_no_data=include_no_data), title=title, marker=marker
     ).add_to(m)
-    # collapsed: an open list of layers would cover the legend on a small map
-    folium.LayerControl(collapsed=True, position="topright").add_to(m)
+    # collapsed, and at the top left under the zoom buttons and the title: unfolded on a
+    # small map it would otherwise reach down over the legend at the bottom right
+    folium.LayerControl(collapsed=True, position="topleft").add_to(m)
     use_vendored_assets(m)
     return m
 

@@ -136,6 +136,7 @@ def test_background_browser_prints_several_pages_and_reports_a_missing_chromium(
 
 # --------------------------------------------------------------------------- maps in depth
 import contextlib  # noqa: E402
+import itertools  # noqa: E402
 
 import geopandas as gpd  # noqa: E402
 import shapely  # noqa: E402
@@ -380,3 +381,55 @@ def test_popup_shows_the_whole_reason_wrapped(buurten, tmp_path):
         assert size["w"] <= interactive.POPUP_MAX_WIDTH + 2
         assert size["sw"] <= size["cw"] + 1  # nothing runs out of the box: it wraps
         assert errors == []
+
+
+_VISIBLE_LABELS_JS = """() => Array.from(document.querySelectorAll('.bcba-naam-anker'))
+    .filter(e => e.style.display !== 'none').map(e => {
+        const r = e.firstChild.getBoundingClientRect();
+        return {text: e.firstChild.textContent, kind: e.firstChild.className,
+                x0: r.left, y0: r.top, x1: r.right, y1: r.bottom}; })"""
+
+
+def test_web_map_names_never_overlap_at_any_zoom(tmp_path):
+    from bcba import areas
+    from bcba.maps.basemap import build_basemap
+
+    area = areas.load_area("GM0489")
+    rng = np.random.default_rng(3)
+    points = area.cellen.sample(400, random_state=3).geometry.centroid
+    bag = gpd.GeoDataFrame(
+        {"straat": rng.choice([f"Straat {i}" for i in range(60)], 400), "plaats": "B"},
+        geometry=points.values,
+        crs=CRS,
+    )
+    base = build_basemap(area, bag=bag)
+    page_path = interactive.save_map(
+        interactive.risk_surface_map(
+            gpd.GeoDataFrame(
+                {"relatief_risico": [2.0], "reden": ["x"]},
+                geometry=[area.cellen.geometry.iloc[0]],
+                crs=CRS,
+            ),
+            titel="Risico",
+            basemap=base,
+        ),
+        tmp_path / "namen.html",
+    )
+    with _offline_page(page_path) as (page, requests, errors):
+        seen_kinds = set()
+        for zoom in (None, 14, 15, 16, 17):
+            if zoom is not None:
+                page.evaluate(
+                    "z => { const m = Object.keys(window).filter(k => k.startsWith('map_'))"
+                    ".map(k => window[k]).find(v => v instanceof L.Map);"
+                    " m.setView([51.853, 4.535], z, {animate: false}); }",
+                    zoom,
+                )
+                page.wait_for_timeout(300)
+            labels = page.evaluate(_VISIBLE_LABELS_JS)
+            assert labels, zoom
+            seen_kinds |= {lab["kind"].split("-")[-1] for lab in labels}
+            for a, b in itertools.combinations(labels, 2):
+                assert not _intersects(a, b), (zoom, a["text"], b["text"])
+        assert {"gemeente", "wijk", "buurt", "straat"} <= seen_kinds
+        assert requests == [] and errors == []

@@ -369,12 +369,17 @@ class MapLabels(folium.map.Layer):
                 return {d: d, marker: marker, span: span};
             });
             var layout = function() {
-                if (!map.hasLayer(group)) { return; }
+                if (!map.hasLayer(group) || map._animatingZoom) { return; }
                 var zoom = map.getZoom(), size = map.getSize(), shown = [];
+                var frame = map.getContainer().getBoundingClientRect();
                 // the controls (zoom, title, legend, layers, scale) are obstacles too
                 var placed = Array.prototype.map.call(
                     map.getContainer().querySelectorAll('.leaflet-control'),
-                    function(c) { return c.getBoundingClientRect(); });
+                    function(c) {
+                        var r = c.getBoundingClientRect();
+                        return {left: r.left - frame.left, right: r.right - frame.left,
+                                top: r.top - frame.top, bottom: r.bottom - frame.top};
+                    });
                 items.forEach(function(item) {
                     var el = item.marker.getElement();
                     if (!el) { return; }
@@ -383,12 +388,21 @@ class MapLabels(folium.map.Layer):
                         && p.x <= size.x && p.y <= size.y;
                     el.style.display = ok ? '' : 'none';
                     delete el.dataset.zichtbaar;
-                    if (ok) { shown.push(item); }
+                    if (ok) { item.p = p; shown.push(item); }
                 });
-                // read every box first (one layout pass), then decide in priority order
-                var boxes = shown.map(function(item) { return item.span.getBoundingClientRect(); });
-                shown.forEach(function(item, i) {
-                    var r = boxes[i], hit = false;
+                // the size of each text (unaffected by map transforms), turned by its angle
+                shown.forEach(function(item) {
+                    if (item.w === undefined) {
+                        var a = Math.abs(item.d[4]) * Math.PI / 180;
+                        var w = item.span.offsetWidth, h = item.span.offsetHeight;
+                        item.w = w * Math.cos(a) + h * Math.sin(a);
+                        item.h = w * Math.sin(a) + h * Math.cos(a);
+                    }
+                });
+                shown.forEach(function(item) {
+                    var r = {left: item.p.x - item.w / 2, right: item.p.x + item.w / 2,
+                             top: item.p.y - item.h / 2, bottom: item.p.y + item.h / 2};
+                    var hit = false;
                     for (var j = 0; j < placed.length && !hit; j++) {
                         var q = placed[j];
                         hit = r.left - 2 < q.right && r.right + 2 > q.left
@@ -399,7 +413,7 @@ class MapLabels(folium.map.Layer):
                     else { placed.push(r); el.dataset.zichtbaar = '1'; }
                 });
             };
-            map.on('zoomend moveend overlayadd resize', layout);
+            map.on('zoomend moveend viewreset overlayadd resize', layout);
             window.addEventListener('load', function() { setTimeout(layout, 0); });
             {% if this.show %}group.addTo(map);{% endif %}
             layout();

@@ -10,6 +10,7 @@ layout code find those artists by their ``gid`` (``bcba-schaalbalk``, ``bcba-noo
 from __future__ import annotations
 
 import base64
+import hashlib
 import io
 import math
 from collections.abc import Mapping, Sequence
@@ -133,6 +134,8 @@ LABEL_STYLE: dict[str, dict] = {
 #: How far a label may reach beyond the room of its area (inscribed circle) or street.
 LABEL_FIT: dict[str, float] = {"gemeente": 3.0, "wijk": 2.5, "buurt": 1.5, "straat": 1.3}
 _LABEL_PAD_PX = 3.0
+#: Radius of a location marker (points; ``scatter`` size 36 is a 6 pt wide dot).
+POINT_RADIUS_PT = 3.0
 #: Width of the legend column at the right of a print map (inches).
 LEGEND_COLUMN_IN = 2.6
 _HALO = [patheffects.withStroke(linewidth=2.4, foreground="white", alpha=0.9)]
@@ -495,9 +498,9 @@ def _draw_base(
     ax.set_aspect("equal", adjustable="box")
 
 
-def _draw_top(ax: Axes, basemap: Basemap | None) -> None:
+def _draw_top(ax: Axes, basemap: Basemap | None, *, avoid: np.ndarray | None = None) -> None:
     """Borders (buurt, wijk, municipality: one source, so they line up), then scale bar,
-    north arrow and the names placed around them."""
+    north arrow and the names placed around them (and around the points ``avoid``)."""
     if basemap is not None:
         if len(basemap.buurten) > len(basemap.wijken):
             _draw_lines(
@@ -533,7 +536,7 @@ def _draw_top(ax: Axes, basemap: Basemap | None) -> None:
     add_scalebar(ax)
     add_north_arrow(ax)
     if basemap is not None and len(basemap.labels):
-        add_labels(ax, basemap)
+        add_labels(ax, basemap, avoid=avoid)
 
 
 def _label_text(ax: Axes, row, *, zorder: float = 11) -> Text:
@@ -556,9 +559,11 @@ def _label_text(ax: Axes, row, *, zorder: float = 11) -> Text:
 LABEL_DPI = 150
 
 
-def _layout_key(ax: Axes) -> tuple:
+def _layout_key(ax: Axes, avoid: np.ndarray | None = None) -> tuple:
     fig = ax.figure
+    points = None if avoid is None else hashlib.sha1(np.ascontiguousarray(avoid)).hexdigest()
     return (
+        points,
         tuple(np.round(fig.get_size_inches(), 3)),
         tuple(np.round(ax.get_position().bounds, 4)),
         tuple(np.round(ax.get_xlim(), 1)),
@@ -566,40 +571,44 @@ def _layout_key(ax: Axes) -> tuple:
     )
 
 
-def chosen_labels(ax: Axes, basemap: Basemap) -> pd.DataFrame:
+def chosen_labels(ax: Axes, basemap: Basemap, *, avoid: np.ndarray | None = None) -> pd.DataFrame:
     """The basemap labels placed on this map, in priority order.
 
     Candidates come in priority order (neighbours, wijken, buurten, streets; larger or
     busier first). Each is measured as rendered and kept when it lies inside the map, fits
     its area or street (:data:`LABEL_FIT`) and overlaps neither an earlier label nor the
-    scale bar or north arrow. The choice is cached per basemap and map layout, so the
-    maps of one run measure once.
+    scale bar or north arrow, nor covers one of the points ``avoid`` (x, y in RD: the
+    data of a point map come first). The choice is cached per basemap and map layout, so
+    the maps of one run measure once.
     """
     ax.apply_aspect()
-    key = ("static:labels", *_layout_key(ax))
+    key = ("static:labels", *_layout_key(ax, avoid))
     if key not in basemap.cache:
-        basemap.cache[key] = _choose_labels(ax, basemap)
-    return basemap.labels.iloc[basemap.cache[key]]
+        basemap.cache[key] = _choose_labels(ax, basemap, avoid)
+    chosen = basemap.cache[key]
+    rows = basemap.labels.iloc[[i for i, _x, _y in chosen]]
+    return rows.assign(x=[x for _i, x, _y in chosen], y=[y for _i, _x, y in chosen])
 
 
-def label_texts(ax: Axes, basemap: Basemap) -> list[Text]:
+def label_texts(ax: Axes, basemap: Basemap, *, avoid: np.ndarray | None = None) -> list[Text]:
     """Draw the chosen labels (:func:`chosen_labels`) as text artists on ``ax``."""
-    return [_label_text(ax, row) for row in chosen_labels(ax, basemap).itertuples(index=False)]
+    rows = chosen_labels(ax, basemap, avoid=avoid)
+    return [_label_text(ax, row) for row in rows.itertuples(index=False)]
 
 
-def add_labels(ax: Axes, basemap: Basemap) -> AxesImage | None:
+def add_labels(ax: Axes, basemap: Basemap, *, avoid: np.ndarray | None = None) -> AxesImage | None:
     """Add the basemap's names to a map as one transparent image layer.
 
     Text with a halo is slow to draw in matplotlib (about 10 ms a label), and every map
     of a run shows the same names at the same places: the layer is rendered once per
     basemap and layout at :data:`LABEL_DPI` and then laid over each map.
     """
-    rows = chosen_labels(ax, basemap)
+    rows = chosen_labels(ax, basemap, avoid=avoid)
     if rows.empty:
         return None
-    key = ("static:labellaag", *_layout_key(ax))
+    key = ("static:labellaag", *_layout_key(ax, avoid))
     if key not in basemap.cache:
-        basemap.cache[key] = _render_labels(ax, basemap)
+        basemap.cache[key] = _render_labels(ax, rows)
     image = ax.imshow(
         basemap.cache[key],
         extent=(*ax.get_xlim(), *ax.get_ylim()),
@@ -611,7 +620,7 @@ def add_labels(ax: Axes, basemap: Basemap) -> AxesImage | None:
     return image
 
 
-def _render_labels(ax: Axes, basemap: Basemap) -> np.ndarray:
+def _render_labels(ax: Axes, rows: pd.DataFrame) -> np.ndarray:
     """The labels of ``ax``'s layout alone, as RGBA pixels covering exactly its axes."""
     fig = Figure(figsize=ax.figure.get_size_inches(), dpi=LABEL_DPI)
     FigureCanvasAgg(fig)
@@ -620,7 +629,7 @@ def _render_labels(ax: Axes, basemap: Basemap) -> np.ndarray:
     twin.set_xlim(ax.get_xlim())
     twin.set_ylim(ax.get_ylim())
     twin.set_aspect("equal", adjustable="box")
-    for row in chosen_labels(ax, basemap).itertuples(index=False):
+    for row in rows.itertuples(index=False):
         _label_text(twin, row).set_path_effects(_HALO)
     fig.patch.set_alpha(0.0)
     fig.canvas.draw()
@@ -632,7 +641,14 @@ def _render_labels(ax: Axes, basemap: Basemap) -> np.ndarray:
     return pixels[rows, cols].copy()
 
 
-def _choose_labels(ax: Axes, basemap: Basemap) -> list[int]:
+#: Where an area's name may go besides the centre of its largest inscribed circle: half
+#: that circle's radius up, down, left or right (still well inside the area).
+_SHIFTS = ((0.0, 0.0), (0.0, 0.5), (0.0, -0.5), (0.5, 0.0), (-0.5, 0.0))
+
+
+def _choose_labels(
+    ax: Axes, basemap: Basemap, avoid: np.ndarray | None
+) -> list[tuple[int, float, float]]:
     renderer = ax.figure.canvas.get_renderer()
     frame = ax.get_window_extent(renderer)
     x0, x1 = ax.get_xlim()
@@ -643,6 +659,8 @@ def _choose_labels(ax: Axes, basemap: Basemap) -> list[int]:
         if a.get_gid() in (GID_SCALEBAR, GID_NORTH)
     ]
     boxes = np.array([[b.x0, b.y0, b.x1, b.y1] for b in obstacles], dtype=float).reshape(-1, 4)
+    points = np.empty((0, 2)) if avoid is None or not len(avoid) else ax.transData.transform(avoid)
+    reach = POINT_RADIUS_PT * ax.figure.dpi / 72 + _LABEL_PAD_PX
     labels = basemap.labels
     inside = (
         (labels["x"] > x0)
@@ -650,7 +668,8 @@ def _choose_labels(ax: Axes, basemap: Basemap) -> list[int]:
         & (labels["y"] > ax.get_ylim()[0])
         & (labels["y"] < ax.get_ylim()[1])
     ).to_numpy()
-    chosen: list[int] = []
+    chosen: list[tuple[int, float, float]] = []
+    pad = _LABEL_PAD_PX
     for i in np.flatnonzero(inside):
         row = labels.iloc[i]
         text = _label_text(ax, row)
@@ -659,19 +678,33 @@ def _choose_labels(ax: Axes, basemap: Basemap) -> list[int]:
         length = max(box.width, box.height) if row.hoek else box.width
         if length * metres_per_px > LABEL_FIT[row.soort] * row.ruimte_m:
             continue  # does not fit its area or street at this scale
-        if box.x0 < frame.x0 or box.x1 > frame.x1 or box.y0 < frame.y0 or box.y1 > frame.y1:
-            continue
-        pad = _LABEL_PAD_PX
-        hit = (
-            (boxes[:, 0] < box.x1 + pad)
-            & (boxes[:, 2] > box.x0 - pad)
-            & (boxes[:, 1] < box.y1 + pad)
-            & (boxes[:, 3] > box.y0 - pad)
-        )
-        if hit.any():
-            continue
-        boxes = np.vstack([boxes, [box.x0, box.y0, box.x1, box.y1]])
-        chosen.append(int(i))
+        shifts = _SHIFTS if row.soort in ("wijk", "buurt") else _SHIFTS[:1]
+        for dx, dy in shifts:
+            # the same text moved by a share of the area's inscribed radius
+            offset = np.array([dx, dy]) * (row.ruimte_m / 2.0) / metres_per_px
+            b = box.translated(*offset)
+            if b.x0 < frame.x0 or b.x1 > frame.x1 or b.y0 < frame.y0 or b.y1 > frame.y1:
+                continue
+            hit = (
+                (boxes[:, 0] < b.x1 + pad)
+                & (boxes[:, 2] > b.x0 - pad)
+                & (boxes[:, 1] < b.y1 + pad)
+                & (boxes[:, 3] > b.y0 - pad)
+            )
+            if hit.any():
+                continue
+            covered = (
+                (points[:, 0] > b.x0 - reach)
+                & (points[:, 0] < b.x1 + reach)
+                & (points[:, 1] > b.y0 - reach)
+                & (points[:, 1] < b.y1 + reach)
+            )
+            if covered.any():
+                continue  # would cover a location of the map's data
+            boxes = np.vstack([boxes, [b.x0, b.y0, b.x1, b.y1]])
+            shift = offset * metres_per_px
+            chosen.append((int(i), float(row.x + shift[0]), float(row.y + shift[1])))
+            break
     return chosen
 
 
@@ -821,12 +854,13 @@ def risk_locations_figure(
         basemap=base,
     )
     _draw_base(ax, base, locaties, water_on_top=False)
-    _draw_top(ax, base)
+    xy = np.column_stack([locaties.geometry.x.to_numpy(), locaties.geometry.y.to_numpy()])
+    _draw_top(ax, base, avoid=xy)
     if len(locaties):
         ax.scatter(
             locaties.geometry.x,
             locaties.geometry.y,
-            s=36,
+            s=(2 * POINT_RADIUS_PT) ** 2,
             c=list(colours),
             edgecolors="#333333",
             linewidths=0.6,

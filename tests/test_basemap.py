@@ -206,7 +206,8 @@ def test_static_labels_do_not_overlap(barendrecht):
         assert not a.overlaps(b), (texts[i].get_text(), texts[j].get_text())
     # the names are in the map itself (as one image layer over the data)
     layer = next(a for a in ax.get_children() if a.get_gid() == static.GID_LABEL)
-    assert (layer.get_array()[..., 3] > 0).mean() > 0.005
+    assert isinstance(layer, static.LabelLayer) and len(layer.rows) == len(texts)
+    assert (layer.pixels[..., 3] > 0).mean() > 0.005
 
 
 def test_static_legend_never_covers_the_map(barendrecht):

@@ -24,11 +24,11 @@ import numpy as np  # noqa: E402
 import pandas as pd  # noqa: E402
 import shapely  # noqa: E402
 from matplotlib import patheffects  # noqa: E402
+from matplotlib.artist import Artist  # noqa: E402
 from matplotlib.axes import Axes  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.collections import LineCollection, PathCollection  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.image import AxesImage  # noqa: E402
 from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 from matplotlib.path import Path  # noqa: E402
@@ -149,6 +149,7 @@ def _figure(
     legend_title: str,
     marker: bool,
     basemap: Basemap | None,
+    built_up: bool = True,
 ) -> tuple[Figure, Axes]:
     """A figure with marking, title, source line and the legends in a column at the right;
     the map axes fill the rest, so a legend never covers the map."""
@@ -205,7 +206,7 @@ def _figure(
             alignment="left",
         )
     ]
-    base_entries = _basemap_handles(basemap)
+    base_entries = _basemap_handles(basemap, built_up=built_up)
     if base_entries:
         top = legends[0].get_window_extent(renderer).y0 / fig.bbox.height - 0.02
         legends.append(
@@ -250,7 +251,7 @@ def _handles(entries: Sequence[tuple[str, str]], *, marker: bool) -> list:
     return [Patch(facecolor=c, edgecolor="#777777", label=lab) for lab, c in entries]
 
 
-def _basemap_handles(basemap: Basemap | None) -> list:
+def _basemap_handles(basemap: Basemap | None, *, built_up: bool = True) -> list:
     if basemap is None:
         return []
     handles = [
@@ -272,7 +273,7 @@ def _basemap_handles(basemap: Basemap | None) -> list:
         handles.append(Patch(facecolor=palette.WATER_COLOUR, edgecolor="none", label="Water"))
     if "gebouwen" in basemap.achtergrond:
         handles.append(Patch(facecolor=palette.BUILDING_COLOUR, edgecolor="none", label="Gebouwen"))
-    elif len(basemap.bebouwing):
+    elif built_up and len(basemap.bebouwing):
         handles.append(
             Patch(facecolor=palette.BUILT_UP_COLOUR, edgecolor="none", label="Bewoond gebied")
         )
@@ -596,39 +597,59 @@ def label_texts(ax: Axes, basemap: Basemap, *, avoid: np.ndarray | None = None) 
     return [_label_text(ax, row) for row in rows.itertuples(index=False)]
 
 
-def add_labels(ax: Axes, basemap: Basemap, *, avoid: np.ndarray | None = None) -> AxesImage | None:
-    """Add the basemap's names to a map as one transparent image layer.
+class LabelLayer(Artist):
+    """The names of a map, drawn as pixels rendered once and copied onto each map.
 
-    Text with a halo is slow to draw in matplotlib (about 10 ms a label), and every map
-    of a run shows the same names at the same places: the layer is rendered once per
-    basemap and layout at :data:`LABEL_DPI` and then laid over each map.
+    Text with a halo is slow to draw in matplotlib (about 10 ms a label), and every map of
+    a run shows the same names at the same places: the names alone are rendered once per
+    basemap, layout and resolution (kept in the basemap's cache) and each map copies the
+    pixels into its frame, with no resampling.
     """
+
+    def __init__(self, rows: pd.DataFrame, cache: dict, key: tuple) -> None:
+        super().__init__()
+        self.rows = rows
+        self._cache = cache
+        self._key = key
+        self.pixels: np.ndarray | None = None  # what was drawn last
+        self.set_zorder(11)
+        self.set_gid(GID_LABEL)
+
+    def draw(self, renderer) -> None:
+        if not self.get_visible() or self.rows.empty:
+            return
+        ax = self.axes
+        dpi = float(self.figure.dpi)  # savefig sets the output resolution here
+        key = (*self._key, round(dpi, 3))
+        if key not in self._cache:
+            self._cache[key] = _render_labels(ax, self.rows, dpi)
+        self.pixels = self._cache[key]
+        box = ax.get_window_extent(renderer)
+        gc = renderer.new_gc()
+        renderer.draw_image(gc, int(round(box.x0)), int(round(box.y0)), self.pixels[::-1])
+        gc.restore()
+        self.stale = False
+
+
+def add_labels(ax: Axes, basemap: Basemap, *, avoid: np.ndarray | None = None) -> LabelLayer:
+    """Add the basemap's names (:func:`chosen_labels`) to a map as a :class:`LabelLayer`."""
     rows = chosen_labels(ax, basemap, avoid=avoid)
-    if rows.empty:
-        return None
-    key = ("static:labellaag", *_layout_key(ax, avoid))
-    if key not in basemap.cache:
-        basemap.cache[key] = _render_labels(ax, rows)
-    image = ax.imshow(
-        basemap.cache[key],
-        extent=(*ax.get_xlim(), *ax.get_ylim()),
-        interpolation="none",
-        zorder=11,
-        aspect="equal",
-    )
-    image.set_gid(GID_LABEL)
-    return image
+    layer = LabelLayer(rows, basemap.cache, ("static:labellaag", *_layout_key(ax, avoid)))
+    ax.add_artist(layer)
+    return layer
 
 
-def _render_labels(ax: Axes, rows: pd.DataFrame) -> np.ndarray:
-    """The labels of ``ax``'s layout alone, as RGBA pixels covering exactly its axes."""
-    fig = Figure(figsize=ax.figure.get_size_inches(), dpi=LABEL_DPI)
+def _render_labels(ax: Axes, rows: pd.DataFrame, dpi: float) -> np.ndarray:
+    """The labels of ``ax``'s layout alone, as RGBA pixels covering exactly its frame
+    (top row first)."""
+    fig = Figure(figsize=ax.figure.get_size_inches(), dpi=dpi)
     FigureCanvasAgg(fig)
     twin = fig.add_axes(ax.get_position().bounds)
     twin.set_axis_off()
     twin.set_xlim(ax.get_xlim())
     twin.set_ylim(ax.get_ylim())
     twin.set_aspect("equal", adjustable="box")
+    twin.set_anchor(ax.get_anchor())
     for row in rows.itertuples(index=False):
         _label_text(twin, row).set_path_effects(_HALO)
     fig.patch.set_alpha(0.0)
@@ -636,9 +657,9 @@ def _render_labels(ax: Axes, rows: pd.DataFrame) -> np.ndarray:
     pixels = np.asarray(fig.canvas.buffer_rgba())
     box = twin.get_window_extent()
     height = pixels.shape[0]
-    rows = slice(int(round(height - box.y1)), int(round(height - box.y0)))
-    cols = slice(int(round(box.x0)), int(round(box.x1)))
-    return pixels[rows, cols].copy()
+    x0, y0 = int(round(box.x0)), int(round(box.y0))
+    x1, y1 = x0 + int(round(box.width)), y0 + int(round(box.height))
+    return pixels[height - y1 : height - y0, x0:x1].copy()
 
 
 #: Where an area's name may go besides the centre of its largest inscribed circle: half
@@ -752,6 +773,7 @@ def buurt_choropleth_figure(
         legend_title=legend_title or column,
         marker=False,
         basemap=base,
+        built_up=False,
     )
     frame = base.align(buurten) if base is not None else buurten
     _draw_base(ax, base, frame, water_on_top=True, built_up=False)
@@ -804,6 +826,7 @@ def hotspot_figure(
     classes = palette.gistar_classes()
     labels = _gistar_labels(frame, classes, klasse_column, z_column, p_column)
     keep = np.ones(len(frame), dtype=bool) if show_not_significant else labels != "Niet significant"
+    by_buurt = "buurtcode" in frame.columns
     fig, ax = _figure(
         titel,
         figsize=figsize,
@@ -811,9 +834,9 @@ def hotspot_figure(
         legend_title=classes.title,
         marker=False,
         basemap=base,
+        built_up=not by_buurt,
     )
     shown = base.align(frame[keep]) if base is not None else frame[keep]
-    by_buurt = "buurtcode" in frame.columns
     _draw_base(ax, base, frame, water_on_top=by_buurt, built_up=not by_buurt)
     _polygons(ax, shown, classes.colour_of(labels[keep]), 0.9)
     _draw_top(ax, base)

@@ -236,7 +236,7 @@ def test_interactive_map_carries_names_per_zoom(barendrecht):
     assert (labels.loc[labels["soort"] == "buurt", "min_zoom"] >= 12).all()
     for name in ("Vrijenburg", "Carnisselande", "Ridderkerk"):
         assert name in set(labels["tekst"]) or name not in set(buurten["buurtnaam"])
-    for layer in ("Buurgemeenten", "Water", "Wijkgrenzen", "Buurtgrenzen", "Namen"):
+    for layer in ("Buurgemeenten", "Water", "Wijkgrenzen", "Namen"):
         assert f'"{layer}"' in page or f"{layer}" in page
 
 

@@ -286,15 +286,13 @@ def _base(
     titel: str,
     tegel_url: str | None,
     *,
-    water_on_top: bool,
-    built_up: bool = True,
+    data_are_buurten: bool = False,
 ) -> folium.Map:
     return offline_map(
         coerce_basemap(basemap),
         title=titel,
         tegel_url=tegel_url,
-        water_on_top=water_on_top,
-        built_up=built_up,
+        data_are_buurten=data_are_buurten,
     )
 
 
@@ -354,7 +352,7 @@ def buurt_choropleth(
     )
     labels = classes.assign(buurten[column])
     base = coerce_basemap(basemap)
-    m = _base(base, titel, tegel_url, water_on_top=True, built_up=False)
+    m = _base(base, titel, tegel_url, data_are_buurten=True)
     shown = list(dict.fromkeys([*popup_columns[:1], column, *popup_columns[1:]]))
     add_polygons(
         m,
@@ -388,7 +386,7 @@ def risk_surface_map(
     classes = palette.risk_classes()
     above = cellen[pd.to_numeric(cellen[column], errors="coerce") > 1.0]
     log.debug("risk surface: %d of %d squares above 1", len(above), len(cellen))
-    m = _base(basemap, titel, tegel_url, water_on_top=False)
+    m = _base(basemap, titel, tegel_url)
     shown = list(
         dict.fromkeys([c for c in ("cel_id",) if c in above.columns] + [column, *popup_columns])
     )
@@ -438,7 +436,7 @@ def hotspot_map(
     keep = np.ones(len(frame), dtype=bool) if show_not_significant else labels != "Niet significant"
     base = coerce_basemap(basemap)
     by_buurt = "buurtcode" in frame.columns
-    m = _base(base, titel, tegel_url, water_on_top=by_buurt, built_up=not by_buurt)
+    m = _base(base, titel, tegel_url, data_are_buurten=by_buurt)
     add_polygons(
         m,
         base.align(frame[keep]) if base is not None else frame[keep],
@@ -484,7 +482,7 @@ def risk_locations_map(
     layer = _layer_frame(
         frame, popup_columns=shown, colours=classes.colour_of(labels), classes=labels, decimals=0
     )
-    m = _base(basemap, titel, tegel_url, water_on_top=False)
+    m = _base(basemap, titel, tegel_url)
     parent: folium.Map | MarkerCluster = m
     if cluster:
         parent = MarkerCluster(

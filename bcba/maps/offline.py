@@ -600,18 +600,23 @@ def _add_geojson(
 
 
 def add_basemap(
-    m: folium.Map, basemap: Basemap, *, water_on_top: bool, built_up: bool = True, tiles: bool
+    m: folium.Map,
+    basemap: Basemap,
+    *,
+    data_are_buurten: bool,
+    tiles: bool,
 ) -> None:
     """Draw a :class:`~bcba.maps.basemap.Basemap` on a folium map in its own panes.
 
     Neighbours, land and built-up land lie under the data; water over it for buurt maps
-    (``water_on_top``: a river is not part of a buurt's score) and under it for squares
-    and points; the built-up tint only where the data leave land uncovered (``built_up``);
+    (``data_are_buurten``: a river is not part of a buurt's score) and under it for squares
+    and points; the built-up tint and the buurt borders only where the data do not draw
+    the buurten themselves;
     borders and names lie over everything and let clicks through. With an
     internal tile server (``tiles``) the tiles show land, water and streets, so only the
     borders and the wijk and buurt names are added.
     """
-    panes = {"bcba-onder": 250, "bcba-water": 410 if water_on_top else 260, "bcba-grenzen": 420}
+    panes = {"bcba-onder": 250, "bcba-water": 410 if data_are_buurten else 260, "bcba-grenzen": 420}
     for pane, z_index in panes.items():
         folium.map.CustomPane(pane, z_index=z_index, pointer_events=False).add_to(m)
     if not tiles:
@@ -650,7 +655,7 @@ def add_basemap(
                 style={"fillColor": palette.BUILDING_COLOUR, "fillOpacity": 1, "stroke": False},
                 pane="bcba-onder",
             )
-        elif built_up and "gebouwen" not in layers and len(basemap.bebouwing):
+        elif not data_are_buurten and "gebouwen" not in layers and len(basemap.bebouwing):
             _add_geojson(
                 m,
                 _web_layer(basemap, "bebouwing", basemap.bebouwing, WEB_SIMPLIFY_M["bebouwing"]),
@@ -688,7 +693,7 @@ def add_basemap(
                 style={"color": palette.WATER_COLOUR, "weight": 2},
                 pane="bcba-water",
             )
-    if len(basemap.buurten) > len(basemap.wijken):
+    if len(basemap.buurten) > len(basemap.wijken) and not data_are_buurten:
         _add_geojson(
             m,
             _web_layer(basemap, "buurtgrenzen", basemap.buurten, WEB_SIMPLIFY_M["grenzen"]),
@@ -729,8 +734,7 @@ def offline_map(
     outline: gpd.GeoDataFrame | None = None,
     wijken: gpd.GeoDataFrame | None = None,
     water: gpd.GeoDataFrame | None = None,
-    water_on_top: bool = False,
-    built_up: bool = True,
+    data_are_buurten: bool = False,
     tegel_url: str | None = None,
     tegel_attributie: str = "Interne kaartserver",
     title: str = "",
@@ -747,10 +751,9 @@ def offline_map(
     gemeente, outline, wijken, water
         The older keywords (EPSG:28992): a basemap is built from them when ``basemap`` is
         not given (:func:`~bcba.maps.basemap.basemap_from_layers`).
-    water_on_top
-        Draw water over the data layers (buurt maps) instead of under them.
-    built_up
-        Tint inhabited land (off for maps whose data cover every buurt).
+    data_are_buurten
+        The map's data are the buurten (a choropleth): water is drawn over them, and
+        neither the built-up tint nor the buurt borders are added.
     tegel_url
         Optional internal tile server URL template (``https://kaart.intern/{z}/{x}/{y}.png``);
         never a public one unless the organisation decides so (see docs/maps.md).
@@ -804,7 +807,7 @@ def offline_map(
         ).add_to(m)
     bounds = None
     if base is not None:
-        add_basemap(m, base, water_on_top=water_on_top, built_up=built_up, tiles=bool(tegel_url))
+        add_basemap(m, base, data_are_buurten=data_are_buurten, tiles=bool(tegel_url))
         lon, lat = to_web_xy(base.outline.total_bounds[[0, 2]], base.outline.total_bounds[[1, 3]])
         bounds = [[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]]
         m.fit_bounds(bounds)

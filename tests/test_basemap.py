@@ -317,3 +317,10 @@ def test_background_problems_are_listed_in_dutch(tmp_path):
         bm.read_achtergrond(broken)
     assert bm.find_achtergrond(tmp_path) == path
     assert bm.find_achtergrond(tmp_path / "leeg") is None
+
+
+def test_a_run_builds_its_basemap_once(barendrecht):
+    area = areas.load_area("GM0489")
+    first = bm.build_basemap(area)
+    assert bm.build_basemap(area) is first  # the report asks once per map
+    assert bm.build_basemap(areas.load_area("GM0489")) is not first  # another run

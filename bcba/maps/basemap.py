@@ -683,7 +683,8 @@ def build_basemap(
     bag: pd.DataFrame | None = None,
     achtergrond: str | Path | None = None,
 ) -> Basemap:
-    """The basemap of a run (build it once and pass it to every map).
+    """The basemap of a run (built once: asked again with the same area, BAG and background,
+    the same basemap is returned).
 
     Parameters
     ----------
@@ -703,6 +704,13 @@ def build_basemap(
     CRSMismatchError
         When the area's layers are not in EPSG:28992.
     """
+    background = None
+    if achtergrond is not None:
+        stat = Path(achtergrond).stat() if Path(achtergrond).exists() else None
+        background = (str(achtergrond), stat.st_mtime_ns if stat else None)
+    for built_area, built_bag, built_background, built in _BUILT:
+        if built_area is area and built_bag is bag and built_background == background:
+            return built  # the same run asks again: one basemap per run
     for frame, what in ((area.buurten, "buurten"), (area.wijken, "wijken")):
         _check_crs(frame, what)
     if bag is not None and getattr(bag, "crs", CRS) != CRS:
@@ -715,7 +723,7 @@ def build_basemap(
             strict=True,
         )
     )
-    return _assemble(
+    built = _assemble(
         gemeente=area.gemeente.code,
         buurten=area.buurten,
         wijknamen=wijknamen,
@@ -724,6 +732,14 @@ def build_basemap(
         achtergrond=layers,
         notes=notes,
     )
+    _BUILT.insert(0, (area, bag, background, built))
+    del _BUILT[2:]
+    return built
+
+
+#: The last basemaps built, with the objects they were built from (compared by identity,
+#: so a run that asks for its basemap once per map builds it once).
+_BUILT: list[tuple] = []
 
 
 @functools.lru_cache(maxsize=8)

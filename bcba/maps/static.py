@@ -33,6 +33,7 @@ from matplotlib.lines import Line2D  # noqa: E402
 from matplotlib.patches import Patch, Rectangle  # noqa: E402
 from matplotlib.path import Path  # noqa: E402
 from matplotlib.text import Text  # noqa: E402
+from matplotlib.transforms import Bbox  # noqa: E402
 
 from bcba.config import CRS  # noqa: E402
 from bcba.errors import ConfigError, CRSMismatchError  # noqa: E402
@@ -689,13 +690,34 @@ def _choose_labels(
         & (labels["y"] > ax.get_ylim()[0])
         & (labels["y"] < ax.get_ylim()[1])
     ).to_numpy()
+    # a cheap lower bound of each text's length (0.45 em a character) rules out most names
+    # that cannot fit at this scale before any is measured
+    size_pt = labels["soort"].map(lambda k: LABEL_STYLE[k]["fontsize"]).to_numpy(dtype=float)
+    chars = labels["tekst"].astype(str).str.len().to_numpy()
+    shortest = 0.45 * size_pt * chars * ax.figure.dpi / 72.0 * metres_per_px
+    fit = labels["soort"].map(LABEL_FIT).to_numpy(dtype=float) * labels["ruimte_m"].to_numpy()
+    inside = inside & (shortest <= fit)
+    sizes = basemap.cache.setdefault(
+        ("static:tekstmaten", tuple(np.round(ax.figure.get_size_inches(), 3)), ax.figure.dpi), {}
+    )
     chosen: list[tuple[int, float, float]] = []
     pad = _LABEL_PAD_PX
     for i in np.flatnonzero(inside):
         row = labels.iloc[i]
-        text = _label_text(ax, row)
-        box = text.get_window_extent(renderer)
-        text.remove()
+        if i not in sizes:  # measured once per figure size: the box only moves with the anchor
+            text = _label_text(ax, row)
+            measured = text.get_window_extent(renderer)
+            text.remove()
+            centre = ax.transData.transform((row.x, row.y))
+            sizes[i] = (
+                measured.x0 - centre[0],
+                measured.y0 - centre[1],
+                measured.x1 - centre[0],
+                measured.y1 - centre[1],
+            )
+        cx, cy = ax.transData.transform((row.x, row.y))
+        dx0, dy0, dx1, dy1 = sizes[i]
+        box = Bbox.from_extents(cx + dx0, cy + dy0, cx + dx1, cy + dy1)
         length = max(box.width, box.height) if row.hoek else box.width
         if length * metres_per_px > LABEL_FIT[row.soort] * row.ruimte_m:
             continue  # does not fit its area or street at this scale

@@ -260,6 +260,7 @@ _MAP_CSS = f"""<style>
  border-radius:3px;box-shadow:0 1px 4px rgba(0,0,0,.3);max-width:min(420px,45vw);white-space:normal}}
 .bcba-legend{{max-height:calc(100vh - {MARKING_STRIP_PX + 150}px);overflow-y:auto}}
 .leaflet-popup-content{{max-width:360px}}
+.leaflet-control-layers{{font-size:12px;line-height:1.4}}
 .foliumpopup table{{font-size:13px;line-height:1.35}}
 .foliumpopup th{{vertical-align:top;text-align:left;white-space:nowrap}}
 .foliumpopup td{{overflow-wrap:anywhere;word-break:normal}}

@@ -158,6 +158,7 @@ def test_fast_folium_page_equals_folium_rendering_geopandas_json(monkeypatch):
     from bcba.maps import basemap, offline
 
     fast = _same_ids(offline.to_offline_html(_choropleth()))
+
     def reference_json(frame):  # what folium itself does with geopandas' GeoJSON text
         return json.loads(frame.to_json(drop_id=True))
 

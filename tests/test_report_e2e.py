@@ -17,7 +17,7 @@ pytestmark = pytest.mark.slow
 
 SECTIONS = [
     "Samenvatting",
-    "Beeld in één oogopslag",
+    "In één oogopslag",
     "Beeld per thema",
     "Risicolocaties en signalen",
     "Concentraties en risicokaart",

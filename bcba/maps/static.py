@@ -151,22 +151,24 @@ def _figure(
     marker: bool,
     basemap: Basemap | None,
     built_up: bool = True,
+    markering: bool = True,
 ) -> tuple[Figure, Axes]:
     """A figure with marking, title, source line and the legends in a column at the right;
     the map axes fill the rest, so a legend never covers the map."""
     fig = Figure(figsize=figsize, layout=None)
     FigureCanvasAgg(fig)
-    fig.text(
-        0.5,
-        0.975,
-        palette.MARKING,
-        ha="center",
-        va="top",
-        fontsize=11,
-        fontweight="bold",
-        color=palette.MARKING_COLOUR,
-        gid=GID_MARKING,
-    )
+    if markering:  # a map inside the report leaves the marking to the page
+        fig.text(
+            0.5,
+            0.975,
+            palette.MARKING,
+            ha="center",
+            va="top",
+            fontsize=11,
+            fontweight="bold",
+            color=palette.MARKING_COLOUR,
+            gid=GID_MARKING,
+        )
     fig.text(0.02, 0.925, titel, ha="left", va="bottom", fontsize=14, fontweight="bold")
     fig.text(
         0.02,
@@ -775,6 +777,7 @@ def buurt_choropleth_figure(
     breaks: Sequence[float] | None = None,
     decimals: int = 1,
     figsize: tuple[float, float] = A4_LANDSCAPE,
+    markering: bool = True,
 ) -> Figure:
     """Print twin of :func:`bcba.maps.interactive.buurt_choropleth` (same classes/colours).
 
@@ -796,6 +799,7 @@ def buurt_choropleth_figure(
         marker=False,
         basemap=base,
         built_up=False,
+        markering=markering,
     )
     frame = base.align(buurten) if base is not None else buurten
     _draw_base(ax, base, frame, water_on_top=True, built_up=False)
@@ -811,6 +815,7 @@ def risk_surface_figure(
     column: str = "relatief_risico",
     basemap: Basemap | Mapping | None = None,
     figsize: tuple[float, float] = A4_LANDSCAPE,
+    markering: bool = True,
 ) -> Figure:
     """Print twin of :func:`bcba.maps.interactive.risk_surface_map` (squares with risk > 1)."""
     _check(cellen, column)
@@ -824,6 +829,7 @@ def risk_surface_figure(
         legend_title=classes.title,
         marker=False,
         basemap=base,
+        markering=markering,
     )
     _draw_base(ax, base, cellen, water_on_top=False)
     _polygons(ax, above, classes.colour_of(classes.assign(above[column])), 0.9)
@@ -841,6 +847,7 @@ def hotspot_figure(
     basemap: Basemap | Mapping | None = None,
     show_not_significant: bool = True,
     figsize: tuple[float, float] = A4_LANDSCAPE,
+    markering: bool = True,
 ) -> Figure:
     """Print twin of :func:`bcba.maps.interactive.hotspot_map`."""
     _check(frame)
@@ -857,6 +864,7 @@ def hotspot_figure(
         marker=False,
         basemap=base,
         built_up=not by_buurt,
+        markering=markering,
     )
     shown = base.align(frame[keep]) if base is not None else frame[keep]
     _draw_base(ax, base, frame, water_on_top=by_buurt, built_up=not by_buurt)
@@ -883,6 +891,7 @@ def risk_locations_figure(
     flag_column: str = "flag",
     basemap: Basemap | Mapping | None = None,
     figsize: tuple[float, float] = A4_LANDSCAPE,
+    markering: bool = True,
 ) -> Figure:
     """Print twin of :func:`bcba.maps.interactive.risk_locations_map` (no clustering)."""
     _check(locaties, flag_column)
@@ -897,6 +906,7 @@ def risk_locations_figure(
         legend_title=classes.title,
         marker=True,
         basemap=base,
+        markering=markering,
     )
     _draw_base(ax, base, locaties, water_on_top=False)
     xy = np.column_stack([locaties.geometry.x.to_numpy(), locaties.geometry.y.to_numpy()])

@@ -66,7 +66,7 @@ def findings(r: Report) -> list[str]:
             "Over alle thema's samen vallen "
             + rh.esc(_names(f.top_total.head(3)))
             + " het meest op: daar komen gelegenheidsstructuren, rode vlaggen en meldingen samen. "
-            + rh.verwijzing("Beeld-in-één-oogopslag", "kaart totaalscore")
+            + rh.verwijzing("In-één-oogopslag", "kaart totaalscore")
         )
     concentrated = f.themes_with_concentrations
     for thema in concentrated[:2]:
@@ -147,27 +147,18 @@ def samenvatting(r: Report) -> HTML:
 
 
 def verantwoording(r: Report) -> HTML:
-    """Short account for the mayor: sources, what the scores mean, where the annex is."""
-    b = r.inputs.bronnen
-    present = b[b["aanwezig"]]
-    rows = []
-    for row in present.itertuples():
-        label = SOURCE_LABELS.get(row.bron, row.bron)
-        rows.append(f"{label[:1].upper()}{label[1:]}: {rh.nl_getal(row.rijen)} records")
-    text = (
-        "Alle bronnen zijn offline ingelezen en gecontroleerd; twijfelachtige records zijn behouden en "
-        "gemarkeerd. Natuurlijke personen zijn bij het inlezen vervangen door een pseudoniem. Adressen zijn "
-        "gekoppeld aan de BAG en aan buurt en wijk. Per thema is een score per buurt berekend uit "
-        "gelegenheidsstructuren, rode vlaggen, partnermeldingen en de enquête; de rang tussen haakjes "
-        "geeft de onzekerheid van die volgorde weer."
-    )
+    """Short account for the mayor: what the scores rest on and where the details are."""
+    present = r.inputs.bronnen[r.inputs.bronnen["aanwezig"]]["bron"].map(SOURCE_LABELS).dropna()
     return rh.section(
-        rh.p(text),
-        rh.ul(rows),
         rh.p(
-            f"Referentiegegevens: {ATTRIBUTION}; CBS-vierkanten en postcodegebieden 2024; SBI 2008 (CBS). "
-            "Methode, validatie, datakwaliteit en herkomst staan in de bijlagen voor analisten."
-        ),
+            "Gebruikt zijn "
+            + rh.opsomming(list(present))
+            + ", offline ingelezen en gecontroleerd; "
+            "twijfelachtige records zijn behouden en gemarkeerd. Natuurlijke personen zijn bij het inlezen "
+            "vervangen door een pseudoniem. Elke score is herleidbaar tot de onderliggende indicatoren; de "
+            "rangmarge laat zien hoe gevoelig een volgorde is voor de gekozen gewichten. Methode, validatie, "
+            f"datakwaliteit en herkomst staan in de bijlagen voor analisten. Referentiegegevens: {ATTRIBUTION}."
+        )
     )
 
 

@@ -57,7 +57,7 @@ def _any_labelled(frame) -> bool:
 
 
 def _excess(result):
-    return getattr(result, "excess_buurt", None)
+    return getattr(result, "overschot_buurt", None)
 
 
 def _verhoogd(frame) -> np.ndarray:
@@ -70,7 +70,7 @@ def _rtm_better(result) -> bool | None:
     """Whether the report would say the RTM predicts better (None: no validation)."""
     verdict = getattr(result, "oordeel", None)
     if verdict is not None:
-        return bool(verdict.meerwaarde)
+        return bool(verdict.adds_value)
     if getattr(result, "validatie", None) is None:
         return None
     return result.conclusie.startswith("Het risicoterreinmodel (RTM) voorspelt")

@@ -38,7 +38,8 @@ class World:
     exposure: pd.Series  # addresses per cell, aligned with ``cells``
     buurt_exposure: pd.Series  # addresses per buurt, aligned with ``buurten``
     centre: tuple[float, float] | None = None
-    cluster_buurt: str | None = None
+    cluster_buurt: str | None = None  # the buurt of the centre
+    cluster_buurten: frozenset[str] = frozenset()  # every buurt holding a cluster event
 
 
 @lru_cache(maxsize=2)
@@ -115,8 +116,6 @@ def make_world(
     events = _events_at(addresses, rng.integers(0, len(addresses), n_bg), rng)
     xy = np.c_[addresses.geometry.x.to_numpy(), addresses.geometry.y.to_numpy()]
     crng = np.random.default_rng([seed, 1])  # the cluster never changes the background draws
-    centre = None
-    cluster_buurt = None
     while True:
         c = int(crng.integers(0, len(addresses)))
         near = np.flatnonzero(((xy - xy[c]) ** 2).sum(axis=1) <= radius**2)
@@ -124,9 +123,11 @@ def make_world(
             break
     centre = (float(xy[c, 0]), float(xy[c, 1]))
     cluster_buurt = str(addresses["buurtcode"].iloc[c])
+    cluster_buurten: frozenset[str] = frozenset()
     if cluster:
         extra = _events_at(addresses, near[crng.integers(0, len(near), n_cluster)], crng)
         events = pd.concat([events, extra], ignore_index=True)
+        cluster_buurten = frozenset(extra["buurtcode"].astype(str))
     counts = addresses["cel_id"].value_counts()
     exposure = cells["cel_id"].map(counts).fillna(0.0).astype(float)
     buurt_exposure = buurten["buurtcode"].map(addresses["buurtcode"].value_counts()).fillna(0.0)
@@ -139,4 +140,5 @@ def make_world(
         buurt_exposure=buurt_exposure.astype(float),
         centre=centre,
         cluster_buurt=cluster_buurt,
+        cluster_buurten=cluster_buurten,
     )

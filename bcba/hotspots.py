@@ -40,7 +40,9 @@ from collections.abc import Sequence
 import geopandas as gpd
 import numpy as np
 import pandas as pd
+import shapely
 from scipy import sparse, stats
+from scipy.spatial import cKDTree
 from statsmodels.stats.multitest import multipletests
 
 from bcba.errors import ConfigError
@@ -207,6 +209,15 @@ def _quiet_esda():
         yield
 
 
+def _check_weights(weights: str, distance: float | None) -> None:
+    if weights not in ("queen", "distance"):
+        raise ConfigError(f"weights moet 'queen' of 'distance' zijn, kreeg {weights!r}.")
+    if weights == "distance" and (distance is None or not distance > 0):
+        raise ConfigError(
+            f"Bij weights='distance' is een positieve 'distance' (m) nodig, kreeg {distance!r}."
+        )
+
+
 def spatial_weights(units: gpd.GeoDataFrame, weights: str = "queen", distance: float | None = None):
     """Binary libpysal weights: Queen contiguity or a distance band (m) between centroids.
 
@@ -214,12 +225,7 @@ def spatial_weights(units: gpd.GeoDataFrame, weights: str = "queen", distance: f
     """
     from libpysal import weights as lw
 
-    if weights not in ("queen", "distance"):
-        raise ConfigError(f"weights moet 'queen' of 'distance' zijn, kreeg {weights!r}.")
-    if weights == "distance" and (distance is None or not distance > 0):
-        raise ConfigError(
-            f"Bij weights='distance' is een positieve 'distance' (m) nodig, kreeg {distance!r}."
-        )
+    _check_weights(weights, distance)
     with _quiet_esda():
         if weights == "queen":
             w = lw.Queen.from_dataframe(units, use_index=False, silence_warnings=True)
@@ -233,6 +239,27 @@ def spatial_weights(units: gpd.GeoDataFrame, weights: str = "queen", distance: f
             )
         w.transform = "B"
     return w
+
+
+def neighbour_matrix(
+    units: gpd.GeoDataFrame, weights: str = "queen", distance: float | None = None
+) -> sparse.csr_matrix:
+    """Binary neighbours (without the unit itself) as a sparse matrix.
+
+    The same neighbours as :func:`spatial_weights`; a distance band is found with a k-d tree
+    on the centroids (milliseconds for a city grid, where libpysal's band takes ~0.2-0.6 s).
+    """
+    if weights == "distance":
+        _check_weights(weights, distance)
+        xy = shapely.get_coordinates(shapely.centroid(units.geometry.values))
+        tree = cKDTree(xy)
+        pairs = tree.sparse_distance_matrix(tree, float(distance), output_type="coo_matrix")
+        off = pairs.row != pairs.col
+        n = len(units)
+        return sparse.csr_matrix(
+            (np.ones(int(off.sum())), (pairs.row[off], pairs.col[off])), shape=(n, n)
+        )
+    return sparse.csr_matrix(spatial_weights(units, weights, distance).sparse)
 
 
 def _resolve_values(units: gpd.GeoDataFrame, values) -> np.ndarray:
@@ -358,8 +385,12 @@ def hotspots(
     expo = exposure_array(units, exposure)
     n = len(units)
     out = units.copy()
-    w = spatial_weights(units, weights, distance)
-    w_sparse = sparse.csr_matrix(w.sparse)
+    if inference == "exact":
+        w = None
+        w_sparse = neighbour_matrix(units, weights, distance)
+    else:
+        w = spatial_weights(units, weights, distance)
+        w_sparse = sparse.csr_matrix(w.sparse)
     n_neighbours = np.diff(w_sparse.indptr)
     islands = n_neighbours == 0
     if inference == "exact":

@@ -10,7 +10,9 @@ Two kinds of worlds:
   without a compact cluster of 40 events within 150 m of one address.
 
 Printed per part, over the seeds: null seeds with any false spot (significant cell, buurt Gi*,
-buurt local Moran, per-buurt excess "verhoogd"), the null "RTM beter" verdict rate, and the
+buurt local Moran when computed, per-buurt excess "verhoogd"), the null "RTM beter" verdict
+rate; with ``geplant`` the generator's standard scenario (planted hot spot found in every
+planted cell, its buurt "verhoogd", "RTM beter" rate with real planted factors); and the
 planted-cluster detection rate (significant hot cell within 250 m of the centre; the buurt of
 the centre "verhoogd" in the excess test; the buurt of the centre a significant Gi* hot spot).
 Run::
@@ -76,17 +78,17 @@ def _rtm_better(result) -> bool | None:
     return result.conclusie.startswith("Het risicoterreinmodel (RTM) voorspelt")
 
 
-def pipeline_null(seed: int, work: Path) -> dict:
-    """One generated null world through the real loading and spatial analysis."""
+def pipeline_null(seed: int, work: Path, scenario: str = "nul") -> dict:
+    """One generated world through the real loading and spatial analysis."""
     from bcba import synthetic
     from bcba.indicators.run import compute_indicators
     from bcba.sources import load_inputs
     from bcba.spatial import SpatialConfig, analyse_spatial
     from bcba.themes import load_themes
 
-    folder = work / f"GM0489_nul_{seed}"
+    folder = work / f"GM0489_{scenario}_{seed}"
     if not (folder / "planted.json").exists():
-        synthetic.generate("GM0489", folder, seed=seed, periode=PERIODE, scenario="nul")
+        synthetic.generate("GM0489", folder, seed=seed, periode=PERIODE, scenario=scenario)
     inputs = load_inputs("GM0489", data_dir=folder, periode=PERIODE, key=bytes.fromhex(TEST_KEY))
     themes = load_themes(None)
     indicators = compute_indicators(inputs, themes=themes)
@@ -101,6 +103,24 @@ def pipeline_null(seed: int, work: Path) -> dict:
     row["buurt_moran"] = sum(int(_significant(r.moran_buurt).sum()) for r in results.values())
     row["excess"] = sum(int(_verhoogd(_excess(r)).sum()) for r in results.values())
     row["rtm_beter"] = _rtm_better(results["drugs"])
+    if scenario == "standaard":
+        planted = json.loads((folder / "planted.json").read_text(encoding="utf-8"))
+        drugs = results["drugs"]
+        cel = drugs.hotspots_cel
+        hot = (
+            cel.loc[_significant(cel) & (cel["gi_z"].to_numpy() > 0), "cel_id"]
+            if cel is not None
+            else []
+        )
+        row["geplante_cellen_hot"] = (
+            f"{len(set(hot) & set(planted['hotspot']['cel_ids']))}/{len(planted['hotspot']['cel_ids'])}"
+        )
+        row["alle_geplante_cellen_hot"] = set(planted["hotspot"]["cel_ids"]) <= set(hot)
+        table = _excess(drugs)
+        row["geplante_buurt_verhoogd"] = bool(
+            table is not None
+            and table.loc[table["buurtcode"] == planted["hotspot"]["buurtcode"], "verhoogd"].any()
+        )
     return row
 
 
@@ -153,6 +173,10 @@ def independent(seed: int, *, cluster: bool) -> dict:
         "buurt_gi": int(buurt_sig.sum()),
         "buurt_gi_cluster": bool(np.any(buurt_sig & in_cluster_buurt)),
         "excess": int(verhoogd.sum()),
+        "excess_cluster_buurten": bool(
+            excess is not None
+            and np.any(verhoogd & excess["buurtcode"].isin(world.cluster_buurten).to_numpy())
+        ),
         "excess_cluster": bool(
             excess is not None
             and np.any(verhoogd & (excess["buurtcode"] == world.cluster_buurt).to_numpy())
@@ -174,8 +198,8 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--onderdelen",
         nargs="+",
-        default=["pijplijn", "onafhankelijk"],
-        choices=["pijplijn", "onafhankelijk"],
+        default=["pijplijn", "geplant", "onafhankelijk"],
+        choices=["pijplijn", "geplant", "onafhankelijk"],
     )
     parser.add_argument("--werkmap", default="/tmp/bcba_validity")
     parser.add_argument("--details", action="store_true", help="print every seed")
@@ -205,6 +229,19 @@ def main(argv: list[str] | None = None) -> None:
             "spatial_s_mediaan": float(np.median([r["spatial_s"] for r in rows])),
         }
         print(json.dumps({"pijplijn_nul": summary["pijplijn_nul"]}), flush=True)
+    if "geplant" in args.onderdelen:
+        rows = []
+        for seed in seeds:
+            rows.append(pipeline_null(seed, work, "standaard"))
+            if args.details:
+                print(json.dumps({"pijplijn_geplant": rows[-1]}), flush=True)
+        summary["pijplijn_geplant"] = {
+            "alle_geplante_cellen_hot": _rate(rows, "alle_geplante_cellen_hot"),
+            "geplante_buurt_verhoogd": _rate(rows, "geplante_buurt_verhoogd"),
+            "rtm_beter": _rate(rows, "rtm_beter"),
+            "spatial_s_mediaan": float(np.median([r["spatial_s"] for r in rows])),
+        }
+        print(json.dumps({"pijplijn_geplant": summary["pijplijn_geplant"]}), flush=True)
     if "onafhankelijk" in args.onderdelen:
         null_rows, planted_rows = [], []
         for seed in seeds:
@@ -223,6 +260,9 @@ def main(argv: list[str] | None = None) -> None:
         summary["onafhankelijk_cluster"] = {
             "cluster_gevonden_cel": _rate(planted_rows, "cel_hot_bij_cluster"),
             "cluster_gevonden_overschot": _rate(planted_rows, "excess_cluster"),
+            "cluster_gevonden_overschot_een_clusterbuurt": _rate(
+                planted_rows, "excess_cluster_buurten"
+            ),
             "cluster_gevonden_buurt_gi": _rate(planted_rows, "buurt_gi_cluster"),
             "cluster_gevonden_cel_of_overschot": f"{sum(1 for r in planted_rows if r['cel_hot_bij_cluster'] or r['excess_cluster'])}/{len(planted_rows)}",
             "seeds_met_sig_cel_verder_dan_250m": _rate(planted_rows, "cel_sig_elders"),

@@ -7,6 +7,7 @@ import warnings
 
 import geopandas as gpd
 import numpy as np
+import pandas as pd
 import pytest
 import shapely
 from scipy import stats
@@ -21,6 +22,7 @@ from bcba.hotspots import (
     fdr_reachable,
     hotspots,
     local_moran,
+    neighbour_matrix,
     required_permutations,
 )
 
@@ -333,3 +335,22 @@ def test_empirical_bayes_equals_esda():
         warnings.simplefilter("ignore", RuntimeWarning)  # esda divides 0/0 internally
         ref = Empirical_Bayes(y.reshape(-1, 1), e.reshape(-1, 1)).r.ravel()
     np.testing.assert_allclose(empirical_bayes_rate(y, e), ref)
+
+
+def test_distance_neighbours_equal_libpysal_distance_band():
+    from libpysal.weights import DistanceBand
+
+    rng = np.random.default_rng(6)
+    pts = gpd.GeoDataFrame(
+        geometry=shapely.points(rng.uniform(0, 1000, 300) + X0, rng.uniform(0, 1000, 300) + Y0),
+        crs="EPSG:28992",
+    )
+    ours = neighbour_matrix(pts, "distance", 120.0).toarray()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # islands
+        ref = DistanceBand.from_dataframe(pts, threshold=120.0, binary=True, use_index=False)
+    np.testing.assert_array_equal(ours, ref.full()[0])
+    # two units at the same place are neighbours (libpysal drops zero distances as "self")
+    twice = pd.concat([pts, pts.iloc[:1]], ignore_index=True)
+    both = neighbour_matrix(twice, "distance", 120.0)
+    assert both[0, 300] == 1 and both[300, 0] == 1 and both.diagonal().sum() == 0

@@ -45,9 +45,13 @@ def _distance(frame, centre) -> np.ndarray:
 
 
 def test_compact_cluster_is_found_by_cells_and_by_the_excess_test():
-    """Both the cell-level Gi* (a significant hot cell within 250 m of the centre) and the
-    per-buurt excess test (the centre's buurt "verhoogd") find the cluster in at least 19 of
-    20 seeds, and no cell beyond the cluster's reach is significant in any seed."""
+    """The cell-level Gi* is the detector: a significant hot cell within 250 m of the centre
+    in at least 19 of 20 seeds (measured: 100 of 100 seeds 101-200, benchmarks/
+    validity_spatial.py), and no significant cell beyond the cluster's reach in any seed.
+    The per-buurt excess test is the buurt view: when the 40 events straddle a buurt border
+    the centre's buurt may hold too few of them, so it flags that buurt in most seeds, not all
+    (measured 91 of 100; at least 16 of 20 here, P < 3% for a 91% rate), and it never flags a
+    buurt without cluster events."""
     by_cells = by_excess = 0
     for seed in SEEDS:
         world = make_world(seed, cluster=True)
@@ -62,7 +66,7 @@ def test_compact_cluster_is_found_by_cells_and_by_the_excess_test():
         # only buurten that hold cluster events are verhoogd
         assert set(table.loc[table["verhoogd"], "buurtcode"]) <= world.cluster_buurten, seed
     assert by_cells >= 19
-    assert by_excess >= 19
+    assert by_excess >= 16
 
 
 def test_null_twin_has_nothing_significant():

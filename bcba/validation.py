@@ -289,16 +289,31 @@ def validate_rtm(
     if n_boot < 100:
         raise ConfigError(f"n_boot moet minstens 100 zijn, kreeg {n_boot!r}.")
     train, test, split = split_events(events, split_date)
-    model = RiskTerrainModel(**dict(model_params or {})).fit(
-        cells, train, factors, exposure=exposure, raw=raw
-    )
-    surface = model.predict()
-    rtm_score = surface["verwacht_aantal"].to_numpy(float)
-    if np.isnan(rtm_score).all():
-        rtm_score = surface["relatief_risico"].to_numpy(float)
+    params = dict(model_params or {})
+    expo = exposure_array(cells, exposure)
+    if expo is not None and params.get("min_exposure") is None:
+        # Cells without addresses are left out of the fit and get an expected count of 0
+        # (RiskTerrainModel, min_exposure=None): fit on the cells with addresses only, which
+        # is the same model without the distance measures of every empty cell (3/4 of a city
+        # grid), and give the empty cells their 0.
+        has = expo > 0
+        model = RiskTerrainModel(**params).fit(
+            cells[has],
+            train,
+            factors,
+            exposure=expo[has],
+            raw=None if raw is None else subset_measures(raw, has),
+        )
+        rtm_score = np.zeros(len(cells))
+        rtm_score[has] = model.predict()["verwacht_aantal"].to_numpy(float)
+    else:
+        model = RiskTerrainModel(**params).fit(cells, train, factors, exposure=exposure, raw=raw)
+        surface = model.predict()
+        rtm_score = surface["verwacht_aantal"].to_numpy(float)
+        if np.isnan(rtm_score).all():
+            rtm_score = surface["relatief_risico"].to_numpy(float)
     kde = kde_surface(cells, train, bandwidth=bandwidth)
     h = silverman_bandwidth(centroid_xy(train)) if bandwidth == "silverman" else float(bandwidth)
-    expo = exposure_array(cells, exposure)
     scores = {RTM: rtm_score}
     if expo is not None:
         scores[EXPOSURE] = expo

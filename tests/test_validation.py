@@ -253,3 +253,29 @@ def test_spatial_cv_blocks_and_folds():
     assert (result["deviantie_rtm"] < result["deviantie_alleen_blootstelling"]).mean() >= 2 / 3
     with pytest.raises(ConfigError):
         spatial_blocks(cells, block_size=10_000, k=3)
+
+
+def test_rtm_rows_equal_a_fit_on_every_cell():
+    """validate_rtm fits on the cells with addresses only (empty cells get 0): the RTM rows
+    must equal those of the model fitted on every cell through the public API."""
+    from bcba.rtm import RiskTerrainModel
+
+    cells, events, factors, exposure = world(5, strength=4.0)
+    assert (exposure == 0).mean() > 0.3
+    table = validate_rtm(cells, events, factors, exposure=exposure, split_date="2025-01-01")
+    train = events[events["datum"] < "2025-01-01"]
+    test = events[events["datum"] >= "2025-01-01"]
+    model = RiskTerrainModel().fit(cells, train, factors, exposure=exposure)
+    assert model.factors_["geselecteerd"].any()  # a model with factors, not the addresses
+    ix = ((test.geometry.x - X0) // 100).astype(int).to_numpy()
+    iy = ((test.geometry.y - Y0) // 100).astype(int).to_numpy()
+    counts = np.bincount(iy * 30 + ix, minlength=900)
+    ref = hit_rate_pai(
+        model.predict()["verwacht_aantal"].to_numpy(),
+        counts,
+        np.full(900, 10_000.0),
+        tiebreak=cells["cel_id"].to_numpy(),
+    )
+    rows = table[table["methode"] == RTM]
+    np.testing.assert_allclose(rows["n_hit"], ref["n_hit"])
+    np.testing.assert_allclose(rows["pai"], ref["pai"])

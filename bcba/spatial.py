@@ -345,6 +345,18 @@ def analyse_spatial(
             validation_factors=validation_factors,
         )
     joint_fdr(list(results.values()), alpha=config.alpha)
+    excluded = {
+        t: r.model.n_events_excluded_
+        for t, r in results.items()
+        if r.model is not None and r.model.n_events_excluded_
+    }
+    if excluded:
+        log.warning(
+            "Meldingen in cellen zonder adressen tellen niet mee in het risicoterreinmodel: %s.",
+            ", ".join(
+                f"{t} {n:g} {'melding' if n == 1 else 'meldingen'}" for t, n in excluded.items()
+            ),
+        )
     return results
 
 

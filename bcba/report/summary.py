@@ -10,6 +10,7 @@ from IPython.display import HTML
 from bcba.labels import SOURCE_LABELS
 from bcba.reference import ATTRIBUTION
 from bcba.report import html as rh
+from bcba.report.spatial import model_sentence
 from bcba.report.themes import concentration_text
 
 if TYPE_CHECKING:
@@ -138,10 +139,12 @@ def samenvatting(r: Report) -> HTML:
         "staan in de bijlagen voor analisten."
     )
     items = "".join(f"<li>{item}</li>" for item in findings(r))
+    model = rh.p(model_sentence(r)) if r.findings.model_adds_value is not None else ""
     return rh.section(
         f'<p class="bcba-lead">{rh.esc(intro)}</p>',
         rh.h(3, "Belangrijkste bevindingen"),
         f'<ol class="bcba-findings">{items}</ol>',
+        model,
         rh.p(caveat),
     )
 

@@ -192,8 +192,10 @@ def test_split_events_default_is_middle_of_period():
 
 
 def test_validate_rtm_baselines_are_what_they_say():
-    # even addresses and a strong factor: here the factor, not the address density, decides
-    cells, events, factors, exposure = world(2, strength=4.0, uneven=False)
+    # even addresses and a strong factor: here the factor, not the address density, decides;
+    # 5 x 5 km, so the RTM's blocked selection (1 km blocks, half of them) has room to see it
+    n = 50
+    cells, events, factors, exposure = world(2, n=n, strength=4.0, n_events=2500, uneven=False)
     table = validate_rtm(cells, events, factors, exposure=exposure, split_date="2025-01-01")
     assert table["methode"].tolist() == [
         m for m in (RTM, EXPOSURE, KDE, KDE_EXPOSURE) for _ in range(3)
@@ -202,9 +204,9 @@ def test_validate_rtm_baselines_are_what_they_say():
     test = events[events["datum"] >= "2025-01-01"]
     ix = ((test.geometry.x - X0) // 100).astype(int).to_numpy()
     iy = ((test.geometry.y - Y0) // 100).astype(int).to_numpy()
-    counts = np.bincount(iy * 30 + ix, minlength=900)
+    counts = np.bincount(iy * n + ix, minlength=n * n)
     assert (table["n_test_events"] == counts.sum()).all()
-    area = np.full(900, 10_000.0)
+    area = np.full(n * n, 10_000.0)
     for method, score in ((EXPOSURE, exposure), (KDE_EXPOSURE, None)):
         rows = table[table["methode"] == method]
         if score is None:
@@ -238,15 +240,16 @@ def test_validate_rtm_null_never_credits_address_density():
 
 
 def test_spatial_cv_blocks_and_folds():
+    # 4 x 4 km: room for the RTM's own blocked selection inside each training fold
     cells, events, factors, exposure = world(
-        4, n=20, strength=4.0, n_events=400, n_noise=1, uneven=False
+        4, n=40, strength=4.0, n_events=800, n_noise=1, uneven=False
     )
     folds = spatial_blocks(cells, block_size=500, k=3, seed=0)
     # every 500 m block (5 x 5 cells) lies in exactly one fold
-    block = (np.arange(400) % 20) // 5 + 4 * ((np.arange(400) // 20) // 5)
-    assert all(len(set(folds[block == b])) == 1 for b in range(16))
+    block = (np.arange(1600) % 40) // 5 + 8 * ((np.arange(1600) // 40) // 5)
+    assert all(len(set(folds[block == b])) == 1 for b in range(64))
     assert set(folds) == {0, 1, 2}
-    result = spatial_cv(cells, events, factors, exposure=exposure, k=3, block_size=500)
+    result = spatial_cv(cells, events, factors, exposure=exposure, k=3, block_size=1000)
     assert result["fold"].tolist() == [0, 1, 2]
     assert result["n_cellen"].sum() == len(cells)
     # the planted factor makes the RTM beat the exposure-only model on held-out blocks
@@ -260,7 +263,8 @@ def test_rtm_rows_equal_a_fit_on_every_cell():
     must equal those of the model fitted on every cell through the public API."""
     from bcba.rtm import RiskTerrainModel
 
-    cells, events, factors, exposure = world(5, strength=4.0)
+    n = 50
+    cells, events, factors, exposure = world(5, n=n, strength=4.0, n_events=1500)
     assert (exposure == 0).mean() > 0.3
     table = validate_rtm(cells, events, factors, exposure=exposure, split_date="2025-01-01")
     train = events[events["datum"] < "2025-01-01"]
@@ -269,11 +273,11 @@ def test_rtm_rows_equal_a_fit_on_every_cell():
     assert model.factors_["geselecteerd"].any()  # a model with factors, not the addresses
     ix = ((test.geometry.x - X0) // 100).astype(int).to_numpy()
     iy = ((test.geometry.y - Y0) // 100).astype(int).to_numpy()
-    counts = np.bincount(iy * 30 + ix, minlength=900)
+    counts = np.bincount(iy * n + ix, minlength=n * n)
     ref = hit_rate_pai(
         model.predict()["verwacht_aantal"].to_numpy(),
         counts,
-        np.full(900, 10_000.0),
+        np.full(n * n, 10_000.0),
         tiebreak=cells["cel_id"].to_numpy(),
     )
     rows = table[table["methode"] == RTM]

@@ -81,7 +81,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gemeente", default="GM0489")
     p.add_argument("--seed", type=int, default=None)
     p.add_argument("--out", type=Path, help="doelmap (standaard data/raw/<GMxxxx>)")
-    p.add_argument("--scenario", default="standaard", choices=["standaard", "nul"])
+    p.add_argument("--scenario", default="standaard", choices=["standaard", "nul", "afwijkend"])
     _add_period(p)
 
     p = sub.add_parser("demo", help="genereer demodata voor Barendrecht en maak de B-CBA")

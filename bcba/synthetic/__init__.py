@@ -166,6 +166,14 @@ def _write_deterministic_xlsx(data: bytes, target: Path) -> None:
         tmp.write_bytes(out.getvalue())
 
 
+def _sources(thema: str, scenario: str) -> list[str]:
+    """Where the evidence planted for a high-risk buurt comes from (kvk, kadaster, partners,
+    enquete): what an explanation of its score should point at."""
+    events = ["partners"] if scenario in ("standaard", "afwijkend") else []
+    own = {"kwetsbare_branches": ["kvk"], "vastgoed_witwassen": ["kadaster"]}.get(thema, [])
+    return own + events + ["enquete"]
+
+
 def _json_default(value):
     if isinstance(value, np.integer):
         return int(value)
@@ -486,7 +494,9 @@ def generate(
         "bestanden": files,
         "risicolocaties": planter.risicolocaties,
         "kadaster": planter.kadaster,
-        "buurten_hoog_risico": buurten_hoog,
+        "buurten_hoog_risico": [
+            b | {"bronnen": _sources(b["thema"], scenario)} for b in buurten_hoog
+        ],
         "hotspot": (
             None
             if hotspot is None

@@ -210,6 +210,7 @@ def evaluate(planted: dict, indicators, functionarissen: pd.DataFrame | None = N
                 "precisie": score.precisie,
                 "regel": float((hit == sub["boven_drempel"]).mean()),
                 "n_vlaggen": int(entities.nunique()),
+                "n_vlaggen_ondermijnend": len(positive_entities),
                 "precisie_alle": (
                     len(positive_entities) / entities.nunique() if entities.nunique() else np.nan
                 ),

@@ -314,7 +314,7 @@ def _opts_demodata(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--scenario",
         default="standaard",
-        choices=["standaard", "nul"],
+        choices=["standaard", "nul", "afwijkend"],
         help="standaard: met geplante patronen; nul: zonder hotspot en risicofactoren "
         "(om vals alarm te meten)",
     )

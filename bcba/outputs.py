@@ -14,7 +14,7 @@ from pathlib import Path
 import pandas as pd
 
 from bcba import config
-from bcba.io import atomic_path, ensure_dir, write_csv
+from bcba.io import atomic_path, ensure_dir, read_csv, write_csv
 from bcba.reference import resolve_gemeente
 
 
@@ -106,7 +106,7 @@ def national_counts(gemeenten: list[str] | None) -> pd.DataFrame:
         runs = completed_runs(folder)
         if not runs or not (runs[-1] / "vlaggen.csv").exists():
             continue
-        flags = pd.read_csv(runs[-1] / "vlaggen.csv", dtype=str)
+        flags = read_csv(runs[-1] / "vlaggen.csv", dtype=str)
         flags["thema"] = flags["themas"].fillna("").str.split(";")
         flags = flags.explode("thema")
         flags = flags[flags["thema"].astype(bool)]

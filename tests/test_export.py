@@ -13,6 +13,7 @@ from hypothesis.extra.numpy import arrays
 
 from bcba import export
 from bcba.errors import ConfigError, PrivacyError
+from bcba.io import read_csv
 
 
 def disclosing_lines(values: np.ndarray, suppressed: np.ndarray) -> list[str]:
@@ -204,7 +205,7 @@ def test_write_export(tmp_path):
     out = export.export_landelijk(_long(np.array([[3, 20], [15, 30]])))
     path = export.write_export(out, tmp_path / "uit" / "landelijk.csv")
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    back = pd.read_csv(path, dtype={"aantal": "Int64"})
+    back = read_csv(path, dtype={"aantal": "Int64"})
     assert back.columns.tolist() == ["wijkcode", "thema", "aantal", "status"]
     assert back["status"].tolist() == out["status"].tolist()
     readme = (tmp_path / "uit" / "landelijk_LEESMIJ.txt").read_text(encoding="utf-8")

@@ -15,6 +15,7 @@ from shapely.geometry import Point, box
 
 from bcba.indicators import compute_indicators, to_geopackage, write_results
 from bcba.indicators.signals import build_signals, risk_locations
+from bcba.io import read_csv
 
 PERIODE = (dt.date(2024, 1, 1), dt.date(2025, 12, 31))
 CRS = "EPSG:28992"
@@ -268,13 +269,13 @@ def test_write_results_and_geopackage(results, tmp_path):
     ):
         path = tmp_path / "uit" / name
         assert path.exists() and stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    risk = pd.read_csv(written["risicolocaties"])
+    risk = read_csv(written["risicolocaties"])
     assert {"x", "y", "flag_ids"} <= set(risk.columns) and risk["x"].iloc[0] == 90050.0
     assert (
-        "vermeldingen" not in pd.read_csv(written["enquete_vermeldingen"]).columns
+        "vermeldingen" not in read_csv(written["enquete_vermeldingen"]).columns
     )  # only suppressed counts
     # the squares with establishments, each with every group; empty squares are left out
-    cel = pd.read_csv(written["gelegenheid_cel"])
+    cel = read_csv(written["gelegenheid_cel"])
     full = results.gelegenheid_cel
     assert (cel["n_alle"] > 0).all() and (full["n_alle"] == 0).any()
     assert len(cel) == int((full["n_alle"] > 0).sum()) > 0

@@ -7,8 +7,11 @@ atomically and owner-only (:mod:`bcba.io`).
 
 from __future__ import annotations
 
+import fnmatch
+import logging
 import os
 import shutil
+from collections.abc import Iterable
 from pathlib import Path
 
 import pandas as pd
@@ -16,6 +19,125 @@ import pandas as pd
 from bcba import config
 from bcba.io import atomic_path, ensure_dir, read_csv, write_csv
 from bcba.reference import resolve_gemeente
+
+log = logging.getLogger(__name__)
+
+#: The columns each output layer keeps (its geometry always): what the analysis computed and
+#: what a reader needs to find the area, nothing more. The units of the analysis carry the
+#: ~150 CBS attributes of a buurt or square (migration background among them); none of those
+#: reaches an output. A name ending in ``*`` keeps every column with that prefix (one per
+#: theme). A new result column reaches the GeoPackages only when it is listed here.
+OUTPUT_COLUMNS: dict[str, tuple[str, ...]] = {
+    "scores_buurt": (
+        "buurtcode",
+        "buurtnaam",
+        "wijkcode",
+        "aantal_inwoners",
+        "adressen",
+        "klein_gebied",
+        "score_*",
+        "rang_*",
+        "percentiel_*",
+    ),
+    "risicolocaties": (
+        "adres_id",
+        "adres_sleutel",
+        "buurtcode",
+        "wijkcode",
+        "cel_id",
+        "flag_ids",
+        "n_flags",
+        "n_soorten",
+        "bewijs",
+        "themas",
+    ),
+    "signalen": (
+        "signaal_id",
+        "soort",
+        "entiteit_id",
+        "adres_id",
+        "adres_sleutel",
+        "buurtcode",
+        "wijkcode",
+        "cel_id",
+        "prioriteit",
+        "indicaties",
+        "bronnen",
+        "flag_ids",
+        "bewijs",
+        "themas",
+        "eigenaar",
+    ),
+    # plus one 0/1 column per factor of the model (``extra`` of :func:`keep_columns`)
+    "risico_cellen": (
+        "cel_id",
+        "relatief_risico",
+        "blootstelling",
+        "verwacht_aantal",
+        "waargenomen_aantal",
+    ),
+    "hotspots_buurten": (
+        "buurtcode",
+        "buurtnaam",
+        "wijkcode",
+        "aantal",
+        "adressen",
+        "verwacht",
+        "waarde",
+        "gi_z",
+        "p_sim",
+        "p_fdr",
+        "significant",
+        "klasse",
+        "verhoogd",
+    ),
+    "hotspots_cellen": (
+        "cel_id",
+        "buurtcode",
+        "aantal",
+        "adressen",
+        "verwacht",
+        "waarde",
+        "gi_z",
+        "p_sim",
+        "p_fdr",
+        "significant",
+        "klasse",
+        "verhoogd",
+    ),
+    "gebieden_gemeente": ("gemeentecode", "gemeentenaam"),
+    "gebieden_wijken": ("wijkcode", "wijknaam"),
+}
+
+
+def keep_columns(frame: pd.DataFrame, output: str, *, extra: Iterable[str] = ()) -> pd.DataFrame:
+    """The columns of ``frame`` that output ``output`` keeps (:data:`OUTPUT_COLUMNS`, in
+    ``frame``'s order, plus ``extra`` and the geometry); ``frame`` is not modified.
+
+    Raises
+    ------
+    ConfigError
+        For an output missing from :data:`OUTPUT_COLUMNS`: every output is listed there.
+    """
+    from bcba.errors import ConfigError
+
+    if output not in OUTPUT_COLUMNS:
+        raise ConfigError(
+            f"Onbekende uitvoer {output!r}; kies uit {sorted(OUTPUT_COLUMNS)} of voeg hem toe "
+            "aan bcba.outputs.OUTPUT_COLUMNS."
+        )
+    patterns = (*OUTPUT_COLUMNS[output], *extra)
+    geometry = frame.geometry.name if hasattr(frame, "geometry") else None
+    kept = [
+        c
+        for c in frame.columns
+        if c == geometry or any(fnmatch.fnmatchcase(str(c), p) for p in patterns)
+    ]
+    if len(kept) < frame.shape[1]:
+        log.debug(
+            "%s: %d van %d kolommen weggelaten", output, frame.shape[1] - len(kept), frame.shape[1]
+        )
+    return frame[kept]
 
 
 def write_analysis_results(
@@ -55,9 +177,13 @@ def write_analysis_results(
 def _write_hotspots_only(result, folder: Path) -> dict[str, Path]:
     path = Path(folder) / "hotspots.gpkg"
     with atomic_path(path) as tmp:
-        result.hotspots_buurt.to_file(tmp, layer="buurten", driver="GPKG")
+        keep_columns(result.hotspots_buurt, "hotspots_buurten").to_file(
+            tmp, layer="buurten", driver="GPKG"
+        )
         if result.hotspots_cel is not None:
-            result.hotspots_cel.to_file(tmp, layer="cellen", driver="GPKG", mode="a")
+            keep_columns(result.hotspots_cel, "hotspots_cellen").to_file(
+                tmp, layer="cellen", driver="GPKG", mode="a"
+            )
     return {"hotspots": path}
 
 
@@ -116,5 +242,7 @@ def national_counts(gemeenten: list[str] | None) -> pd.DataFrame:
     if not rows:
         from bcba.errors import MissingInputError
 
-        raise MissingInputError("Geen resultaten gevonden in reports/; maak eerst een B-CBA met 'bcba maak'.")
+        raise MissingInputError(
+            "Geen resultaten gevonden in reports/; maak eerst een B-CBA met 'bcba maak'."
+        )
     return pd.concat(rows, ignore_index=True)

@@ -146,12 +146,23 @@ def write_analysis_results(
     """Indicator tables, the result GeoPackage (also in ``processed``) and the risk model and
     hot spot files of every theme (those of the ``leading`` theme beside the report, the
     others in ``ruimtelijk/<thema>/``)."""
+    from bcba import qgis
     from bcba.indicators.run import to_geopackage, write_results
     from bcba.rtm import write_rtm_outputs
 
     out = ensure_dir(out)
     written = dict(write_results(indicators, out))
     result_gpkg = to_geopackage(indicators, out / f"resultaten_{gemeente}.gpkg")
+    labels = {t: theme.label for t, theme in indicators.themes.themas.items()}
+    # QGIS opens every layer in the report's classes and colours (styles in the GeoPackage)
+    qgis.style_geopackage(
+        result_gpkg,
+        {
+            name: getattr(indicators, name)
+            for name in ("scores_buurt", "risicolocaties", "signalen")
+        },
+        labels=labels,
+    )
     written["resultaten_gpkg"] = result_gpkg
     # the same layers in the processed GeoPackage, so QGIS users find everything in one file
     shutil.copyfile(result_gpkg, Path(processed) / f"resultaten_{gemeente}.gpkg")
@@ -168,10 +179,33 @@ def write_analysis_results(
                 result.hotspots_buurt,
                 folder,
             )
+            qgis.style_geopackage(files["risico_cellen"], {"risico_cellen": result.model.surface_})
         else:
             files = _write_hotspots_only(result, folder)
+        if "hotspots" in files:
+            qgis.style_geopackage(
+                files["hotspots"],
+                {"buurten": result.hotspots_buurt, "cellen": result.hotspots_cel},
+            )
         written.update({f"{thema}:{k}": v for k, v in files.items()})
     return written
+
+
+def write_reader_files(results) -> dict[str, Path]:
+    """The files for analysts beside the report, made from the complete results: the Excel
+    workbook ``resultaten_<GMxxxx>.xlsx`` and the QGIS project ``bcba_<GMxxxx>.qgs`` (which
+    adds the CBS outline and wijken to ``resultaten_<GMxxxx>.gpkg``).
+
+    Call it once the networks are analysed (:func:`bcba.engine.analyse`), and check the
+    files for personal data as every result file.
+    """
+    from bcba.qgis import write_project
+    from bcba.workbook import write_workbook
+
+    return {
+        "werkboek": write_workbook(results),
+        "qgis_project": write_project(results),
+    }
 
 
 def _write_hotspots_only(result, folder: Path) -> dict[str, Path]:

@@ -410,10 +410,16 @@ class ProjectLayer:
 
 
 def _srs() -> str:
+    """The project and layer CRS, RD New, with its WKT so QGIS needs no lookup."""
+    from pyproj import CRS
+
+    crs = CRS.from_epsg(28992)
     return (
-        "<spatialrefsys><authid>EPSG:28992</authid><srid>28992</srid>"
-        "<description>Amersfoort / RD New</description><projectionacronym>sterea"
-        "</projectionacronym><geographicflag>false</geographicflag></spatialrefsys>"
+        f"<spatialrefsys><wkt>{escape(crs.to_wkt())}</wkt>"
+        f"<proj4>{escape(crs.to_proj4())}</proj4><srsid>2517</srsid><srid>28992</srid>"
+        "<authid>EPSG:28992</authid><description>Amersfoort / RD New</description>"
+        "<projectionacronym>sterea</projectionacronym><ellipsoidacronym>EPSG:7004"
+        "</ellipsoidacronym><geographicflag>false</geographicflag></spatialrefsys>"
     )
 
 
@@ -448,6 +454,7 @@ def project_xml(title: str, layers: Sequence[ProjectLayer]) -> str:
         f'<custom-order enabled="0">{order}</custom-order></layer-tree-group>\n'
         f"<projectlayers>{''.join(maps)}</projectlayers>\n"
         '<properties><Paths><Absolute type="bool">false</Absolute></Paths>'
+        '<SpatialRefSys><ProjectionsEnabled type="int">1</ProjectionsEnabled></SpatialRefSys>'
         f'<Marking type="QString">{palette.MARKING}</Marking></properties>\n'
         "</qgis>\n"
     )

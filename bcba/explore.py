@@ -242,9 +242,16 @@ def analyseer(
     return open_run(cfg.output_dir)
 
 
-def laatste_run(gemeente: str, *, data_dir: str = "", maak: bool = True) -> Run:
+def laatste_run(
+    gemeente: str,
+    *,
+    data_dir: str = "",
+    periode_start: str = "",
+    periode_eind: str = "",
+    maak: bool = True,
+) -> Run:
     """The newest completed run of a municipality under ``reports/``; with ``maak`` a new
-    one (:func:`analyseer`) when there is none yet."""
+    one (:func:`analyseer` with ``data_dir`` and the period) when there is none yet."""
     from bcba.errors import MissingInputError
     from bcba.reference import resolve_gemeente
     from bcba.runs import completed_runs
@@ -257,7 +264,9 @@ def laatste_run(gemeente: str, *, data_dir: str = "", maak: bool = True) -> Run:
         raise MissingInputError(
             f"Geen afgeronde run van {gem.naam} gevonden in {config.reports_dir()}."
         )
-    return analyseer(gem.code, data_dir=data_dir)
+    return analyseer(
+        gem.code, data_dir=data_dir, periode_start=periode_start, periode_eind=periode_eind
+    )
 
 
 def _result_gpkg(folder: Path) -> Path | None:

@@ -685,3 +685,30 @@ def regio(*, results_root: str = "", aanpak_csv: str = ""):
     from bcba.regional import open_regio
 
     return open_regio(results_root=results_root, aanpak_csv=aanpak_csv)
+
+
+def regiokaart(regio, kolom: str = "vlaggen_per_1000_adressen") -> HTML:
+    """One measure of :data:`bcba.regional.MEASURES` per municipality on an offline map,
+    in the report's score classes (also for a region of one or two municipalities)."""
+    from bcba.errors import ConfigError
+    from bcba.maps import interactive
+    from bcba.regional import MEASURES, gemeente_polygonen
+
+    if kolom not in MEASURES:
+        raise ConfigError(f"kolom {kolom!r} onbekend; kies uit {list(MEASURES)!r}")
+    measures = regio.measures
+    frame = gemeente_polygonen(measures["gemeentecode"]).merge(
+        measures[["gemeentecode", kolom]], on="gemeentecode", how="left"
+    )
+    outline = gpd.GeoDataFrame(geometry=[frame.geometry.union_all()], crs=frame.crs)
+    m = interactive.buurt_choropleth(
+        frame,
+        kolom,
+        titel=MEASURES[kolom],
+        legend_title=MEASURES[kolom],
+        basemap={"outline": outline},
+        k=int(min(5, max(3, frame[kolom].notna().sum()))),
+        popup_columns=("gemeentenaam",),
+        aliases={"gemeentenaam": "Gemeente"},
+    )
+    return _shown(m)

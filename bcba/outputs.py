@@ -7,6 +7,7 @@ atomically and owner-only (:mod:`bcba.io`).
 
 from __future__ import annotations
 
+import dataclasses
 import fnmatch
 import logging
 import os
@@ -22,11 +23,16 @@ from bcba.reference import resolve_gemeente
 
 log = logging.getLogger(__name__)
 
+#: The indicator tables written as GeoPackage layers (and CSV).
+_INDICATOR_LAYERS = ("scores_buurt", "risicolocaties", "signalen")
+
 #: The columns each output layer keeps (its geometry always): what the analysis computed and
 #: what a reader needs to find the area, nothing more. The units of the analysis carry the
 #: ~150 CBS attributes of a buurt or square (migration background among them); none of those
 #: reaches an output. A name ending in ``*`` keeps every column with that prefix (one per
-#: theme). A new result column reaches the GeoPackages only when it is listed here.
+#: theme). A new result column reaches the GeoPackages only when it is listed here. The risk
+#: surface (``risico_cellen``) is built by the model from the cell ids, its factors and its
+#: estimates only, so it carries nothing else.
 OUTPUT_COLUMNS: dict[str, tuple[str, ...]] = {
     "scores_buurt": (
         "buurtcode",
@@ -67,14 +73,6 @@ OUTPUT_COLUMNS: dict[str, tuple[str, ...]] = {
         "bewijs",
         "themas",
         "eigenaar",
-    ),
-    # plus one 0/1 column per factor of the model (``extra`` of :func:`keep_columns`)
-    "risico_cellen": (
-        "cel_id",
-        "relatief_risico",
-        "blootstelling",
-        "verwacht_aantal",
-        "waargenomen_aantal",
     ),
     "hotspots_buurten": (
         "buurtcode",
@@ -145,24 +143,20 @@ def write_analysis_results(
 ) -> dict[str, Path]:
     """Indicator tables, the result GeoPackage (also in ``processed``) and the risk model and
     hot spot files of every theme (those of the ``leading`` theme beside the report, the
-    others in ``ruimtelijk/<thema>/``)."""
+    others in ``ruimtelijk/<thema>/``), each layer with only its :data:`OUTPUT_COLUMNS` and
+    with the QGIS styles of the report's maps."""
     from bcba import qgis
     from bcba.indicators.run import to_geopackage, write_results
     from bcba.rtm import write_rtm_outputs
 
     out = ensure_dir(out)
+    kept = {name: keep_columns(getattr(indicators, name), name) for name in _INDICATOR_LAYERS}
+    indicators = dataclasses.replace(indicators, **kept)
     written = dict(write_results(indicators, out))
     result_gpkg = to_geopackage(indicators, out / f"resultaten_{gemeente}.gpkg")
     labels = {t: theme.label for t, theme in indicators.themes.themas.items()}
     # QGIS opens every layer in the report's classes and colours (styles in the GeoPackage)
-    qgis.style_geopackage(
-        result_gpkg,
-        {
-            name: getattr(indicators, name)
-            for name in ("scores_buurt", "risicolocaties", "signalen")
-        },
-        labels=labels,
-    )
+    qgis.style_geopackage(result_gpkg, kept, labels=labels)
     written["resultaten_gpkg"] = result_gpkg
     # the same layers in the processed GeoPackage, so QGIS users find everything in one file
     shutil.copyfile(result_gpkg, Path(processed) / f"resultaten_{gemeente}.gpkg")
@@ -171,53 +165,62 @@ def write_analysis_results(
         if result.model is None and result.hotspots_buurt is None:
             continue
         folder = out if thema == leading else out / "ruimtelijk" / thema
+        layers = {
+            layer: keep_columns(frame, f"hotspots_{layer}")
+            for layer, frame in (
+                ("buurten", result.hotspots_buurt),
+                ("cellen", result.hotspots_cel),
+            )
+            if frame is not None
+        }
         if result.model is not None:
             files = write_rtm_outputs(
-                result.model,
-                result.validatie,
-                result.hotspots_cel,
-                result.hotspots_buurt,
-                folder,
+                result.model, result.validatie, layers.get("cellen"), layers.get("buurten"), folder
             )
             qgis.style_geopackage(files["risico_cellen"], {"risico_cellen": result.model.surface_})
         else:
-            files = _write_hotspots_only(result, folder)
+            files = _write_hotspots_only(layers, folder)
         if "hotspots" in files:
-            qgis.style_geopackage(
-                files["hotspots"],
-                {"buurten": result.hotspots_buurt, "cellen": result.hotspots_cel},
-            )
+            qgis.style_geopackage(files["hotspots"], layers)
         written.update({f"{thema}:{k}": v for k, v in files.items()})
     return written
 
 
 def write_reader_files(results) -> dict[str, Path]:
     """The files for analysts beside the report, made from the complete results: the Excel
-    workbook ``resultaten_<GMxxxx>.xlsx`` and the QGIS project ``bcba_<GMxxxx>.qgs`` (which
-    adds the CBS outline and wijken to ``resultaten_<GMxxxx>.gpkg``).
+    workbook ``resultaten_<GMxxxx>.xlsx`` and the QGIS project ``bcba_<GMxxxx>.qgs``, after
+    adding the CBS outline and wijken to ``resultaten_<GMxxxx>.gpkg`` for it.
 
     Call it once the networks are analysed (:func:`bcba.engine.analyse`), and check the
     files for personal data as every result file.
     """
-    from bcba.qgis import write_project
+    import pyogrio
+
+    from bcba import qgis
     from bcba.workbook import write_workbook
 
+    gem = results.gemeente
+    result_gpkg = Path(results.cfg.output_dir) / f"resultaten_{gem.code}.gpkg"
+    area = results.inputs.area
+    outline = area.outline.assign(gemeentecode=gem.code, gemeentenaam=gem.naam)
+    geography = {
+        "gemeente": keep_columns(outline, "gebieden_gemeente"),
+        "wijken": keep_columns(area.wijken, "gebieden_wijken"),
+    }
+    for layer, frame in geography.items():
+        pyogrio.write_dataframe(frame, result_gpkg, layer=layer, driver="GPKG")
+    qgis.style_geopackage(result_gpkg, geography)
     return {
         "werkboek": write_workbook(results),
-        "qgis_project": write_project(results),
+        "qgis_project": qgis.write_project(results),
     }
 
 
-def _write_hotspots_only(result, folder: Path) -> dict[str, Path]:
+def _write_hotspots_only(layers: dict, folder: Path) -> dict[str, Path]:
     path = Path(folder) / "hotspots.gpkg"
     with atomic_path(path) as tmp:
-        keep_columns(result.hotspots_buurt, "hotspots_buurten").to_file(
-            tmp, layer="buurten", driver="GPKG"
-        )
-        if result.hotspots_cel is not None:
-            keep_columns(result.hotspots_cel, "hotspots_cellen").to_file(
-                tmp, layer="cellen", driver="GPKG", mode="a"
-            )
+        for i, (layer, frame) in enumerate(layers.items()):
+            frame.to_file(tmp, layer=layer, driver="GPKG", mode="w" if i == 0 else "a")
     return {"hotspots": path}
 
 

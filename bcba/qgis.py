@@ -35,6 +35,12 @@ _NAME_LENGTH = 30
 FIRST_FLAG = "regexp_substr(\"flag_ids\", '^[^;]+')"
 _OTHER_LABEL = "Overig"
 _POINT_SIZE = "2.6"
+#: RD New as a PROJ string (QGIS reads the WKT first; pyproj warns when asked for this).
+_RD_PROJ4 = (
+    "+proj=sterea +lat_0=52.1561605555556 +lon_0=5.38763888888889 +k=0.9999079 "
+    "+x_0=155000 +y_0=463000 +ellps=bessel "
+    "+towgs84=565.4171,50.3319,465.5524,1.9342,-1.6677,9.1019,4.0725 +units=m +no_defs"
+)
 
 
 @dataclass(frozen=True)
@@ -416,7 +422,7 @@ def _srs() -> str:
     crs = CRS.from_epsg(28992)
     return (
         f"<spatialrefsys><wkt>{escape(crs.to_wkt())}</wkt>"
-        f"<proj4>{escape(crs.to_proj4())}</proj4><srsid>2517</srsid><srid>28992</srid>"
+        f"<proj4>{_RD_PROJ4}</proj4><srsid>2517</srsid><srid>28992</srid>"
         "<authid>EPSG:28992</authid><description>Amersfoort / RD New</description>"
         "<projectionacronym>sterea</projectionacronym><ellipsoidacronym>EPSG:7004"
         "</ellipsoidacronym><geographicflag>false</geographicflag></spatialrefsys>"
@@ -461,9 +467,10 @@ def project_xml(title: str, layers: Sequence[ProjectLayer]) -> str:
 
 
 def write_project(results, out_dir: str | Path | None = None) -> Path:
-    """Write ``bcba_<GMxxxx>.qgs`` into the run folder: the CBS outline and wijken (added to
-    ``resultaten_<GMxxxx>.gpkg`` as layers ``gemeente`` and ``wijken``), the scores per buurt,
-    the hot spots and risk surface of the leading theme, the risk locations and signals,
+    """Write ``bcba_<GMxxxx>.qgs`` into the run folder: the CBS outline and wijken (layers
+    ``gemeente`` and ``wijken`` of ``resultaten_<GMxxxx>.gpkg``, written by
+    :func:`bcba.outputs.write_reader_files`), the risk locations and signals, the hot spots
+    and risk surface of the leading theme and the scores per buurt (one layer per theme),
     each in its default style. Layers missing from the run folder are left out.
 
     Parameters
@@ -476,58 +483,30 @@ def write_project(results, out_dir: str | Path | None = None) -> Path:
     import pyogrio
 
     from bcba.io import write_text
-    from bcba.outputs import keep_columns
 
     folder = Path(out_dir) if out_dir is not None else Path(results.cfg.output_dir)
     gem = results.gemeente
-    result_gpkg = folder / f"resultaten_{gem.code}.gpkg"
-    area = results.inputs.area
-    geography = {
-        "gemeente": area.outline.assign(gemeentecode=gem.code, gemeentenaam=gem.naam),
-        "wijken": area.wijken,
-    }
-    for layer, frame in geography.items():
-        kept = keep_columns(frame, f"gebieden_{layer}")
-        pyogrio.write_dataframe(kept, result_gpkg, layer=layer, driver="GPKG", append=False)
-    style_geopackage(result_gpkg, geography)
-    names = {t: th.label for t, th in results.themes.themas.items()}
-    names["totaal"] = "Totaal"
-    scores = results.indicators.scores_buurt
+    gpkg = f"resultaten_{gem.code}.gpkg"
+    present = {name for name, _ in pyogrio.list_layers(folder / gpkg)}
+    names = {t: th.label for t, th in results.themes.themas.items()} | {"totaal": "Totaal"}
+    ind = results.indicators
     layers = [
+        ProjectLayer(gpkg, "gemeente", "Gemeentegrens", "polygon", outline_style()),
         ProjectLayer(
-            result_gpkg.name,
-            "gemeente",
-            "Gemeentegrens",
-            "polygon",
-            outline_style(palette.OUTLINE_COLOUR),
+            gpkg, "wijken", "Wijken", "polygon", outline_style(palette.WIJK_BORDER_COLOUR)
         ),
         ProjectLayer(
-            result_gpkg.name,
-            "wijken",
-            "Wijken",
-            "polygon",
-            outline_style(palette.WIJK_BORDER_COLOUR),
+            gpkg, "signalen", "Signalen", "point", flag_style(ind.signalen), visible=False
         ),
         ProjectLayer(
-            result_gpkg.name,
-            "signalen",
-            "Signalen",
-            "point",
-            flag_style(results.indicators.signalen),
-            visible=False,
-        ),
-        ProjectLayer(
-            result_gpkg.name,
-            "risicolocaties",
-            "Risicolocaties",
-            "point",
-            flag_style(results.indicators.risicolocaties),
+            gpkg, "risicolocaties", "Risicolocaties", "point", flag_style(ind.risicolocaties)
         ),
     ]
+    layers = [lyr for lyr in layers if lyr.layer in present]
     if (folder / "hotspots.gpkg").is_file():
-        present = {name for name, _ in pyogrio.list_layers(folder / "hotspots.gpkg")}
+        hot = {name for name, _ in pyogrio.list_layers(folder / "hotspots.gpkg")}
         for layer, label in (("cellen", "vierkanten"), ("buurten", "buurten")):
-            if layer in present:
+            if layer in hot:
                 layers.append(
                     ProjectLayer(
                         "hotspots.gpkg",
@@ -549,16 +528,9 @@ def write_project(results, out_dir: str | Path | None = None) -> Path:
                 visible=False,
             )
         )
-    for style in score_styles(scores, labels=names):
+    for style in score_styles(ind.scores_buurt, labels=names):
         layers.append(
-            ProjectLayer(
-                result_gpkg.name,
-                "scores_buurt",
-                style.name,
-                "polygon",
-                style,
-                visible=style.default,
-            )
+            ProjectLayer(gpkg, "scores_buurt", style.name, "polygon", style, visible=style.default)
         )
     title = f"B-CBA {gem.naam} – {palette.MARKING}"
     return write_text(folder / f"bcba_{gem.code}.qgs", project_xml(title, layers))

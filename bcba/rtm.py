@@ -828,14 +828,11 @@ def write_rtm_outputs(
         File kind to path written.
     """
     from bcba.io import atomic_path, ensure_dir, write_csv
-    from bcba.outputs import keep_columns
 
     out = ensure_dir(out_dir)
     written: dict[str, Path] = {}
-    factors = [op.factor for op in model.operationalisations_]
     with atomic_path(out / "risico_cellen.gpkg") as tmp:
-        surface = keep_columns(model.surface_, "risico_cellen", extra=factors)
-        surface.to_file(tmp, layer="risico_cellen", driver="GPKG")
+        model.surface_.to_file(tmp, layer="risico_cellen", driver="GPKG")
     written["risico_cellen"] = out / "risico_cellen.gpkg"
     written["rtm_factoren"] = write_csv(model.factors_, out / "rtm_factoren.csv")
     if validation is not None:
@@ -845,6 +842,6 @@ def write_rtm_outputs(
     if layers:
         with atomic_path(out / "hotspots.gpkg") as tmp:
             for name, frame in layers.items():
-                keep_columns(frame, f"hotspots_{name}").to_file(tmp, layer=name, driver="GPKG")
+                frame.to_file(tmp, layer=name, driver="GPKG")
         written["hotspots"] = out / "hotspots.gpkg"
     return written

@@ -419,13 +419,10 @@ def write_results(results: IndicatorResults, out_dir: str | Path) -> dict[str, P
     The survey mentions are written with suppressed counts only (``vermeldingen_rapport``);
     ``gelegenheid_cel.csv`` lists the 100m squares with at least one establishment.
     """
-    from bcba.outputs import OUTPUT_COLUMNS, keep_columns
-
     folder = ensure_dir(out_dir)
     written = {}
     for name, filename in CSV_TABLES.items():
-        frame = getattr(results, name)
-        frame = _flat(keep_columns(frame, name) if name in OUTPUT_COLUMNS else frame)
+        frame = _flat(getattr(results, name))
         if name == "gelegenheid_cel":
             # 100m squares without any establishment only repeat zeros and the prior (four
             # in five rows of a city: 29 MB and 2 s to write); they are left out
@@ -438,12 +435,10 @@ def write_results(results: IndicatorResults, out_dir: str | Path) -> dict[str, P
 
 def to_geopackage(results: IndicatorResults, path: str | Path) -> Path:
     """Write layers ``scores_buurt``, ``risicolocaties`` and ``signalen`` to one GeoPackage."""
-    from bcba.outputs import keep_columns
-
     path = Path(path)
     with atomic_path(path) as tmp:
         for i, name in enumerate(("scores_buurt", "risicolocaties", "signalen")):
-            layer = keep_columns(getattr(results, name), name)
+            layer = getattr(results, name)
             layer = layer[layer.geometry.notna()] if name == "signalen" else layer
             layer.to_file(tmp, layer=name, driver="GPKG", mode="w" if i == 0 else "a")
     return path

@@ -23,6 +23,7 @@ from bcba import config, labels
 from bcba.io import read_csv
 from bcba.maps import palette
 from bcba.report import html as rh
+from bcba.workbook import readable_addresses
 
 log = logging.getLogger(__name__)
 
@@ -446,7 +447,7 @@ def signaaltabel(run: Run, *, prioriteit: str = "") -> pd.DataFrame:
     return pd.DataFrame(
         {
             "prioriteit": sig["prioriteit"],
-            "waar": labels.addresses(sig, run.bag),
+            "waar": readable_addresses(sig, run.bag),
             "buurt": sig["buurtcode"].astype(str).map(run.buurtnamen).fillna("–"),
             "wat": [labels.flags_text(f) for f in sig["flag_ids"]],
             "opvolging": [labels.OWNER_LABELS.get(o, o) for o in sig["eigenaar"]],
@@ -462,7 +463,7 @@ def signaal(run: Run, nr: int) -> HTML:
     if nr not in run.signalen.index:
         raise ConfigError(f"Signaal {nr} bestaat niet; kies 1 tot en met {len(run.signalen)}.")
     row = run.signalen.loc[[nr]]
-    where = labels.addresses(row, run.bag).iloc[0]
+    where = readable_addresses(row, run.bag).iloc[0]
     s = row.iloc[0]
     parts = [
         rh.markering_html(),

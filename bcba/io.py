@@ -98,6 +98,28 @@ _FORMULA = re.compile(r"^'*[=+\-@\t\r]")
 _NEUTRALISED = re.compile(r"^'+[=+\-@\t\r]")
 
 
+def _matches(values: pd.Series, pattern: re.Pattern):
+    """Which values are text matching ``pattern`` (a boolean array), or None when the
+    column holds no text. Arrow's regex runs in C: a city's flags are 100,000 rows."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    try:
+        array = pa.array(values, from_pandas=True)
+    except (pa.ArrowInvalid, pa.ArrowTypeError):  # text mixed with numbers
+        array = None
+    if array is not None and pa.types.is_string(array.type) | pa.types.is_large_string(array.type):
+        hit = pc.fill_null(pc.match_substring_regex(array, pattern.pattern), False)
+        return hit.to_numpy(zero_copy_only=False)
+    if array is not None and not pa.types.is_null(array.type):
+        return None
+    try:
+        # non-text values (numbers in an object column) give NA: not a match
+        return values.str.match(pattern, na=False).to_numpy(dtype=bool)
+    except AttributeError:
+        return None
+
+
 def _rewrite(frame: pd.DataFrame, pattern: re.Pattern, change) -> pd.DataFrame:
     """``frame`` with ``change`` applied to the texts (cells and column names) that match
     ``pattern``; ``frame`` itself when none does. Numbers are never touched."""
@@ -112,10 +134,8 @@ def _rewrite(frame: pd.DataFrame, pattern: re.Pattern, change) -> pd.DataFrame:
             continue
         dtype = values.dtype if pd.api.types.is_string_dtype(values.dtype) else object
         values = values.astype(object)
-        try:
-            # non-text values (numbers in an object column) give NA: not a match
-            hit = values.str.match(pattern, na=False).to_numpy(dtype=bool)
-        except AttributeError:  # an object column without any text
+        hit = _matches(values, pattern)
+        if hit is None:  # an object column without any text
             continue
         if hit.any():
             out = frame.copy() if out is None else out

@@ -66,6 +66,13 @@ def numbered_signals(signalen: pd.DataFrame) -> pd.DataFrame:
     return ordered.drop(columns="_o").assign(nr=np.arange(1, len(ordered) + 1))
 
 
+def readable_addresses(frame: pd.DataFrame, bag: pd.DataFrame) -> pd.Series:
+    """:func:`bcba.labels.addresses` of ``frame``, looking only at the BAG addresses it
+    names (a city's BAG has 300,000; a table of signals names a few thousand)."""
+    ids = frame["adres_id"].dropna().astype(str) if "adres_id" in frame else pd.Series(dtype=str)
+    return labels.addresses(frame, bag[bag["adres_id"].astype(str).isin(ids)])
+
+
 def _theme_labels(results) -> dict[str, str]:
     themes = {t: theme.label for t, theme in results.themes.themas.items()}
     return {"totaal": "Totaal", **themes}
@@ -138,7 +145,7 @@ def risk_locations_sheet(results) -> Sheet:
     names = _theme_labels(results)
     frame = pd.DataFrame(
         {
-            "Adres": labels.addresses(loc, results.inputs.bag).to_numpy(),
+            "Adres": readable_addresses(loc, results.inputs.bag).to_numpy(),
             "Buurt": loc["buurtcode"].astype(str).map(_buurt_names(results)).to_numpy(),
             "Wijkcode": loc["wijkcode"].to_numpy(),
             "Rode vlaggen": [labels.flags_text(f) for f in loc["flag_ids"]],
@@ -165,7 +172,7 @@ def signals_sheet(results) -> Sheet:
             "Nr.": sig["nr"].to_numpy(),
             "Prioriteit": sig["prioriteit"].to_numpy(),
             "Opvolging door": [labels.OWNER_LABELS.get(o, o) for o in sig["eigenaar"]],
-            "Adres": labels.addresses(sig, results.inputs.bag).to_numpy(),
+            "Adres": readable_addresses(sig, results.inputs.bag).to_numpy(),
             "Buurt": sig["buurtcode"].astype(str).map(_buurt_names(results)).to_numpy(),
             "Wat": [labels.flags_text(f) for f in sig["flag_ids"]],
             "Onderbouwing": [" | ".join(labels.evidence_items(b)) for b in sig["bewijs"]],

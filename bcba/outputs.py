@@ -192,7 +192,8 @@ def write_reader_files(results) -> dict[str, Path]:
     adding the CBS outline and wijken to ``resultaten_<GMxxxx>.gpkg`` for it.
 
     Call it once the networks are analysed (:func:`bcba.engine.analyse`), and check the
-    files for personal data as every result file.
+    files it returns for personal data as every result file (the result GeoPackage is among
+    them: it gained two layers).
     """
     import pyogrio
 
@@ -213,6 +214,7 @@ def write_reader_files(results) -> dict[str, Path]:
     return {
         "werkboek": write_workbook(results),
         "qgis_project": qgis.write_project(results),
+        "resultaten_gpkg": result_gpkg,
     }
 
 

@@ -134,10 +134,10 @@ def kaart(inputs) -> HTML:
     )
     entries = []
     vest = inputs.kvk_vestigingen
-    if vest is not None and len(vest):
+    if vest is not None and len(vest) and themes.risicobranches:
         located = vest[vest.geometry.notna() & vest["datum_uitschrijving"].isna()]
         cats = themes.match_categories(located["sbi_code"], located.get("handelsnaam"))
-        risky = cats[themes.risicobranches].any(axis=1).to_numpy() if themes.risicobranches else []
+        risky = cats[themes.risicobranches].any(axis=1).to_numpy()
         branch = located[risky]
         first = cats.loc[risky, themes.risicobranches].idxmax(axis=1)
         branch = branch.assign(

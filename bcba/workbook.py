@@ -220,13 +220,6 @@ def networks_sheet(results) -> Sheet | None:
         return None
     table = results.networks.networks
     flagged = table[table["flags"].astype(str).str.len() > 0].sort_values("rang")
-    central = _safe_central_labels(flagged, results.networks.nodes)
-    description = [
-        labels.readable(str(text).replace(f"Centrale knoop: {old}.", f"Centrale knoop: {new}."))
-        for text, old, new in zip(
-            flagged["beschrijving"], flagged["centrale_knoop"], central, strict=True
-        )
-    ]
     frame = pd.DataFrame(
         {
             "Rang": flagged["rang"].to_numpy(),
@@ -239,8 +232,8 @@ def networks_sheet(results) -> Sheet | None:
             "Adressen": flagged["n_adressen"].to_numpy(),
             "Vastgoed": flagged["n_vastgoed"].to_numpy(),
             "Meldingen": flagged["n_meldingen"].to_numpy(),
-            "Centrale knoop": central,
-            "Beschrijving": description,
+            "Centrale knoop": flagged["centrale_knoop"].to_numpy(),
+            "Beschrijving": [labels.readable(b) for b in flagged["beschrijving"]],
         }
     )
     return Sheet(
@@ -248,32 +241,6 @@ def networks_sheet(results) -> Sheet | None:
         "Netwerken van bedrijven, personen (pseudoniem) en adressen met signalen",
         frame,
     )
-
-
-def _safe_central_labels(networks: pd.DataFrame, nodes: pd.DataFrame) -> list[str]:
-    """The central node of each network as the i2 export labels it: a company by its trade
-    name only when it is a legal entity (a one-man business is often named after its owner),
-    otherwise by its node id (``K-…``); a person by pseudonym."""
-    from bcba.network.graph import is_legal_entity
-
-    cols = [c for c in ("netwerk_id", "label", "node_id", "soort", "rechtsvorm") if c in nodes]
-    if not {"netwerk_id", "label", "node_id", "soort"} <= set(cols):
-        return networks["centrale_knoop"].astype(str).tolist()
-    found = networks[["netwerk_id", "centrale_knoop"]].merge(
-        nodes[cols].drop_duplicates(["netwerk_id", "label"]),
-        left_on=["netwerk_id", "centrale_knoop"],
-        right_on=["netwerk_id", "label"],
-        how="left",
-    )
-    rechtsvorm = (
-        found["rechtsvorm"] if "rechtsvorm" in found else pd.Series(pd.NA, index=found.index)
-    )
-    legal = is_legal_entity(rechtsvorm).fillna(False).astype(bool) | found["node_id"].astype(
-        "string"
-    ).str.startswith("R-").fillna(False)
-    person_or_private = found["soort"].eq("persoon") | (found["soort"].eq("bedrijf") & ~legal)
-    safe = found["node_id"].where(person_or_private, found["centrale_knoop"])
-    return safe.fillna(found["centrale_knoop"]).fillna("").astype(str).tolist()
 
 
 def quality_sheets(results) -> list[Sheet]:

@@ -37,7 +37,7 @@ from bcba.errors import (
     InputValidationError,
     MissingInputError,
 )
-from bcba.io import write_csv
+from bcba.io import read_csv, write_csv
 from bcba.reference import resolve_gemeente
 
 log = logging.getLogger(__name__)
@@ -578,7 +578,7 @@ def vergelijk(
     gem = resolve_gemeente(gemeente)
     cur, prev = _pick_runs(gem.code, current, previous, reports_root)
     details = compare_scores(
-        pd.read_csv(cur / "scores_buurt.csv"), pd.read_csv(prev / "scores_buurt.csv")
+        read_csv(cur / "scores_buurt.csv"), read_csv(prev / "scores_buurt.csv")
     )
     new, gone = compare_hotspots(read_hotspots(cur), read_hotspots(prev))
     summary = _summary(details, new, gone, drempel=drempel)

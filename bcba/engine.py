@@ -177,7 +177,7 @@ def analyse(
     from bcba.indicators.run import compute_indicators
     from bcba.leakcheck import check_outputs
     from bcba.network import analyse_networks
-    from bcba.outputs import write_network_results
+    from bcba.outputs import write_network_results, write_reader_files
     from bcba.themes import load_themes
     from bcba.worker import SecondProcess
 
@@ -224,7 +224,15 @@ def analyse(
         timings.update(spent)
     written.update({f"verwerkt:{k}": v for k, v in data_files.items()})
     report_dir = Path(cfg.output_dir).resolve()
-    checked = {p.resolve() for p in [*written.values()] if p.resolve().is_relative_to(report_dir)}
-    return Results(
-        cfg, inputs, themes, indicators, spatial, networks, timings, written, checked, extra
-    )
+    results = Results(cfg, inputs, themes, indicators, spatial, networks, timings, written)
+    results.extra = extra
+    started = time.perf_counter()
+    progress.stage("Werkboek en QGIS-project schrijven", done=0.55)
+    reader_files = write_reader_files(results)
+    check_outputs(list(reader_files.values()), names)
+    written.update(reader_files)
+    timings["werkboek_qgis"] = time.perf_counter() - started
+    results.checked = {
+        p.resolve() for p in written.values() if p.resolve().is_relative_to(report_dir)
+    }
+    return results

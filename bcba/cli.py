@@ -196,15 +196,24 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def add_gemeente(p: argparse.ArgumentParser, *, required: bool = True, default=None) -> None:
-    """``--gemeente``: one municipality by code or name."""
+def add_gemeente(
+    p: argparse.ArgumentParser, *, required: bool = True, default=None, several: bool = False
+) -> None:
+    """``--gemeente``: a municipality by code or name (``several``: repeatable, a cluster)."""
     extra = f" (standaard {default})" if default else ""
+    more = (
+        "; herhaal de optie voor een cluster van gemeenten in één B-CBA "
+        "(bv. --gemeente Zwijndrecht --gemeente Hendrik-Ido-Ambacht)"
+        if several
+        else ""
+    )
     p.add_argument(
         "--gemeente",
         required=required,
         default=default,
+        action="append" if several else "store",
         metavar="GEMEENTE",
-        help=f"gemeentecode of -naam, bv. GM0489 of Barendrecht{extra}",
+        help=f"gemeentecode of -naam, bv. GM0489 of Barendrecht{extra}{more}",
     )
 
 
@@ -245,8 +254,42 @@ def add_no_pdf(p: argparse.ArgumentParser) -> None:
 
 
 def _opts_maak(p: argparse.ArgumentParser) -> None:
-    add_gemeente(p)
+    add_gemeente(p, several=True)
     add_data_dir(p)
+    p.add_argument(
+        "--gebied",
+        action="append",
+        metavar="WIJK_OF_BUURT",
+        help="maak de B-CBA voor een deel van de gemeente: wijk- of buurtcodes of -namen "
+        "(herhaalbaar, bv. --gebied Delfshaven --gebied WK059904); scores blijven berekend "
+        "ten opzichte van de hele gemeente",
+    )
+    p.add_argument(
+        "--gebied-bestand",
+        type=Path,
+        metavar="BESTAND",
+        help="het gebied als vlak in een GeoPackage of GeoJSON (bv. een haven of bedrijventerrein)",
+    )
+    p.add_argument(
+        "--gebied-naam",
+        default="",
+        metavar="TEKST",
+        help="naam van het gebied in het rapport (standaard de opgegeven gebieden of de bestandsnaam)",
+    )
+    p.add_argument(
+        "--knooppunt-sbi",
+        action="append",
+        metavar="SBI",
+        help="knooppunt-B-CBA voor een branche: SBI-code of -begin (herhaalbaar, bv. "
+        "--knooppunt-sbi 45203 --knooppunt-sbi 5630); vlaggen, signalen en netwerken van "
+        "die vestigingen",
+    )
+    p.add_argument(
+        "--knooppunt",
+        default="",
+        metavar="TEKST",
+        help="naam van het knooppunt in het rapport (bv. 'Autowasstraten en shishalounges')",
+    )
     p.add_argument(
         "--out",
         type=Path,

@@ -275,6 +275,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         ontvanger=args.ontvanger,
         thema_config=args.thema_config,
         tegel_url=args.tegel_url,
+        gebied=getattr(args, "gebied", None),
+        gebied_bestand=getattr(args, "gebied_bestand", None),
+        gebied_naam=getattr(args, "gebied_naam", ""),
+        knooppunt_sbi=getattr(args, "knooppunt_sbi", None),
+        knooppunt_naam=getattr(args, "knooppunt", ""),
     )
     naam = reference.resolve_gemeente(cfg.gemeente).naam
     with ProgressDisplay(f"B-CBA maken voor {naam} ({cfg.gemeente})") as display:

@@ -176,6 +176,13 @@ def _need(frame: gpd.GeoDataFrame, what: str, gemeente: Gemeente) -> gpd.GeoData
     return frame
 
 
+def gemeente_kerncijfers() -> pd.DataFrame:
+    """CBS kerncijfers 2024 of every shipped municipality (no geometry): gemeentecode,
+    gemeentenaam, aantal_inwoners, …"""
+    frame = _read_layer("gemeenten")
+    return pd.DataFrame(frame.drop(columns=frame.geometry.name))
+
+
 def gemeente_grens(query: str | int) -> gpd.GeoDataFrame:
     """The municipality outline (land part): one row per municipality (of a cluster)."""
     gem = resolve_gemeente(query)

@@ -52,7 +52,6 @@ from __future__ import annotations
 import functools
 import logging
 import math
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -66,6 +65,7 @@ from scipy import ndimage
 from bcba import reference
 from bcba.config import CRS, REFERENCE_DIR
 from bcba.errors import CRSMismatchError, InputProblem, InputValidationError
+from bcba.labels import clean_area_name
 
 log = logging.getLogger(__name__)
 
@@ -401,14 +401,6 @@ def read_achtergrond(path: str | Path) -> tuple[dict[str, gpd.GeoDataFrame], lis
 
 
 # --------------------------------------------------------------------------- labels
-_WIJK_PREFIX = re.compile(r"^\s*wijk\s*\d+\s*[-–:.]?\s*", re.I)
-
-
-def clean_area_name(name: object) -> str:
-    """A wijk or buurt name as a map shows it: CBS's ``Wijk 01 Centrum`` becomes ``Centrum``."""
-    text = "" if name is None or (isinstance(name, float) and math.isnan(name)) else str(name)
-    stripped = _WIJK_PREFIX.sub("", text).strip()
-    return stripped or text.strip()
 
 
 #: Web map ground resolution at zoom 0 on the equator (metres per pixel).

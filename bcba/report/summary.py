@@ -20,6 +20,19 @@ if TYPE_CHECKING:
 MAX_FINDINGS = 5
 
 
+def subtitle(r: Report) -> str:
+    """The municipality (or cluster) and, for a focused B-CBA, what it covers."""
+    focus = r.results.focus
+    if focus is None or not focus.active:
+        return r.gemeente.naam
+    parts = []
+    if focus.buurtcodes is not None:
+        parts.append(focus.gebied_naam)
+    if focus.sbi:
+        parts.append(f"knooppunt {focus.branche_naam}")
+    return f"{r.gemeente.naam} – {', '.join(parts)}"
+
+
 def titelpagina(r: Report) -> HTML:
     """Title page of the mayor's report, with the table of contents."""
     return rh.titelpagina(
@@ -28,6 +41,7 @@ def titelpagina(r: Report) -> HTML:
         datum=dt.date.today(),
         rapport_id=r.cfg.rapport_id,
         ontvanger=r.cfg.ontvanger,
+        ondertitel=subtitle(r),
         periode=r.periode,
         demo=r.demo,
     )
@@ -42,7 +56,7 @@ def titelpagina_bijlagen(r: Report) -> HTML:
         rapport_id=r.cfg.rapport_id,
         ontvanger=r.cfg.ontvanger,
         titel="Bijlagen bij de bestuurlijke criminaliteitsbeeldanalyse",
-        ondertitel=f"{r.gemeente.naam} – verantwoording en tabellen voor analisten",
+        ondertitel=f"{subtitle(r)} – verantwoording en tabellen voor analisten",
         periode=r.periode,
         demo=r.demo,
     )
@@ -56,6 +70,57 @@ def _names(frame, *, intervals: bool = True) -> str:
             text += f" (rang {rh.nl_getal(row.rang_laag)}–{rh.nl_getal(row.rang_hoog)})"
         parts.append(text)
     return rh.opsomming(parts)
+
+
+def scope_sentence(r: Report) -> str:
+    """What the B-CBA covers when it is not one whole municipality, and why it works per
+    wijk where the CBS has no buurten (empty otherwise)."""
+    text = ""
+    gem = r.gemeente
+    if gem.is_cluster:
+        text += (
+            f" De B-CBA beslaat {len(gem.leden)} gemeenten samen ({gem.naam}); scores zijn over het hele "
+            "cluster berekend en dus tussen de gemeenten vergelijkbaar."
+        )
+    focus = r.results.focus
+    if focus is not None and focus.buurtcodes is not None:
+        text += (
+            f" Deze B-CBA gaat over {focus.gebied_naam}. Locatiequotiënten, scores en rangen zijn berekend "
+            f"ten opzichte van heel {gem.naam}; de tabel hieronder vergelijkt het gebied met de rest van de "
+            "gemeente."
+        )
+    if focus is not None and focus.sbi:
+        text += (
+            f" Het is een knooppunt-B-CBA voor {focus.branche_naam}: rode vlaggen, signalen en netwerken "
+            "zijn beperkt tot de vestigingen in die branche(s) en hun adressen."
+        )
+    per_wijk = getattr(r.inputs.area, "per_wijk", ())
+    if per_wijk:
+        names = [m.naam for m in (gem.leden or (gem,)) if m.code in per_wijk]
+        text += (
+            f" Voor {rh.opsomming(names)} levert het CBS in dit pakket geen buurtindeling; daar is per wijk "
+            "gerekend (met de officiële CBS-buurtkaart als gebieden.gpkg in de invoermap kan het per buurt)."
+        )
+    return text
+
+
+def profile_table(r: Report) -> str:
+    """The focus against the rest of the municipality, the municipality against the region."""
+    profiel = r.results.profiel
+    if profiel is None or len(profiel) == 0:
+        return ""
+    return rh.tabel_html(
+        profiel,
+        kolommen={
+            "maat": "Kenmerk",
+            "gebied": "Gebied",
+            "waarde": "Waarde",
+            "referentie": "Ter vergelijking",
+        },
+        decimalen={"waarde": 1},
+        bijschrift="Context (Politie, CBS) en vergelijking",
+        breed=("maat",),
+    )
 
 
 def findings(r: Report) -> list[str]:
@@ -132,6 +197,7 @@ def samenvatting(r: Report) -> HTML:
         "ondermijnende criminaliteit kansen krijgt, waar signalen samenkomen en wat de gemeente en haar "
         "partners kunnen doen. Gebruikt zijn: " + rh.opsomming(list(present)) + "."
     )
+    intro += scope_sentence(r)
     caveat = (
         "Scores en kaarten wijzen op verhoogde risico's en signalen, niet op bewezen criminaliteit. "
         "Een buurt hoog op de lijst vraagt om nadere duiding met de partners, niet om conclusies over "
@@ -146,6 +212,7 @@ def samenvatting(r: Report) -> HTML:
         f'<ol class="bcba-findings">{items}</ol>',
         model,
         rh.p(caveat),
+        profile_table(r),
     )
 
 

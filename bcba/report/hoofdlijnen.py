@@ -186,9 +186,12 @@ def without_marking(png: bytes) -> bytes:
     if last >= top // 2:  # red reaching down to the title is not the marking
         return png
     cols = np.flatnonzero(red[first : last + 1].any(axis=0))
-    pad = 3
+    pad = max(1, rgba.shape[0] // 400)  # 3 pixels at 150 dpi
+    # never into the title: stop above the first line of dark (black) text below
+    dark = np.flatnonzero((band[last + 1 :, :, :3].sum(axis=-1) < 200).any(axis=1))
+    stop = last + 1 + int(dark[0]) if len(dark) else top
     rgba[
-        max(0, first - pad) : min(top, last + pad + 1),
+        max(0, first - pad) : min(stop, last + pad + 1),
         max(0, cols[0] - pad) : cols[-1] + pad + 1,
     ] = 255
     out = io.BytesIO()

@@ -444,7 +444,7 @@ EXTRA_CSS = """
 .hl-feiten dd { margin: 0; }
 .hl-over { border: 1px solid var(--bcba-rule); background: #fafaf8; padding: .6rem 1rem; margin-top: 1.2rem; }
 .hl-over h2 { margin-top: 0; font-size: 1.05rem; }
-@media print { .hl-kaart img { max-height: 100mm; } }
+@media print { .hl-kaart img { max-height: 120mm; } }
 """
 
 

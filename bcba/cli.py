@@ -253,6 +253,24 @@ def add_no_pdf(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_hoofdlijnen(p: argparse.ArgumentParser, *, flag_help: str) -> None:
+    """``--hoofdlijnen``, ``--voor`` and ``--drempel``: the version for the council."""
+    p.add_argument("--hoofdlijnen", action="store_true", help=flag_help)
+    p.add_argument(
+        "--voor",
+        metavar="TEKST",
+        help="publiek van de hoofdlijnen, bv. 'besloten commissie', 'college' of 'driehoek' "
+        "(standaard besloten commissie); alleen met --hoofdlijnen",
+    )
+    p.add_argument(
+        "--drempel",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="aantallen onder N staan in de hoofdlijnen als 'minder dan N' (standaard 10)",
+    )
+
+
 def _opts_maak(p: argparse.ArgumentParser) -> None:
     add_gemeente(p, several=True)
     add_data_dir(p)
@@ -320,6 +338,37 @@ def _opts_maak(p: argparse.ArgumentParser) -> None:
         action="append",
         metavar="AGE_ONTVANGER",
         help="versleutel de rapportbundel voor transport (age-ontvanger, herhaalbaar)",
+    )
+    p.add_argument(
+        "--presentatie",
+        action="store_true",
+        help="maak daarna ook de presentatie voor de ontvanger (presentatie_<GMxxxx>.html)",
+    )
+    add_hoofdlijnen(
+        p,
+        flag_help="maak daarna ook de hoofdlijnen voor raad, college of driehoek (rapport, PDF "
+        "en presentatie, zonder adressen, bedrijven, personen, signalen en netwerken)",
+    )
+
+
+def _opts_presentatie(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--run", type=Path, metavar="MAP", help="map van een voltooide run")
+    g.add_argument(
+        "--gemeente",
+        metavar="GEMEENTE",
+        help="gemeentecode of -naam: neem de laatste voltooide run van die gemeente",
+    )
+    add_hoofdlijnen(
+        p,
+        flag_help="maak in plaats van de presentatie voor de ontvanger de hoofdlijnen voor "
+        "raad, college of driehoek (rapport, PDF en presentatie, zonder adressen, bedrijven, "
+        "personen, signalen en netwerken)",
+    )
+    p.add_argument(
+        "--geen-pdf",
+        action="store_true",
+        help="maak de hoofdlijnen alleen als HTML, zonder PDF (sneller, geen Chromium nodig)",
     )
 
 
@@ -572,6 +621,13 @@ COMMANDS: tuple[Command, ...] = (
         _opts_maak,
         "run",
         aliases=("run",),
+    ),
+    Command(
+        "presentatie",
+        "maak van een voltooide run de presentatie, of de hoofdlijnen voor raad, college of "
+        "driehoek",
+        _opts_presentatie,
+        "presentatie",
     ),
     Command(
         "controleer",

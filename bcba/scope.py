@@ -225,13 +225,17 @@ def _sbi_label(code: str) -> str:
 
 # --------------------------------------------------------------------------- restriction
 def _in_area(frame: pd.DataFrame, focus: Focus) -> np.ndarray:
+    """Rows of ``frame`` in the focus area.
+
+    Tables per buurt (polygons or a ``buurtcode``) by their code: a neighbouring buurt that
+    only touches the area is not in it. Points by their location when the analyst drew the
+    area (a port need not follow buurt borders), else by the buurt they lie in.
+    """
     if focus.buurtcodes is None:
         return np.ones(len(frame), dtype=bool)
-    if (
-        focus.gebied is not None
-        and isinstance(frame, gpd.GeoDataFrame)
-        and frame.geometry.name in frame
-    ):
+    is_geo = isinstance(frame, gpd.GeoDataFrame) and frame.geometry.name in frame
+    points = is_geo and bool((frame.geometry.geom_type == "Point").any())
+    if points and (focus.getekend or "buurtcode" not in frame) and focus.gebied is not None:
         geom = frame.geometry
         located = geom.notna().to_numpy() & ~geom.is_empty.to_numpy()
         inside = np.zeros(len(frame), dtype=bool)
@@ -310,9 +314,9 @@ def restrict_spatial(spatial: dict, focus: Focus) -> dict:
         for name in ("hotspots_cel", "surface"):
             table = getattr(s, name)
             if table is not None and focus.gebied is not None:
-                updates[name] = _rows(
-                    table, shapely.intersects(focus.gebied, table.geometry.to_numpy())
-                )
+                # a cell belongs to the area its centre lies in (not every cell on the border)
+                centres = shapely.centroid(table.geometry.to_numpy())
+                updates[name] = _rows(table, shapely.intersects(focus.gebied, centres))
         out[thema] = dataclasses.replace(s, **updates)
     return out
 

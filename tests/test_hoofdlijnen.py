@@ -333,7 +333,7 @@ def test_real_council_files_hold_no_address_of_the_run(real):
     result, raw, summary, _, council, _ = real
     bag = pd.read_csv(raw / "bag_adressen.csv", sep=";", dtype=str)
     bag = bag.set_index(bag.columns[0])
-    flagged = pd.read_csv(result.output_dir / "risicolocaties.csv", dtype=str)["adres_id"]
+    flagged = read_csv(result.output_dir / "risicolocaties.csv", dtype=str)["adres_id"]
     ids = [i for i in flagged if i in bag.index][:150]
     rest = sorted(set(bag.index) - set(ids))
     ids += random.Random(7).sample(rest, 200 - len(ids))

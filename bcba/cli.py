@@ -299,7 +299,7 @@ def _opts_maak(p: argparse.ArgumentParser) -> None:
         action="append",
         metavar="SBI",
         help="knooppunt-B-CBA voor een branche: SBI-code of -begin (herhaalbaar, bv. "
-        "--knooppunt-sbi 45203 --knooppunt-sbi 5630); vlaggen, signalen en netwerken van "
+        "--knooppunt-sbi 45205 --knooppunt-sbi 5630); vlaggen, signalen en netwerken van "
         "die vestigingen",
     )
     p.add_argument(

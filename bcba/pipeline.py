@@ -106,7 +106,10 @@ def run_report(
     if not notebook.is_file():
         raise MissingInputError(f"Rapportnotebook {notebook} ontbreekt.")
     inputs = sorted(
-        p for p in Path(cfg.data_dir).rglob("*") if p.is_file() and p.name != "planted.json"
+        p
+        for folder in (cfg.data_dirs or [cfg.data_dir])
+        for p in Path(folder).rglob("*")
+        if p.is_file() and p.name != "planted.json"
     )
     parameters = {
         "gemeente": cfg.gemeente,
@@ -114,6 +117,12 @@ def run_report(
         "ontvanger": cfg.ontvanger,
         "uitvoer": str(cfg.output_dir),
         "versie": "volledig",
+        # what the run covers (issue 18): a cluster, a part of it, a branch
+        "gebied": list(cfg.gebied),
+        "gebied_bestand": str(cfg.gebied_bestand) if cfg.gebied_bestand else None,
+        "gebied_naam": cfg.gebied_naam,
+        "knooppunt_sbi": list(cfg.knooppunt_sbi),
+        "knooppunt_naam": cfg.knooppunt_naam,
         "pdf": pdf,
         "sleutel_vingerafdruk": _key_fingerprint(),
     }

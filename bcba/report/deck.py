@@ -733,6 +733,7 @@ def build_presentation(folder: str | Path) -> Path:
             "versie": "presentatie",
             "ontvanger": str(run.data["ontvanger"]),
             "publiek": str(run.data["ontvanger"]),
+            "reikwijdte": str(run.data.get("reikwijdte", run.data.get("gemeentenaam", ""))),
         },
         inputs=used,
         outputs=[target],

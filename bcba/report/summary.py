@@ -277,4 +277,6 @@ def run_summary(r: Report) -> dict:
         },
         "themas": themes,
         "model_oordeel": f.model_verdict,
+        # what the B-CBA covers (a cluster, a gebied, a knooppunt): the deck and audit say so
+        "reikwijdte": subtitle(r),
     }

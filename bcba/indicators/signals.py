@@ -100,7 +100,7 @@ def _concat_per_key(keys: pd.Series, values: pd.Series, sep: str) -> pd.Series:
     table = pa.table(
         {
             "k": pa.array(keys.to_numpy(dtype=object)),
-            "v": pa.array(values.astype(str).to_numpy(dtype=object)),
+            "v": pa.array(values.astype(str).to_numpy(dtype=object), type=pa.string()),
         }
     )
     grouped = table.group_by("k", use_threads=False).aggregate([("v", "list")])

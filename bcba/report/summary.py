@@ -163,7 +163,8 @@ def findings(r: Report) -> list[str]:
         )
         text = (
             f"{rh.nl_getal(f.n_locations)} adressen dragen een rode vlag uit KvK of Kadaster, "
-            f"{rh.nl_getal(f.n_locations_multi)} daarvan meer dan één soort. "
+            f"{rh.nl_getal(f.n_locations_multi)} daarvan met gecombineerd bewijs (minstens twee "
+            "volwaardige aanwijzingen van verschillende soort). "
         )
         if len(f.signals):
             text += (

@@ -346,11 +346,22 @@ class Report:
         checked = self.results.checked
         unchecked = [p for p in self.out.rglob("*") if p.is_file() and p.resolve() not in checked]
         check_outputs(unchecked, self.results.names)
+        code = self.gemeente.code
         write_text(
             self.out / "LEESMIJ.txt",
             "STRIKT VERTROUWELIJK\n"
             f"B-CBA {self.gemeente.naam}, rapportnummer {self.cfg.rapport_id}, ontvanger {self.cfg.ontvanger}.\n"
-            "Niet verspreiden zonder toestemming. Zie bcba_<GMxxxx>.html / .pdf.\n",
+            "Niet verspreiden zonder toestemming.\n\n"
+            "Inhoud van deze map:\n"
+            f"  bcba_{code}.pdf / .html          rapportage voor de ontvanger\n"
+            f"  bcba_{code}_bijlagen.pdf / .html bijlagen voor analisten (methode, tabellen, signalen)\n"
+            "  kaartenboek.pdf                  alle kaarten op A4\n"
+            "  kaarten/                         interactieve kaarten (openen in een browser, offline)\n"
+            f"  resultaten_{code}.xlsx          alle tabellen in Excel\n"
+            f"  bcba_{code}.qgs                 QGIS-project met de opgemaakte kaartlagen (*.gpkg)\n"
+            "  *.csv                            tabellen (puntkomma, decimale komma, UTF-8)\n"
+            "  netwerken/                       netwerken en i2-export\n"
+            "Presentatie of hoofdlijnen voor de raad: bcba presentatie --run <deze map> [--hoofdlijnen]\n",
         )
         timings["kaartenboek_en_controle"] = time.perf_counter() - started
         if self._audit_start is not None:

@@ -719,6 +719,9 @@ class RiskTerrainModel:
 
     #: pseudo-events that keep rates of empty groups finite in the selection criterion
     PRIOR = 0.5
+    #: at most this many factors enter a model: each needs its own held-out gain, and the
+    #: fit works per combination of selected factors (2^k patterns)
+    MAX_FACTORS = 8
 
     def __init__(
         self,
@@ -946,7 +949,10 @@ class RiskTerrainModel:
             # Monte Carlo test: the observed best must beat all but alpha * (B + 1) - 1
             # of the B simulated bests, so that p = (1 + #{sims >= obs}) / (B + 1) <= alpha
             rank = int(np.floor(self.alpha * (len(maxima) + 1) + 1e-9))
-            self.margin_ = float(np.sort(maxima)[-rank]) if len(maxima) else np.inf
+            # and a factor must at least improve the held-out fit: when the simulated bests
+            # are all losses (few supported candidates) a negative margin would let every
+            # factor in, one after the other (2^k patterns of k factors)
+            self.margin_ = max(0.0, float(np.sort(maxima)[-rank])) if len(maxima) else np.inf
             runs = []
             for j, (half, fold) in enumerate(zip(halves, folds, strict=True)):
                 support = supported if j == 0 else self._support(sums_for(()), half, ~half)
@@ -1041,7 +1047,7 @@ class RiskTerrainModel:
             if first is None:
                 first = np.where(supported, t, np.nan)
             allowed = supported & ~np.isin(factor_of, factor_of[selected])
-            if not allowed.any():
+            if not allowed.any() or len(selected) >= self.MAX_FACTORS:
                 break
             t = np.where(allowed, t, -np.inf)
             j = int(np.argmax(t))

@@ -146,6 +146,18 @@ def test_smooth_planted_effect_found_and_interval_covers_true_zone_effect():
     assert noise <= 2  # of 40 noise factors
 
 
+def test_forward_selection_stops_at_the_factor_cap(monkeypatch):
+    """The fit works per combination of selected factors (2^k patterns): the forward
+    selection stops at ``MAX_FACTORS`` whatever the criterion says. With the cap at 0 the
+    planted factor (found without it, test above) cannot enter."""
+    cells, events, factors, exposure, _ = planted_world(10)
+    monkeypatch.setattr(RiskTerrainModel, "MAX_FACTORS", 0)
+    model = RiskTerrainModel(random_state=10, stability_splits=0).fit(
+        cells, events, factors, exposure=exposure
+    )
+    assert not model.factors_["geselecteerd"].any()
+
+
 def test_estimates_come_from_the_estimation_half_only():
     """One selected factor: the quasi-Poisson GLM has a closed form (rate ratio)."""
     cells, events, factors, exposure, _ = planted_world(10)

@@ -18,6 +18,7 @@ import shapely
 from bcba import reference
 from bcba.config import CRS
 from bcba.errors import UnknownMunicipalityError
+from bcba.labels import clean_area_name
 from bcba.reference import Gemeente
 
 log = logging.getLogger(__name__)
@@ -54,11 +55,13 @@ class StudyArea:
     bron: str
     buurten_zijn_wijken: bool = False
     cell_size: int = 100
+    #: municipalities analysed per wijk because no buurt division is shipped or supplied
+    per_wijk: tuple[str, ...] = ()
 
 
-def _resolve(gemeente: str | int | Gemeente, gebieden: Path | None) -> Gemeente:
-    if isinstance(gemeente, Gemeente):
-        return gemeente
+def _resolve(gemeente: str | int | Gemeente | list, gebieden: Path | None) -> Gemeente:
+    if isinstance(gemeente, Gemeente | list | tuple):
+        return reference.resolve_gemeente(gemeente)
     try:
         return reference.resolve_gemeente(gemeente)
     except UnknownMunicipalityError:
@@ -113,27 +116,59 @@ def load_area(
             )
         bron = BRON_GEBIEDEN
     else:
-        outline = reference.gemeente_grens(gem.code)
-        wijken = reference.wijken(gem.code)
+        outline = reference.gemeente_grens(gem)
+        wijken = reference.wijken(gem)
         table = reference.gemeenten().set_index("gemeentecode")
+        with_buurten = [c for c in gem.codes if bool(table.loc[c, "heeft_buurten"])]
         buurten = (
-            reference.buurten(gem.code) if bool(table.loc[gem.code, "heeft_buurten"]) else None
+            reference.buurten(
+                reference.cluster([reference.resolve_gemeente(c) for c in with_buurten])
+            )
+            if with_buurten
+            else None
         )
         bron = BRON_MEEGELEVERD
-    fallback = buurten is None or buurten.empty
+    # a municipality without a buurt division is analysed per wijk (its wijken stand in
+    # for buurten; in a cluster only for the members that lack buurten)
+    has_buurten = buurten is not None and len(buurten) > 0
+    if not has_buurten:
+        covered: set[str] = set()
+    elif "gemeentecode" in buurten:
+        covered = set(buurten["gemeentecode"].astype(str))
+    else:  # an analyst's gebieden.gpkg without the column: its buurten cover the area
+        covered = set(gem.codes)
+    missing = [c for c in gem.codes if c not in covered]
+    fallback = bool(missing)
     if fallback:
         log.warning(
-            "Geen buurtindeling voor %s (%s): de wijken worden als buurten gebruikt.",
-            gem.naam,
-            gem.code,
+            "Geen buurtindeling voor %s: de wijken worden als buurten gebruikt.",
+            ", ".join(missing),
         )
-        buurten = wijken.copy()
-        buurten["buurtcode"] = buurten["wijkcode"]
-        if "wijknaam" in buurten.columns:
-            buurten["buurtnaam"] = buurten["wijknaam"]
+        as_buurten = (
+            wijken[wijken["gemeentecode"].isin(missing)].copy()
+            if "gemeentecode" in wijken
+            else wijken.copy()
+        )
+        as_buurten["buurtcode"] = as_buurten["wijkcode"]
+        if "wijknaam" in as_buurten.columns:
+            as_buurten["buurtnaam"] = as_buurten["wijknaam"].map(clean_area_name)
+        buurten = (
+            as_buurten
+            if buurten is None or buurten.empty
+            else pd.concat([buurten, as_buurten], ignore_index=True)
+        )
+        buurten = gpd.GeoDataFrame(buurten, geometry="geometry", crs=CRS)
+    if gem.is_cluster and "gemeentenaam" in buurten and "buurtnaam" in buurten:
+        # names stay telling when several municipalities share a table or a map
+        buurten = buurten.assign(
+            buurtnaam=buurten["buurtnaam"].astype(str)
+            + " ("
+            + buurten["gemeentenaam"].astype(str)
+            + ")"
+        )
     cellen = reference.grid(outline, cell_size=cell_size)
     if cell_size == 100:
-        squares = reference.vierkanten(gem.code)
+        squares = reference.vierkanten(gem)
         attrs = pd.DataFrame(squares.drop(columns=squares.geometry.name)).rename(
             columns={"crs28992res100m": "cel_id", "gemeentecode": "vierkant_gemeentecode"}
         )
@@ -147,4 +182,5 @@ def load_area(
         bron=bron,
         buurten_zijn_wijken=fallback,
         cell_size=cell_size,
+        per_wijk=tuple(missing),
     )

@@ -196,15 +196,24 @@ def _non_negative_int(text: str) -> int:
     return value
 
 
-def add_gemeente(p: argparse.ArgumentParser, *, required: bool = True, default=None) -> None:
-    """``--gemeente``: one municipality by code or name."""
+def add_gemeente(
+    p: argparse.ArgumentParser, *, required: bool = True, default=None, several: bool = False
+) -> None:
+    """``--gemeente``: a municipality by code or name (``several``: repeatable, a cluster)."""
     extra = f" (standaard {default})" if default else ""
+    more = (
+        "; herhaal de optie voor een cluster van gemeenten in één B-CBA "
+        "(bv. --gemeente Zwijndrecht --gemeente Hendrik-Ido-Ambacht)"
+        if several
+        else ""
+    )
     p.add_argument(
         "--gemeente",
         required=required,
         default=default,
+        action="append" if several else "store",
         metavar="GEMEENTE",
-        help=f"gemeentecode of -naam, bv. GM0489 of Barendrecht{extra}",
+        help=f"gemeentecode of -naam, bv. GM0489 of Barendrecht{extra}{more}",
     )
 
 
@@ -244,9 +253,61 @@ def add_no_pdf(p: argparse.ArgumentParser) -> None:
     )
 
 
+def add_hoofdlijnen(p: argparse.ArgumentParser, *, flag_help: str) -> None:
+    """``--hoofdlijnen``, ``--voor`` and ``--drempel``: the version for the council."""
+    p.add_argument("--hoofdlijnen", action="store_true", help=flag_help)
+    p.add_argument(
+        "--voor",
+        metavar="TEKST",
+        help="publiek van de hoofdlijnen, bv. 'besloten commissie', 'college' of 'driehoek' "
+        "(standaard besloten commissie); alleen met --hoofdlijnen",
+    )
+    p.add_argument(
+        "--drempel",
+        type=_positive_int,
+        default=10,
+        metavar="N",
+        help="aantallen onder N staan in de hoofdlijnen als 'minder dan N' (standaard 10)",
+    )
+
+
 def _opts_maak(p: argparse.ArgumentParser) -> None:
-    add_gemeente(p)
+    add_gemeente(p, several=True)
     add_data_dir(p)
+    p.add_argument(
+        "--gebied",
+        action="append",
+        metavar="WIJK_OF_BUURT",
+        help="maak de B-CBA voor een deel van de gemeente: wijk- of buurtcodes of -namen "
+        "(herhaalbaar, bv. --gebied Delfshaven --gebied WK059904); scores blijven berekend "
+        "ten opzichte van de hele gemeente",
+    )
+    p.add_argument(
+        "--gebied-bestand",
+        type=Path,
+        metavar="BESTAND",
+        help="het gebied als vlak in een GeoPackage of GeoJSON (bv. een haven of bedrijventerrein)",
+    )
+    p.add_argument(
+        "--gebied-naam",
+        default="",
+        metavar="TEKST",
+        help="naam van het gebied in het rapport (standaard de opgegeven gebieden of de bestandsnaam)",
+    )
+    p.add_argument(
+        "--knooppunt-sbi",
+        action="append",
+        metavar="SBI",
+        help="knooppunt-B-CBA voor een branche: SBI-code of -begin (herhaalbaar, bv. "
+        "--knooppunt-sbi 45203 --knooppunt-sbi 5630); vlaggen, signalen en netwerken van "
+        "die vestigingen",
+    )
+    p.add_argument(
+        "--knooppunt",
+        default="",
+        metavar="TEKST",
+        help="naam van het knooppunt in het rapport (bv. 'Autowasstraten en shishalounges')",
+    )
     p.add_argument(
         "--out",
         type=Path,
@@ -277,6 +338,37 @@ def _opts_maak(p: argparse.ArgumentParser) -> None:
         action="append",
         metavar="AGE_ONTVANGER",
         help="versleutel de rapportbundel voor transport (age-ontvanger, herhaalbaar)",
+    )
+    p.add_argument(
+        "--presentatie",
+        action="store_true",
+        help="maak daarna ook de presentatie voor de ontvanger (presentatie_<GMxxxx>.html)",
+    )
+    add_hoofdlijnen(
+        p,
+        flag_help="maak daarna ook de hoofdlijnen voor raad, college of driehoek (rapport, PDF "
+        "en presentatie, zonder adressen, bedrijven, personen, signalen en netwerken)",
+    )
+
+
+def _opts_presentatie(p: argparse.ArgumentParser) -> None:
+    g = p.add_mutually_exclusive_group(required=True)
+    g.add_argument("--run", type=Path, metavar="MAP", help="map van een voltooide run")
+    g.add_argument(
+        "--gemeente",
+        metavar="GEMEENTE",
+        help="gemeentecode of -naam: neem de laatste voltooide run van die gemeente",
+    )
+    add_hoofdlijnen(
+        p,
+        flag_help="maak in plaats van de presentatie voor de ontvanger de hoofdlijnen voor "
+        "raad, college of driehoek (rapport, PDF en presentatie, zonder adressen, bedrijven, "
+        "personen, signalen en netwerken)",
+    )
+    p.add_argument(
+        "--geen-pdf",
+        action="store_true",
+        help="maak de hoofdlijnen alleen als HTML, zonder PDF (sneller, geen Chromium nodig)",
     )
 
 
@@ -314,7 +406,7 @@ def _opts_demodata(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--scenario",
         default="standaard",
-        choices=["standaard", "nul"],
+        choices=["standaard", "nul", "afwijkend"],
         help="standaard: met geplante patronen; nul: zonder hotspot en risicofactoren "
         "(om vals alarm te meten)",
     )
@@ -529,6 +621,13 @@ COMMANDS: tuple[Command, ...] = (
         _opts_maak,
         "run",
         aliases=("run",),
+    ),
+    Command(
+        "presentatie",
+        "maak van een voltooide run de presentatie, of de hoofdlijnen voor raad, college of "
+        "driehoek",
+        _opts_presentatie,
+        "presentatie",
     ),
     Command(
         "controleer",

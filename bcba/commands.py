@@ -264,10 +264,73 @@ def _run_with_progress(cfg, *, pdf: bool, encrypt_for=None, display: ProgressDis
     return pipeline.run_report(cfg, pdf=pdf, encrypt_for=encrypt_for)
 
 
+def _council_audience(args: argparse.Namespace) -> str | None:
+    """The audience of the hoofdlijnen (checked before anything is made), or None."""
+    if getattr(args, "voor", None) is not None and not args.hoofdlijnen:
+        raise ConfigError(
+            "--voor hoort bij --hoofdlijnen: de presentatie zonder --hoofdlijnen is voor de "
+            "ontvanger van het rapport."
+        )
+    if not getattr(args, "hoofdlijnen", False):
+        return None
+    from bcba.report.hoofdlijnen import DEFAULT_AUDIENCE, audience
+
+    return audience(args.voor or DEFAULT_AUDIENCE)
+
+
+def _make_versions(
+    folder, args: argparse.Namespace, *, presentatie: bool, display: ProgressDisplay | None = None
+) -> list[str]:
+    """Make the presentation and/or the hoofdlijnen of a finished run; lines to print."""
+    lines = []
+    if presentatie:
+        from bcba.report.deck import build_presentation
+
+        if display is not None:
+            display.stage("Presentatie maken")
+        path = build_presentation(folder)
+        lines.append(f"Presentatie (STRIKT VERTROUWELIJK): {path}")
+    if args.hoofdlijnen:
+        from bcba.report.hoofdlijnen import MARKING, build_hoofdlijnen
+
+        if display is not None:
+            display.stage("Hoofdlijnen maken")
+        publiek = _council_audience(args)
+        result = build_hoofdlijnen(
+            folder, voor=publiek, drempel=args.drempel, pdf=not args.geen_pdf
+        )
+        lines.append(f"Hoofdlijnen ({MARKING}, voor {publiek}): {result.pdf or result.html}")
+        lines.append(f"Presentatie van de hoofdlijnen: {result.deck}")
+    return lines
+
+
+def _latest_run(gemeente: str):
+    from bcba import reference, runs
+
+    gem = reference.resolve_gemeente(gemeente)
+    base = config.reports_dir() / gem.slug
+    found = runs.completed_runs(base)
+    if not found:
+        raise MissingInputError(
+            f"Geen voltooide run van {gem.naam} in {base}. Maak eerst de B-CBA met "
+            f"'bcba maak --gemeente {gem.code}', of geef de runmap met --run."
+        )
+    return found[-1]
+
+
+def cmd_presentatie(args: argparse.Namespace) -> int:
+    _council_audience(args)  # a bad --voor fails before anything is read
+    folder = args.run if args.run is not None else _latest_run(args.gemeente)
+    for line in _make_versions(folder, args, presentatie=not args.hoofdlijnen):
+        _print(line)
+    return 0
+
+
 def cmd_run(args: argparse.Namespace) -> int:
     from bcba import pipeline, reference
     from bcba.worker import guarded
 
+    _council_audience(args)  # a bad --voor fails now, not after the run
     cfg = pipeline.make_run_config(
         gemeente=args.gemeente,
         data_dir=args.data_dir,
@@ -276,6 +339,11 @@ def cmd_run(args: argparse.Namespace) -> int:
         ontvanger=args.ontvanger,
         thema_config=args.thema_config,
         tegel_url=args.tegel_url,
+        gebied=getattr(args, "gebied", None),
+        gebied_bestand=getattr(args, "gebied_bestand", None),
+        gebied_naam=getattr(args, "gebied_naam", ""),
+        knooppunt_sbi=getattr(args, "knooppunt_sbi", None),
+        knooppunt_naam=getattr(args, "knooppunt", ""),
     )
     naam = reference.resolve_gemeente(cfg.gemeente).naam
     # the guard first: the progress file is then among the run's temporary files
@@ -283,8 +351,13 @@ def cmd_run(args: argparse.Namespace) -> int:
         result = _run_with_progress(
             cfg, pdf=not args.geen_pdf, encrypt_for=args.versleutel_voor, display=display
         )
+        extra = _make_versions(
+            result.output_dir, args, presentatie=args.presentatie, display=display
+        )
         elapsed = display.elapsed
     _print(f"Klaar in {_duration(elapsed)}. Rapport (STRIKT VERTROUWELIJK): {result.html}")
+    for line in extra:
+        _print(line)
     return 0
 
 

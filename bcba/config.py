@@ -84,8 +84,20 @@ class RunConfig(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
-    gemeente: str = Field(description="Municipality code GMxxxx (already resolved)")
+    gemeente: str = Field(
+        description="Municipality code GMxxxx, or the members of a cluster joined by + "
+        "(GM0531+GM0642), already resolved"
+    )
     data_dir: Path
+    #: every input folder: ``[data_dir]``, or one folder per member of a cluster
+    data_dirs: list[Path] = Field(default_factory=list)
+    #: focus: wijk/buurt codes or names, or an area file (polygons), with its name
+    gebied: list[str] = Field(default_factory=list)
+    gebied_bestand: Path | None = None
+    gebied_naam: str = ""
+    #: focus on a branch (a knooppunt): SBI code prefixes, with a name
+    knooppunt_sbi: list[str] = Field(default_factory=list)
+    knooppunt_naam: str = ""
     output_dir: Path
     periode_start: dt.date
     periode_eind: dt.date
@@ -120,9 +132,36 @@ class RunConfig(BaseModel):
     @field_validator("gemeente")
     @classmethod
     def _code(cls, v: str) -> str:
-        if not (len(v) == 6 and v.startswith("GM") and v[2:].isdigit()):
-            raise ValueError(f"gemeentecode moet de vorm GMxxxx hebben, niet {v!r}")
+        for part in v.split("+"):
+            if not (len(part) == 6 and part.startswith("GM") and part[2:].isdigit()):
+                raise ValueError(f"gemeentecode moet de vorm GMxxxx hebben, niet {v!r}")
         return v
+
+    @field_validator("gebied_naam", "knooppunt_naam")
+    @classmethod
+    def _names(cls, v: str) -> str:
+        text = " ".join(v.split())
+        if text and not SAFE_RECIPIENT.fullmatch(text):
+            raise ValueError(
+                f"naam {v!r} bevat tekens die niet zijn toegestaan (letters, cijfers, spaties, . , - ' ( ) / &)"
+            )
+        return text
+
+    @field_validator("knooppunt_sbi")
+    @classmethod
+    def _sbi(cls, v: list[str]) -> list[str]:
+        bad = [c for c in v if not re.fullmatch(r"\d{2,5}", str(c).strip())]
+        if bad:
+            raise ValueError(
+                f"SBI-codes bestaan uit 2 tot 5 cijfers; ongeldig: {', '.join(map(repr, bad))}"
+            )
+        return [str(c).strip() for c in v]
+
+    @model_validator(mode="after")
+    def _folders(self) -> RunConfig:
+        if not self.data_dirs:
+            object.__setattr__(self, "data_dirs", [self.data_dir])
+        return self
 
     @model_validator(mode="after")
     def _period(self) -> RunConfig:

@@ -52,6 +52,10 @@ class Results:
     checked: set[Path] = field(default_factory=set)
     #: what the ``after_spatial`` hook of :func:`analyse` returned
     extra: object = None
+    #: what the report covers (:mod:`bcba.scope`); the tables above are restricted to it
+    focus: object = None
+    #: the focus against the rest of the municipality, the municipality against the region
+    profiel: object = None
 
     @property
     def gemeente(self) -> Gemeente:
@@ -85,7 +89,7 @@ def load(cfg: RunConfig):
 
     return load_inputs(
         cfg.gemeente,
-        data_dir=cfg.data_dir,
+        data_dir=cfg.data_dirs,
         periode=(cfg.periode_start, cfg.periode_eind),
         key=keys.load_key(),
     )
@@ -104,7 +108,15 @@ def write_processed_data(inputs, processed: Path) -> tuple[dict[str, Path], floa
 
 
 def spatial_and_results(
-    inputs, indicators, themes, names, *, cfg: RunConfig, processed: Path, after_spatial=None
+    inputs,
+    indicators,
+    themes,
+    names,
+    *,
+    cfg: RunConfig,
+    processed: Path,
+    focus=None,
+    after_spatial=None,
 ) -> tuple[dict, dict[str, Path], dict[str, float], object]:
     """Spatial analysis of every theme, then its result files (checked for personal data:
     they leave the workplace), then the ``after_spatial`` hook.
@@ -115,6 +127,7 @@ def spatial_and_results(
     """
     from threadpoolctl import threadpool_limits
 
+    from bcba import scope
     from bcba.leakcheck import check_outputs
     from bcba.outputs import write_analysis_results
     from bcba.spatial import SpatialConfig, analyse_spatial
@@ -125,6 +138,9 @@ def spatial_and_results(
         started = time.perf_counter()
         spatial = analyse_spatial(inputs, indicators, themes, config=SpatialConfig(seed=cfg.seed))
         timings["ruimtelijke_analyse"] = time.perf_counter() - started
+        if focus is not None:  # analysed on the whole area, reported for the focus
+            spatial = scope.restrict_spatial(spatial, focus)
+            indicators = scope.restrict_indicators(indicators, focus)
         started = time.perf_counter()
         written = write_analysis_results(
             Path(cfg.output_dir),
@@ -139,7 +155,7 @@ def spatial_and_results(
         extra = None
         if after_spatial is not None:
             started = time.perf_counter()
-            partial = Results(cfg, inputs, themes, indicators, spatial, None)
+            partial = Results(cfg, inputs, themes, indicators, spatial, None, focus=focus)
             partial.inputs = dataclasses.replace(inputs, _names=frozenset(names))
             extra = after_spatial(partial)
             timings["na_ruimtelijke_analyse"] = time.perf_counter() - started
@@ -174,10 +190,11 @@ def analyse(
     bcba.errors.PrivacyError
         A missing key, or personal data found in a result file.
     """
+    from bcba import scope
     from bcba.indicators.run import compute_indicators
     from bcba.leakcheck import check_outputs
     from bcba.network import analyse_networks
-    from bcba.outputs import write_network_results
+    from bcba.outputs import write_network_results, write_reader_files
     from bcba.themes import load_themes
     from bcba.worker import SecondProcess
 
@@ -187,6 +204,7 @@ def analyse(
         progress.stage("Invoer inlezen", done=0.02)
         inputs = load(cfg)
         names = sorted(inputs._names)
+        focus = scope.resolve_focus(cfg, inputs.area, inputs)
         timings["inlezen"] = time.perf_counter() - started
 
         started = time.perf_counter()
@@ -209,10 +227,11 @@ def analyse(
             held_names,
             cfg=cfg,
             processed=processed,
+            focus=focus if focus.active else None,
             after_spatial=after_spatial,
         )
         progress.stage("Netwerken analyseren (ruimtelijke analyse ernaast)", done=0.3)
-        networks = analyse_networks(inputs, flags=indicators.flags)
+        networks = scope.restrict_networks(analyse_networks(inputs, flags=indicators.flags), focus)
         written = write_network_results(cfg.output_dir, networks)
         check_outputs(list(written.values()), names)
         timings["netwerken"] = time.perf_counter() - started
@@ -223,8 +242,29 @@ def analyse(
         written.update(more)
         timings.update(spent)
     written.update({f"verwerkt:{k}": v for k, v in data_files.items()})
+    profiel = scope.profile(inputs, indicators, focus)
+    indicators = scope.restrict_indicators(indicators, focus)
     report_dir = Path(cfg.output_dir).resolve()
-    checked = {p.resolve() for p in [*written.values()] if p.resolve().is_relative_to(report_dir)}
-    return Results(
-        cfg, inputs, themes, indicators, spatial, networks, timings, written, checked, extra
+    results = Results(
+        cfg,
+        inputs,
+        themes,
+        indicators,
+        spatial,
+        networks,
+        timings,
+        written,
+        extra=extra,
+        focus=focus,
+        profiel=profiel,
     )
+    started = time.perf_counter()
+    progress.stage("Werkboek en QGIS-project schrijven", done=0.55)
+    reader_files = write_reader_files(results)
+    check_outputs(list(reader_files.values()), names)
+    written.update(reader_files)
+    timings["werkboek_qgis"] = time.perf_counter() - started
+    results.checked = {
+        p.resolve() for p in written.values() if p.resolve().is_relative_to(report_dir)
+    }
+    return results

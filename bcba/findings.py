@@ -11,21 +11,16 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
-#: The Gi* classes that count as a significant concentration (90 % does not).
-SIGNIFICANT_CLASSES = ("Hot spot 99%", "Hot spot 95%")
 #: How many buurten a theme page lists.
 TOP_N = 5
 
 
 def significant_hot(frame: pd.DataFrame | None) -> pd.Series:
-    """Which units of a hot-spot table are a significant hot spot (after FDR)."""
+    """Which units of a hot-spot table are a significant hot spot (FDR 5 %, above
+    expectation; "Hot spot 90%" is not): :func:`bcba.hotspots.hotspots`' ``hotspot``."""
     if frame is None or len(frame) == 0:
         return pd.Series(dtype=bool)
-    if "significant" in frame:
-        return frame["significant"].fillna(False).astype(bool) & frame["klasse"].astype(
-            str
-        ).str.startswith("Hot")
-    return frame["klasse"].astype(str).isin(SIGNIFICANT_CLASSES)
+    return frame["hotspot"].fillna(False).astype(bool)
 
 
 @dataclass(frozen=True)
@@ -38,7 +33,8 @@ class ThemeFindings:
     top: pd.DataFrame
     n_flags: int
     n_events: int
-    #: buurten with significantly more events than their addresses explain
+    #: buurten with significantly more events than their addresses explain (the per-buurt
+    #: excess test, :mod:`bcba.excess`), most raised first
     verhoogd: list[str] = field(default_factory=list)
     n_hot_cells: int = 0
 
@@ -104,12 +100,10 @@ def theme_findings(results, thema: str) -> ThemeFindings:
     verhoogd: list[str] = []
     n_hot_cells = 0
     if s is not None:
-        excess = getattr(s, "verhoogd_buurt", None)
-        if excess is not None and "verhoogd" in excess:
-            verhoogd = excess.loc[excess["verhoogd"].astype(bool), "buurtcode"].astype(str).tolist()
-        elif s.hotspots_buurt is not None:
-            hot = s.hotspots_buurt[significant_hot(s.hotspots_buurt).to_numpy()]
-            verhoogd = hot["buurtcode"].astype(str).tolist()
+        excess = s.overschot_buurt
+        if excess is not None and len(excess):
+            raised = excess[excess["verhoogd"].fillna(False).astype(bool)].sort_values("rang")
+            verhoogd = raised["buurtcode"].astype(str).tolist()
         n_hot_cells = (
             int(significant_hot(s.hotspots_cel).sum()) if s.hotspots_cel is not None else 0
         )
@@ -145,11 +139,9 @@ def compute(results) -> Findings:
     n_flagged, n_multi = _networks(results.networks)
     leading = results.main_theme
     s = results.spatial.get(leading)
-    verdict = getattr(s, "validatie_oordeel", None) if s is not None else None
+    verdict = s.oordeel if s is not None else None
     if verdict is not None:
-        adds_value, text = bool(verdict.adds_value), str(verdict)
-    elif s is not None and s.model is not None:
-        adds_value, text = None, s.conclusie
+        adds_value, text = bool(verdict.adds_value), verdict.text
     else:
         adds_value, text = None, ""
     return Findings(

@@ -8,6 +8,7 @@ joined key (``2992VR|12||``) or node id (``K-12345678``) reaches a reader.
 from __future__ import annotations
 
 import datetime as dt
+import math
 import re
 from collections.abc import Iterable
 
@@ -92,6 +93,17 @@ _PERSON = re.compile(r"\bP-[0-9A-Za-z]{6,}\b")
 _LEGAL = re.compile(r"\bR-[0-9a-z_]+\b")
 _DATE = re.compile(r"\b(\d{2})-(\d{2})-(\d{4})\b")
 _ISO_DATE = re.compile(r"\b(\d{4})-(\d{2})-(\d{2})\b")
+
+
+#: CBS writes wijk names as ``Wijk 01 Centrum``; a reader calls it ``Centrum``.
+_WIJK_PREFIX = re.compile(r"^\s*wijk\s*\d+\s*[-–:.]?\s*", re.I)
+
+
+def clean_area_name(name: object) -> str:
+    """A wijk or buurt name as a reader says it: CBS's ``Wijk 01 Centrum`` becomes ``Centrum``."""
+    text = "" if name is None or (isinstance(name, float) and math.isnan(name)) else str(name)
+    stripped = _WIJK_PREFIX.sub("", text).strip()
+    return stripped or text.strip()
 
 
 def nl_date(value: dt.date | str | pd.Timestamp | None) -> str:

@@ -37,12 +37,13 @@ from bcba.errors import (
     InputValidationError,
     MissingInputError,
 )
-from bcba.io import write_csv
+from bcba.io import read_csv, write_csv
 from bcba.reference import resolve_gemeente
 
 log = logging.getLogger(__name__)
 
-HOTSPOT_PREFIX = "Hot spot"
+#: What counted as a significant hot spot in runs written before the ``hotspot`` column.
+LEGACY_HOTSPOT_CLASSES = ("Hot spot 95%", "Hot spot 99%")
 MAIN_LABEL = "hoofdthema"
 VOORZICHTIG = (
     "Let op: rond één interventie gaat het om kleine aantallen. Een verschil van een paar "
@@ -192,10 +193,16 @@ def read_hotspots(folder: str | Path) -> pd.DataFrame:
         for layer, niveau, key in (("cellen", "cel", "cel_id"), ("buurten", "buurt", "buurtcode")):
             if layer not in layers:
                 continue
-            frame = pyogrio.read_dataframe(
-                path, layer=layer, columns=[key, "klasse"], read_geometry=False
+            columns = {c for c in pyogrio.read_info(path, layer=layer)["fields"]}
+            wanted = [key, "klasse"] + (["hotspot"] if "hotspot" in columns else [])
+            frame = pyogrio.read_dataframe(path, layer=layer, columns=wanted, read_geometry=False)
+            # significant hot spots only (FDR 5 %); runs before 0.3 have no 'hotspot' column
+            is_hot = (
+                frame["hotspot"].fillna(False).astype(bool)
+                if "hotspot" in frame
+                else frame["klasse"].astype(str).isin(LEGACY_HOTSPOT_CLASSES)
             )
-            hot = frame[frame["klasse"].astype(str).str.startswith(HOTSPOT_PREFIX)]
+            hot = frame[is_hot]
             rows.append(
                 pd.DataFrame(
                     {
@@ -571,7 +578,7 @@ def vergelijk(
     gem = resolve_gemeente(gemeente)
     cur, prev = _pick_runs(gem.code, current, previous, reports_root)
     details = compare_scores(
-        pd.read_csv(cur / "scores_buurt.csv"), pd.read_csv(prev / "scores_buurt.csv")
+        read_csv(cur / "scores_buurt.csv"), read_csv(prev / "scores_buurt.csv")
     )
     new, gone = compare_hotspots(read_hotspots(cur), read_hotspots(prev))
     summary = _summary(details, new, gone, drempel=drempel)

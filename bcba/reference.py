@@ -37,18 +37,52 @@ def _fold(text: str) -> str:
     return "".join(c for c in text.lower() if c.isalnum())
 
 
+#: Joins the codes of a cluster of municipalities analysed as one (``GM0642+GM0531``).
+CLUSTER_SEP = "+"
+
+
 @dataclass(frozen=True)
 class Gemeente:
-    """A resolved municipality."""
+    """A resolved municipality, or a cluster of municipalities analysed as one.
 
-    code: str  # GMxxxx
+    A cluster's ``code`` joins its members' codes with ``+`` (``GM0642+GM0531``) and its
+    ``naam`` names them all (``Zwijndrecht en Hendrik-Ido-Ambacht``).
+    """
+
+    code: str  # GMxxxx, or GMxxxx+GMyyyy for a cluster
     naam: str
     veiligheidsregio: str | None = None
+    leden: tuple[Gemeente, ...] = ()
+
+    @property
+    def codes(self) -> tuple[str, ...]:
+        """The municipality codes: the members of a cluster, else this one."""
+        return tuple(m.code for m in self.leden) or (self.code,)
+
+    @property
+    def is_cluster(self) -> bool:
+        return len(self.leden) > 1
 
     @property
     def slug(self) -> str:
         """Folder-safe label, e.g. ``GM0489_Barendrecht``."""
-        return f"{self.code}_{''.join(c if c.isalnum() else '_' for c in self.naam)}"
+        return f"{self.code}_{''.join(c if c.isalnum() or c == '+' else '_' for c in self.naam)}"
+
+
+def cluster(members: list[Gemeente] | tuple[Gemeente, ...]) -> Gemeente:
+    """One municipality, or a cluster of several (in code order, each once)."""
+    unique = sorted({m.code: m for m in members}.values(), key=lambda m: m.code)
+    if len(unique) == 1:
+        return unique[0]
+    names = [m.naam for m in unique]
+    naam = ", ".join(names[:-1]) + " en " + names[-1]
+    regions = {m.veiligheidsregio for m in unique}
+    return Gemeente(
+        CLUSTER_SEP.join(m.code for m in unique),
+        naam,
+        regions.pop() if len(regions) == 1 else None,
+        tuple(unique),
+    )
 
 
 @functools.cache
@@ -71,18 +105,25 @@ def gemeenten() -> pd.DataFrame:
     return table
 
 
-def resolve_gemeente(query: str | int) -> Gemeente:
-    """Resolve a municipality code or name: ``GM0489``, ``0489``, ``489``, ``barendrecht``.
+def resolve_gemeente(query: str | int | Gemeente | list | tuple) -> Gemeente:
+    """Resolve a municipality code or name: ``GM0489``, ``0489``, ``489``, ``barendrecht``;
+    a list of them, or codes joined by ``+``, resolves to a cluster (:func:`cluster`).
 
     Raises
     ------
     UnknownMunicipalityError
         With a Dutch message listing close matches.
     """
+    if isinstance(query, Gemeente):
+        return query
+    if isinstance(query, list | tuple):
+        return cluster([resolve_gemeente(q) for q in query])
     table = _municipality_table()
     raw = str(query).strip()
     if not raw:
         raise UnknownMunicipalityError("Geen gemeente opgegeven. Geef een code (GM0489) of naam.")
+    if CLUSTER_SEP in raw:
+        return cluster([resolve_gemeente(part) for part in raw.split(CLUSTER_SEP) if part.strip()])
     digits = raw.upper().removeprefix("GM")
     if digits.isdigit():
         code = f"GM{int(digits):04d}"
@@ -119,9 +160,9 @@ def _cells() -> gpd.GeoDataFrame:
     return frame.to_crs(CRS) if frame.crs != CRS else frame
 
 
-def _select(layer: str, code: str) -> gpd.GeoDataFrame:
+def _select(layer: str, gemeente: Gemeente) -> gpd.GeoDataFrame:
     frame = _read_layer(layer)
-    selected = frame[frame["gemeentecode"] == code].reset_index(drop=True)
+    selected = frame[frame["gemeentecode"].isin(gemeente.codes)].reset_index(drop=True)
     return selected.copy()
 
 
@@ -135,29 +176,36 @@ def _need(frame: gpd.GeoDataFrame, what: str, gemeente: Gemeente) -> gpd.GeoData
     return frame
 
 
+def gemeente_kerncijfers() -> pd.DataFrame:
+    """CBS kerncijfers 2024 of every shipped municipality (no geometry): gemeentecode,
+    gemeentenaam, aantal_inwoners, …"""
+    frame = _read_layer("gemeenten")
+    return pd.DataFrame(frame.drop(columns=frame.geometry.name))
+
+
 def gemeente_grens(query: str | int) -> gpd.GeoDataFrame:
-    """The municipality outline (land part) as a one-row GeoDataFrame."""
+    """The municipality outline (land part): one row per municipality (of a cluster)."""
     gem = resolve_gemeente(query)
-    return _need(_select("gemeenten", gem.code), "gemeentegrens", gem)
+    return _need(_select("gemeenten", gem), "gemeentegrens", gem)
 
 
 def wijken(query: str | int) -> gpd.GeoDataFrame:
     """The wijken of a municipality with CBS kerncijfers 2024."""
     gem = resolve_gemeente(query)
-    return _need(_select("wijken", gem.code), "wijkindeling", gem)
+    return _need(_select("wijken", gem), "wijkindeling", gem)
 
 
 def buurten(query: str | int) -> gpd.GeoDataFrame:
     """The buurten of a municipality with CBS kerncijfers 2024."""
     gem = resolve_gemeente(query)
-    return _need(_select("buurten", gem.code), "buurtindeling", gem)
+    return _need(_select("buurten", gem), "buurtindeling", gem)
 
 
 def vierkanten(query: str | int) -> gpd.GeoDataFrame:
     """The inhabited CBS 100 m squares 2024 whose centre lies in the municipality."""
     gem = resolve_gemeente(query)
     cells = _cells()
-    return cells[cells["gemeentecode"] == gem.code].reset_index(drop=True).copy()
+    return cells[cells["gemeentecode"].isin(gem.codes)].reset_index(drop=True).copy()
 
 
 def pc4(query: str | int | None = None) -> gpd.GeoDataFrame:
@@ -168,7 +216,7 @@ def pc4(query: str | int | None = None) -> gpd.GeoDataFrame:
     if query is None:
         return frame
     gem = resolve_gemeente(query)
-    return frame[frame["gemeentecode"] == gem.code].reset_index(drop=True)
+    return frame[frame["gemeentecode"].isin(gem.codes)].reset_index(drop=True)
 
 
 def cell_id(x: np.ndarray, y: np.ndarray, cell_size: int = 100) -> np.ndarray:

@@ -29,6 +29,7 @@ from IPython.display import HTML
 
 from bcba import config
 from bcba.errors import ConfigError, InputProblem, InputValidationError, MissingInputError
+from bcba.io import read_csv
 from bcba.report import html as rh
 
 log = logging.getLogger(__name__)
@@ -101,7 +102,7 @@ def latest_run_folders(results_root: str | Path | None = None) -> dict[str, Path
 
 def _read(folder: Path, name: str) -> pd.DataFrame | None:
     path = folder / name
-    return pd.read_csv(path) if path.is_file() else None
+    return read_csv(path) if path.is_file() else None
 
 
 def _measures_one(code: str, folder: Path, inwoners: float) -> dict:

@@ -870,12 +870,8 @@ class RiskTerrainModel:
         e_all, self.has_exposure_ = self._exposure(cells, exposure)
         fit_mask = e_all > 0
         self.n_events_excluded_ = float(y_all[~fit_mask].sum())
-        if self.n_events_excluded_:
-            logger.warning(
-                "%g gebeurtenissen liggen in cellen zonder blootstelling (0 adressen) en "
-                "tellen niet mee in het model",
-                self.n_events_excluded_,
-            )
+        if self.n_events_excluded_:  # reported once per run by bcba.spatial, not per refit
+            logger.debug("%g gebeurtenissen in cellen zonder adressen", self.n_events_excluded_)
         y, e = y_all[fit_mask], e_all[fit_mask]
         if y.sum() <= 0:
             raise ConfigError(

@@ -43,8 +43,8 @@ def _as_date(value: str | dt.date | None, what: str) -> dt.date | None:
 
 def make_run_config(
     *,
-    gemeente: str,
-    data_dir: str | Path | None = None,
+    gemeente: str | list[str],
+    data_dir: str | Path | list | None = None,
     output_dir: str | Path | None = None,
     periode: tuple[dt.date | str | None, dt.date | str | None] | None = None,
     ontvanger: str = "Burgemeester",
@@ -52,8 +52,18 @@ def make_run_config(
     thema_config: str | Path | None = None,
     tegel_url: str | None = None,
     today: dt.date | None = None,
+    gebied: list[str] | None = None,
+    gebied_bestand: str | Path | None = None,
+    gebied_naam: str = "",
+    knooppunt_sbi: list[str] | None = None,
+    knooppunt_naam: str = "",
 ) -> RunConfig:
-    """Resolve defaults (folders, period, report id) into a validated :class:`RunConfig`."""
+    """Resolve defaults (folders, period, report id) into a validated :class:`RunConfig`.
+
+    ``gemeente`` may name several municipalities (a cluster analysed as one). Their inputs
+    sit in one folder (``data_dir``, or ``data/raw/<GMxxxx+GMyyyy>``) or in one folder per
+    municipality (a list, or ``data/raw/<GMxxxx>`` of each).
+    """
     from bcba.privacy import new_report_id
 
     gem = resolve_gemeente(gemeente)
@@ -61,11 +71,12 @@ def make_run_config(
     default_start, default_end = config.default_period(today)
     start = _as_date(periode[0], "periode_start") if periode else None
     end = _as_date(periode[1], "periode_eind") if periode else None
-    data = Path(data_dir) if data_dir not in (None, "") else config.raw_dir() / gem.code
-    if not data.is_dir():
+    folders = _input_folders(gem, data_dir)
+    absent = [f for f in folders if not f.is_dir()]
+    if absent:
         raise MissingInputError(
-            f"Invoermap {data} bestaat niet. Zet de extracten daar neer, of maak demodata met "
-            f"'bcba demodata --gemeente {gem.code}'."
+            f"Invoermap {', '.join(map(str, absent))} bestaat niet. Zet de extracten daar neer, of "
+            f"maak demodata met 'bcba demodata --gemeente {gem.codes[0]}'."
         )
     out = (
         Path(output_dir)
@@ -75,26 +86,48 @@ def make_run_config(
     theme_path = Path(thema_config) if thema_config not in (None, "") else None
     if theme_path is not None and not theme_path.is_file():
         raise MissingInputError(f"Thema-configuratie {theme_path} bestaat niet.")
+    area_file = Path(gebied_bestand) if gebied_bestand not in (None, "") else None
+    if area_file is not None and not area_file.is_file():
+        raise MissingInputError(f"Gebiedsbestand {area_file} bestaat niet.")
     return RunConfig(
         gemeente=gem.code,
-        data_dir=data.resolve(),
+        data_dir=folders[0].resolve(),
+        data_dirs=[f.resolve() for f in folders],
         output_dir=out.resolve(),
         periode_start=start or default_start,
         periode_eind=end or default_end,
         ontvanger=ontvanger or "Burgemeester",
-        rapport_id=rapport_id or new_report_id(gem.code, today),
+        rapport_id=rapport_id or new_report_id(gem.codes[0], today),
         thema_config=theme_path,
         tegel_url=tegel_url or None,
+        gebied=list(gebied or []),
+        gebied_bestand=area_file.resolve() if area_file is not None else None,
+        gebied_naam=gebied_naam,
+        knooppunt_sbi=list(knooppunt_sbi or []),
+        knooppunt_naam=knooppunt_naam,
     )
+
+
+def _input_folders(gem, data_dir) -> list[Path]:
+    if isinstance(data_dir, list | tuple):
+        return [Path(d) for d in data_dir]
+    if data_dir not in (None, ""):
+        return [Path(data_dir)]
+    joint = config.raw_dir() / gem.code
+    if not gem.is_cluster or joint.is_dir():
+        return [joint]
+    return [config.raw_dir() / code for code in gem.codes]
 
 
 #: Files only the synthetic generator writes into a raw folder.
 DEMO_MARKERS = ("DEMO_SYNTHETISCH.txt", "planted.json")
 
 
-def is_demo_data(folder: str | Path) -> bool:
-    """Whether ``folder`` holds generated (synthetic) demo data: the generator leaves a marker."""
-    return any((Path(folder) / name).is_file() for name in DEMO_MARKERS)
+def is_demo_data(folder: str | Path | list) -> bool:
+    """Whether ``folder`` (or any of several) holds generated (synthetic) demo data: the
+    generator leaves a marker."""
+    folders = folder if isinstance(folder, list | tuple) else [folder]
+    return any((Path(f) / name).is_file() for f in folders for name in DEMO_MARKERS)
 
 
 #: Written into a run folder when the run completed; its presence makes a folder a run.

@@ -10,6 +10,7 @@ import pytest
 
 from bcba import batch
 from bcba.errors import ConfigError
+from bcba.io import read_csv
 from bcba.runs import mark_complete
 
 PERIODE = (dt.date(2024, 1, 1), dt.date(2025, 12, 31))
@@ -229,7 +230,7 @@ def test_national_export_uses_only_the_batch_complete_runs(data_root, tmp_path, 
     assert summary["gemeente"].tolist() == ["GM0489", BROKEN, "GM0597", "LANDELIJK"]
     assert summary.set_index("gemeente").loc["LANDELIJK", "status"] == "klaar"
     assert seen == [(1, 3), (2, 3), (3, 3)]
-    export = pd.read_csv(out, dtype=str)
+    export = read_csv(out, dtype=str)
     codes = set(export["gemeentecode"].dropna()) - {"totaal"}
     assert codes == {"GM0489", "GM0597"}, export
 

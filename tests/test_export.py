@@ -20,6 +20,7 @@ from scipy.optimize import Bounds, LinearConstraint, linprog, milp
 
 from bcba import audit, export
 from bcba.errors import ConfigError, PrivacyError
+from bcba.io import read_csv
 
 # --------------------------------------------------------------------------- the attacker
 
@@ -445,7 +446,7 @@ def test_write_export_and_its_audit_entry(tmp_path, monkeypatch):
     out = export.export_landelijk(_long(np.array([[3, 20], [15, 30]])))
     path = export.write_export(out, tmp_path / "uit" / "landelijk.csv", inputs=[flags])
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
-    back = pd.read_csv(path, dtype={"aantal": "Int64"})
+    back = read_csv(path, dtype={"aantal": "Int64"})
     assert back.columns.tolist() == ["wijkcode", "thema", "aantal", "status"]
     assert back["status"].tolist() == out["status"].tolist()
     readme = (tmp_path / "uit" / "landelijk_LEESMIJ.txt").read_text(encoding="utf-8")

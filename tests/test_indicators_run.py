@@ -16,6 +16,7 @@ from shapely.geometry import Point, box
 
 from bcba.indicators import IndicatorConfig, compute_indicators, to_geopackage, write_results
 from bcba.indicators.signals import build_signals, risk_locations
+from bcba.io import read_csv
 from bcba.themes import load_themes
 
 PERIODE = (dt.date(2024, 1, 1), dt.date(2025, 12, 31))
@@ -347,7 +348,7 @@ def test_no_origin_attribute_enters_any_output(inputs, results, tmp_path):
         pd.testing.assert_frame_equal(pd.DataFrame(a), pd.DataFrame(b), obj=name)
     written = write_results(r, tmp_path / "uit")
     gpkg = to_geopackage(r, tmp_path / "uit" / "i.gpkg")
-    headers = [pd.read_csv(p, nrows=0).columns for p in written.values()]
+    headers = [read_csv(p, nrows=0).columns for p in written.values()]
     headers += [
         gpd.read_file(gpkg, layer=name, rows=0).columns for name, _ in pyogrio.list_layers(gpkg)
     ]
@@ -367,13 +368,13 @@ def test_write_results_and_geopackage(results, tmp_path):
     ):
         path = tmp_path / "uit" / name
         assert path.exists() and stat.S_IMODE(os.stat(path).st_mode) == 0o600
-    risk = pd.read_csv(written["risicolocaties"])
+    risk = read_csv(written["risicolocaties"])
     assert {"x", "y", "flag_ids"} <= set(risk.columns) and risk["x"].iloc[0] == 90050.0
-    mentions = pd.read_csv(written["enquete_vermeldingen"])
+    mentions = read_csv(written["enquete_vermeldingen"])
     assert "vermeldingen" not in mentions.columns  # only suppressed counts
     assert mentions["onderdrukt"].all() and mentions["respondenten"].isna().all()
     # the squares with establishments, each with every group; empty squares are left out
-    cel = pd.read_csv(written["gelegenheid_cel"])
+    cel = read_csv(written["gelegenheid_cel"])
     full = results.gelegenheid_cel
     assert (cel["n_alle"] > 0).all() and (full["n_alle"] == 0).any()
     assert len(cel) == int((full["n_alle"] > 0).sum()) > 0

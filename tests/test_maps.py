@@ -205,11 +205,55 @@ def test_gistar_labels_exact():
     ]
 
 
-def test_hotspot_map_from_z_and_p(buurten):
-    frame = buurten.assign(gi_z=np.linspace(-3, 3, len(buurten)), gi_p=np.full(len(buurten), 0.005))
+#: z, p and the class each of the twelve buurten must get (worked out by hand from the
+#: two-sided 90/95/99 % rule: p <= 0.01, 0.05, 0.10; the sign of z says hot or cold).
+HOTSPOT_CASES = [
+    (3.1, 0.002, "Hot spot 99%"),
+    (2.2, 0.010, "Hot spot 99%"),  # the bound belongs to the stricter class
+    (2.0, 0.030, "Hot spot 95%"),
+    (1.7, 0.050, "Hot spot 95%"),
+    (1.5, 0.090, "Hot spot 90%"),
+    (1.2, 0.100, "Hot spot 90%"),
+    (0.9, 0.300, "Niet significant"),
+    (-0.2, 0.900, "Niet significant"),
+    (-1.6, 0.080, "Cold spot 90%"),
+    (-2.1, 0.040, "Cold spot 95%"),
+    (-2.9, 0.004, "Cold spot 99%"),
+    (2.5, 0.110, "Niet significant"),
+]
+
+
+def test_hotspot_map_gives_each_feature_its_class_and_colour(buurten):
+    z, p, expected = (list(col) for col in zip(*HOTSPOT_CASES, strict=True))
+    frame = buurten.assign(gi_z=z, gi_p=p, reden=[f"buurt {i}" for i in range(len(z))])
     m = interactive.hotspot_map(frame, titel="Hot spots drugs", basemap=BASE, klasse_column=None)
-    page = to_offline_html(m)
-    assert "Hot spot 99%" in page and "Cold spot 99%" in page and "Niet significant" in page
+    layer = next(g for g in _geojson_layers(m) if g.layer_name == "Hot spots drugs")
+    features = layer.data["features"]
+    assert [f["properties"]["reden"] for f in features] == [f"buurt {i}" for i in range(12)]
+    assert [f["properties"]["_klasse"] for f in features] == expected
+    assert [f["properties"]["_kleur"] for f in features] == [
+        palette.GISTAR_CLASSES[c] for c in expected
+    ]
+    # the legend lists every class once, in order, with its colour
+    legend = next(c for c in m._children.values() if isinstance(c, interactive.Legend))
+    listed = re.findall(r"background:(#[0-9a-f]{6});[^>]*></span>([^<]+)</div>", legend.html)
+    assert [(label, colour) for colour, label in listed] == list(palette.GISTAR_CLASSES.items())
+    # the print twin colours each buurt the same way (alpha 0.9 over the fill)
+    fig = static.hotspot_figure(frame, titel="t", basemap=BASE, klasse_column=None)
+    data = next(c for c in fig.axes[0].collections if c.get_zorder() == 5)
+    assert [matplotlib.colors.to_hex(c) for c in data.get_facecolors()] == [
+        palette.GISTAR_CLASSES[c] for c in expected
+    ]
+
+
+def test_hotspot_map_without_any_signal_has_only_not_significant(buurten):
+    frame = buurten.assign(gi_z=0.0, gi_p=0.9)
+    m = interactive.hotspot_map(frame, titel="Hot spots", basemap=BASE, klasse_column=None)
+    layer = next(g for g in _geojson_layers(m) if g.layer_name == "Hot spots")
+    assert {f["properties"]["_klasse"] for f in layer.data["features"]} == {"Niet significant"}
+    assert {f["properties"]["_kleur"] for f in layer.data["features"]} == {
+        palette.GISTAR_CLASSES["Niet significant"]
+    }
 
 
 def test_risk_locations_are_clustered_and_coloured_by_flag(locaties):
@@ -277,7 +321,7 @@ def test_palette_is_shared_by_static_and_interactive(buurten):
     fig = static.buurt_choropleth_figure(
         buurten, "score", titel="t", basemap=BASE, method="fixed", breaks=FIXED
     )
-    legend = fig.axes[0].get_legend()
+    legend = fig.legends[0]
     static_entries = [
         (t.get_text(), matplotlib.colors.to_hex(h.get_facecolor()))
         for t, h in zip(legend.get_texts(), legend.legend_handles, strict=True)

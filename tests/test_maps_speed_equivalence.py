@@ -150,3 +150,28 @@ def _choropleth() -> folium.Map:
         method="fixed",
         breaks=[1.0, 2.0, 4.0, 6.0, 8.0],
     )
+
+
+def test_fast_folium_page_equals_folium_rendering_geopandas_json(monkeypatch):
+    """The page built from ragged arrays equals the page folium renders when given
+    geopandas' own GeoJSON text (``to_json(drop_id=True)``) for every layer."""
+    from bcba.maps import basemap, offline
+
+    fast = _same_ids(offline.to_offline_html(_choropleth()))
+
+    def reference_json(frame):  # what folium itself does with geopandas' GeoJSON text
+        return json.loads(frame.to_json(drop_id=True))
+
+    monkeypatch.setattr(interactive, "geojson_dict", reference_json)
+    monkeypatch.setattr(offline, "geojson_dict", reference_json)
+    basemap.basemap_for_gemeente.cache_clear()  # the basemap caches its web layers
+    try:
+        slow = _same_ids(offline.to_offline_html(_choropleth()))
+    finally:
+        basemap.basemap_for_gemeente.cache_clear()
+    assert fast == slow
+    # the comparison covers real content: the eight buurten, their popups and the basemap
+    reason = "veel \\u0026lt;b\\u0026gt;meldingen\\u0026lt;/b\\u0026gt;"  # escaped twice
+    assert fast.count(reason) == 8
+    for layer in ("Buurgemeenten", "Water", "Wijkgrenzen", "Gemeentegrens", "Namen"):
+        assert layer in fast, layer

@@ -14,6 +14,7 @@ from shapely.geometry import Point, box
 from bcba import monitoring
 from bcba.config import CRS
 from bcba.errors import CRSMismatchError, InputValidationError, MissingInputError
+from bcba.io import read_csv, write_csv
 from bcba.runs import INCOMPLETE_MARKER, mark_complete
 
 X0, Y0 = 100_000.0, 400_000.0
@@ -115,14 +116,15 @@ def test_interventions_file_lists_every_bad_row(tmp_path):
 def _write_run(folder: Path, scores: dict[str, float], hot_cells: list[str]) -> Path:
     folder.mkdir(parents=True)
     codes = list(scores)
-    pd.DataFrame(
+    scores_buurt = pd.DataFrame(
         {
             "buurtcode": codes,
             "buurtnaam": [f"Buurt {c[-1]}" for c in codes],
             "score_drugs": list(scores.values()),
             "rang_drugs": pd.Series(list(scores.values())).rank(ascending=False).astype(int),
         }
-    ).to_csv(folder / "scores_buurt.csv", index=False)
+    )
+    write_csv(scores_buurt, folder / "scores_buurt.csv")
     cells = ["E1000N4000", "E1001N4000", "E1002N4000"]
     klasse = ["Hot spot 99%" if c in hot_cells else "Niet significant" for c in cells]
     gpd.GeoDataFrame(
@@ -154,7 +156,7 @@ def test_vergelijk_finds_latest_two_runs_and_changes(tmp_path):
     assert (row["buurten_gestegen"], row["buurten_gedaald"]) == (1, 1)
     assert row["grootste_daling"] == "Buurt 2 (-3,00)"
     assert result.path == base / "2026-01-15" / "vergelijking.csv"
-    assert len(pd.read_csv(result.path)) == 3
+    assert len(read_csv(result.path)) == 3
     section = monitoring.monitoring_section(result).data
     assert "Buurt 2" in section and "Verdwenen hotspots" in section
 

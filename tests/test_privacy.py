@@ -382,9 +382,9 @@ _TRICKY = st.sampled_from(
 )
 # lone surrogates cannot come out of a decoded file (strict or per-line decoding), so they
 # are left out of the text drawn here
-_TEXTS = st.lists(
-    st.one_of(st.characters(blacklist_categories=("Cs",)), _TRICKY), max_size=60
-).map("".join)
+_TEXTS = st.lists(st.one_of(st.characters(blacklist_categories=("Cs",)), _TRICKY), max_size=60).map(
+    "".join
+)
 
 
 @given(_TEXTS, st.booleans())

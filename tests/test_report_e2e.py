@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 from pypdf import PdfReader
 
+from bcba.io import read_csv
 from bcba.leakcheck import persons_from_planted, scan_outputs
 from bcba.pipeline import make_run_config, run_report
 
@@ -17,7 +18,7 @@ pytestmark = pytest.mark.slow
 
 SECTIONS = [
     "Samenvatting",
-    "Beeld in één oogopslag",
+    "In één oogopslag",
     "Beeld per thema",
     "Risicolocaties en signalen",
     "Concentraties en risicokaart",
@@ -166,14 +167,13 @@ def test_audit_log_records_the_run(report):
 
 
 def test_planted_structures_surface_in_results(report):
-    import pandas as pd
 
     result, raw, *_ = report
     planted = json.loads((raw / "planted.json").read_text(encoding="utf-8"))
-    factors = pd.read_csv(result.output_dir / "rtm_factoren.csv")
+    factors = read_csv(result.output_dir / "rtm_factoren.csv")
     selected = set(factors.loc[factors["geselecteerd"], "factor"])
     assert {"opslag", "autowasstraat"} & selected
-    scores = pd.read_csv(result.output_dir / "scores_buurt.csv", dtype={"buurtcode": str})
+    scores = read_csv(result.output_dir / "scores_buurt.csv", dtype={"buurtcode": str})
     drugs = [b["buurtcode"] for b in planted["buurten_hoog_risico"] if b["thema"] == "drugs"]
     top = scores.sort_values("rang_drugs").head(max(1, len(scores) // 10))["buurtcode"]
     assert set(drugs) & set(top)
@@ -226,7 +226,7 @@ def test_flagged_addresses_appear_as_street_and_number(report):
 
     result, raw, *_ = report
     bag = pd.read_csv(raw / "bag_adressen.csv", sep=";", dtype=str)
-    locations = pd.read_csv(result.output_dir / "risicolocaties.csv", dtype=str)
+    locations = read_csv(result.output_dir / "risicolocaties.csv", dtype=str)
     top = locations.sort_values(["n_soorten", "n_flags"], ascending=False).head(5)
     streets = bag.set_index(bag.columns[0]).reindex(top["adres_id"])
     text = " ".join(page.extract_text() for page in PdfReader(result.pdf).pages)

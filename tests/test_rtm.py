@@ -16,6 +16,7 @@ import shapely
 from scipy.spatial import cKDTree
 
 from bcba.errors import ConfigError, CRSMismatchError
+from bcba.io import read_csv
 from bcba.rtm import (
     RiskTerrainModel,
     apply_operationalisations,
@@ -225,5 +226,5 @@ def test_write_rtm_outputs(tmp_path):
     assert layers == {"buurten", "cellen"}
     assert len(gpd.read_file(written["risico_cellen"])) == len(cells)
     assert (
-        pd.read_csv(written["rtm_factoren"])["factor"].tolist() == model.factors_["factor"].tolist()
+        read_csv(written["rtm_factoren"])["factor"].tolist() == model.factors_["factor"].tolist()
     )

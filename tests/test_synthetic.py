@@ -187,9 +187,11 @@ def test_planted_risk_branches_and_home_addresses(tables, barendrecht):
     cluster = [r for r in manifest["risicolocaties"] if r["flag"] == "KVK_NIEUW_RISICOBRANCHE"]
     assert 6 <= len(cluster) <= 8
     assert len({r["buurtcode"] for r in cluster}) == 1
-    assert {"thema": "kwetsbare_branches", "buurtcode": cluster[0]["buurtcode"]} in manifest[
-        "buurten_hoog_risico"
-    ]
+    assert {
+        "thema": "kwetsbare_branches",
+        "buurtcode": cluster[0]["buurtcode"],
+        "bronnen": ["kvk", "partners", "enquete"],
+    } in manifest["buurten_hoog_risico"]
     rows = kvk[kvk["kvk_nummer"].isin([r["kvk_nummers"][0] for r in cluster])]
     assert set(rows["sbi_code"]) <= {"5630", "45205", "96021", "96022", "4742"}
     assert (_date(rows["datum_inschrijving"]) >= pd.Timestamp("2025-01-01")).all()
@@ -275,10 +277,12 @@ def test_planted_kadaster(tables, barendrecht):
 def test_hotspot_and_rtm_effect(tables, barendrecht):
     manifest, pol, bag = barendrecht[1], tables["pol"], tables["bag"]
     hot = manifest["hotspot"]
-    assert (
-        hot["thema"] == "drugs"
-        and {"thema": "drugs", "buurtcode": hot["buurtcode"]} in manifest["buurten_hoog_risico"]
-    )
+    assert hot["thema"] == "drugs"
+    assert {
+        "thema": "drugs",
+        "buurtcode": hot["buurtcode"],
+        "bronnen": ["partners", "enquete"],
+    } in manifest["buurten_hoog_risico"]
     xy = pol[(pol["x"] != "") & (pol["thema"] == "drugs")]
     cells = reference.cell_id(xy["x"].astype(float), xy["y"].astype(float))
     in_hot = np.isin(cells, hot["cel_ids"]) & (xy["soort"] == "hennepkwekerij").to_numpy()

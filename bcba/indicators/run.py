@@ -477,6 +477,9 @@ def _scores_wide(
     for thema in sc["thema"].unique():
         for c in (f"rang_{thema}", f"rang_{thema}_laag", f"rang_{thema}_hoog"):
             out[c] = out[c].astype("Float64").round().astype("Int64")
+        # the pivot of mixed value columns leaves objects: scores stay numbers in every file
+        for c in (f"score_{thema}", f"percentiel_{thema}"):
+            out[c] = out[c].astype(float)
         out[f"rang_{thema}_tekst"] = verdicts.rang_teksten(
             out[f"rang_{thema}_laag"], out[f"rang_{thema}_hoog"], out["klein_gebied"]
         ).to_numpy()

@@ -25,6 +25,7 @@ from jinja2 import Template
 from bcba.config import CRS
 from bcba.errors import ConfigError, CRSMismatchError, PrivacyError
 from bcba.maps import palette
+from bcba.maps.basemap import Basemap, coerce_basemap
 from bcba.maps.offline import (
     geojson_dict,
     js_string,
@@ -66,6 +67,10 @@ FORBIDDEN_COLUMNS = frozenset(
 _FORBIDDEN_PART = re.compile(
     r"(^|_)(naam|voornaam|achternaam|geboortedatum|bsn|persoon|iban|telefoon|email)(_|$)"
 )
+_LIST_SEPARATOR = re.compile(r";(?=\S)")
+#: Popups are at most this wide (px) and wrap their text; longer ones scroll.
+POPUP_MAX_WIDTH = 360
+POPUP_MAX_HEIGHT = 320
 #: Area-name columns that contain "naam" but are not personal.
 _ALLOWED_NAMES = frozenset({"buurtnaam", "wijknaam", "gemeentenaam", "themanaam", "thema_naam"})
 
@@ -165,7 +170,8 @@ def _format_cell(value: object, decimals: int) -> str:
         return palette.format_number_nl(int(value), 0)
     if isinstance(value, float | np.floating):
         return palette.format_number_nl(float(value), decimals)
-    return html.escape(str(value))
+    # a list joined by ";" gets a space after each item so a popup can wrap it
+    return html.escape(_LIST_SEPARATOR.sub("; ", str(value)))
 
 
 def _layer_frame(
@@ -237,14 +243,24 @@ def add_polygons(
         },
         highlight_function=lambda _f: {"weight": 2.5, "color": "#000000"},
         # folium refuses popup fields on a layer without features (nothing to pop up anyway)
-        popup=folium.GeoJsonPopup(
-            fields=popup_fields, aliases=[*_aliases(popup_columns, aliases), "Klasse"], labels=True
-        )
+        popup=_popup(popup_fields, [*_aliases(popup_columns, aliases), "Klasse"])
         if len(layer)
         else None,
     )
     geo.add_to(m)
     return geo
+
+
+def _popup(fields: Sequence[str], aliases: Sequence[str]) -> folium.GeoJsonPopup:
+    """A popup that shows every field in full: wrapped at words within
+    :data:`POPUP_MAX_WIDTH`, scrolling beyond :data:`POPUP_MAX_HEIGHT`."""
+    return folium.GeoJsonPopup(
+        fields=list(fields),
+        aliases=list(aliases),
+        labels=True,
+        max_width=POPUP_MAX_WIDTH,
+        max_height=POPUP_MAX_HEIGHT,
+    )
 
 
 def _finish(
@@ -258,14 +274,26 @@ def _finish(
     Legend(
         classes.legend_entries(include_no_data=include_no_data), title=title, marker=marker
     ).add_to(m)
-    folium.LayerControl(collapsed=False, position="topright").add_to(m)
+    # collapsed, and at the top left under the zoom buttons and the title: unfolded on a
+    # small map it would otherwise reach down over the legend at the bottom right
+    folium.LayerControl(collapsed=True, position="topleft").add_to(m)
     use_vendored_assets(m)
     return m
 
 
-def _base(basemap: Mapping | None, titel: str, tegel_url: str | None) -> folium.Map:
-    kwargs = dict(basemap or {})
-    return offline_map(title=titel, tegel_url=tegel_url, **kwargs)
+def _base(
+    basemap: Basemap | Mapping | None,
+    titel: str,
+    tegel_url: str | None,
+    *,
+    data_are_buurten: bool = False,
+) -> folium.Map:
+    return offline_map(
+        coerce_basemap(basemap),
+        title=titel,
+        tegel_url=tegel_url,
+        data_are_buurten=data_are_buurten,
+    )
 
 
 def buurt_choropleth(
@@ -274,7 +302,7 @@ def buurt_choropleth(
     *,
     titel: str,
     legend_title: str | None = None,
-    basemap: Mapping | None = None,
+    basemap: Basemap | Mapping | None = None,
     method: str = "quantile",
     k: int = 5,
     breaks: Sequence[float] | None = None,
@@ -294,8 +322,9 @@ def buurt_choropleth(
     titel
         Map title (Dutch).
     basemap
-        Keyword arguments of :func:`bcba.maps.offline.offline_map` (``gemeente`` or
-        ``outline``/``wijken``/``water``).
+        The run's :class:`~bcba.maps.basemap.Basemap` (built once with
+        :func:`~bcba.maps.basemap.build_basemap`; the buurten take its cleaned geometry),
+        or the older keyword mapping (``gemeente`` or ``outline``/``wijken``/``water``).
     method, k, breaks, decimals
         Classification, see :func:`bcba.maps.palette.score_classes`.
     popup_columns
@@ -322,11 +351,12 @@ def buurt_choropleth(
         title=legend_title or column,
     )
     labels = classes.assign(buurten[column])
-    m = _base(basemap, titel, tegel_url)
+    base = coerce_basemap(basemap)
+    m = _base(base, titel, tegel_url, data_are_buurten=True)
     shown = list(dict.fromkeys([*popup_columns[:1], column, *popup_columns[1:]]))
     add_polygons(
         m,
-        buurten,
+        base.align(buurten) if base is not None else buurten,
         classes=classes,
         labels=labels,
         name=legend_title or titel,
@@ -343,7 +373,7 @@ def risk_surface_map(
     *,
     titel: str,
     column: str = "relatief_risico",
-    basemap: Mapping | None = None,
+    basemap: Basemap | Mapping | None = None,
     popup_columns: Sequence[str] = ("reden",),
     aliases: Mapping[str, str] | None = None,
     tegel_url: str | None = None,
@@ -381,7 +411,7 @@ def hotspot_map(
     klasse_column: str | None = "gi_klasse",
     z_column: str = "gi_z",
     p_column: str = "gi_p",
-    basemap: Mapping | None = None,
+    basemap: Basemap | Mapping | None = None,
     popup_columns: Sequence[str] = ("reden",),
     aliases: Mapping[str, str] | None = None,
     show_not_significant: bool = True,
@@ -404,10 +434,12 @@ def hotspot_map(
             f"({z_column!r}, {p_column!r}); beschikbaar: {list(frame.columns)!r}"
         )
     keep = np.ones(len(frame), dtype=bool) if show_not_significant else labels != "Niet significant"
-    m = _base(basemap, titel, tegel_url)
+    base = coerce_basemap(basemap)
+    by_buurt = "buurtcode" in frame.columns
+    m = _base(base, titel, tegel_url, data_are_buurten=by_buurt)
     add_polygons(
         m,
-        frame[keep],
+        base.align(frame[keep]) if base is not None else frame[keep],
         classes=classes,
         labels=labels[keep],
         name=titel,
@@ -423,7 +455,7 @@ def risk_locations_map(
     *,
     titel: str,
     flag_column: str = "flag",
-    basemap: Mapping | None = None,
+    basemap: Basemap | Mapping | None = None,
     popup_columns: Sequence[str] = ("reden",),
     aliases: Mapping[str, str] | None = None,
     cluster: bool = True,
@@ -464,9 +496,7 @@ def risk_locations_map(
             radius=7, fill=True, fill_opacity=0.95, weight=1.5, color="#ffffff"
         ),
         style_function=lambda f: {"fillColor": f["properties"]["_kleur"], "color": "#333333"},
-        popup=folium.GeoJsonPopup(fields=[*shown], aliases=_aliases(shown, aliases), labels=True)
-        if len(layer)
-        else None,
+        popup=_popup(shown, _aliases(shown, aliases)) if len(layer) else None,
         control=not cluster,
     ).add_to(parent)
     return _finish(m, classes, title=classes.title, marker=True)
@@ -488,5 +518,10 @@ def save_map(m: folium.Map | str, path: str | Path) -> Path:
         f'font:bold 12px sans-serif;letter-spacing:.1em;padding:2px">{palette.MARKING}</div>'
     )
     page = page.replace("<body>", "<body>\n" + marking, 1)
-    page = page.replace("</head>", "<style>.leaflet-bottom{bottom:20px}</style>\n</head>", 1)
+    # the map ends above the bar, so the bar covers no control and no part of the map
+    page = page.replace(
+        "</head>",
+        "<style>.folium-map{height:calc(100% - 46px) !important}</style>\n</head>",
+        1,
+    )
     return write_text(path, page)

@@ -15,11 +15,14 @@ import html
 import json
 import logging
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 import folium
 import geopandas as gpd
 import numpy as np
+import pandas as pd
+import pyproj
 import shapely
 from branca.element import MacroElement
 from jinja2 import Template
@@ -27,6 +30,7 @@ from jinja2 import Template
 from bcba.config import ASSETS_DIR, CRS, WEB_CRS
 from bcba.errors import BcbaError, ConfigError, CRSMismatchError
 from bcba.maps import palette
+from bcba.maps.basemap import Basemap, basemap_from_layers, coerce_basemap
 
 log = logging.getLogger(__name__)
 
@@ -241,8 +245,39 @@ def js_string(text: str) -> str:
     return literal.replace("</", "<\\/").replace("<!--", "<\\!--")
 
 
+#: Height of the marking strip above every interactive map (px): outside the map, so no
+#: map control can ever cover it.
+MARKING_STRIP_PX = 24
+
+_MAP_CSS = f"""<style>
+.leaflet-container{{background:#ffffff !important;font-family:system-ui,sans-serif}}
+.folium-map{{height:calc(100% - {MARKING_STRIP_PX}px) !important}}
+.bcba-map-marking{{height:{MARKING_STRIP_PX}px;box-sizing:border-box;text-align:center;
+ font:bold 13px/{MARKING_STRIP_PX - 4}px sans-serif;letter-spacing:.08em;background:#fff;
+ color:{palette.MARKING_COLOUR};border-bottom:2px solid {palette.MARKING_COLOUR};overflow:hidden;
+ white-space:nowrap}}
+.bcba-map-title{{background:rgba(255,255,255,.92);padding:4px 8px;font:bold 14px sans-serif;
+ border-radius:3px;box-shadow:0 1px 4px rgba(0,0,0,.3);max-width:min(420px,45vw);white-space:normal}}
+.bcba-legend{{max-height:calc(100vh - {MARKING_STRIP_PX + 150}px);overflow-y:auto}}
+.leaflet-popup-content{{max-width:360px}}
+.leaflet-control-layers{{font-size:12px;line-height:1.4}}
+.foliumpopup table{{font-size:13px;line-height:1.35}}
+.foliumpopup th{{vertical-align:top;text-align:left;white-space:nowrap}}
+.foliumpopup td{{overflow-wrap:anywhere;word-break:normal}}
+.bcba-naam-anker{{overflow:visible}}
+.bcba-naam{{position:absolute;left:0;top:0;transform:translate(-50%,-50%);white-space:nowrap;
+ font:12px/1.15 system-ui,sans-serif;color:#333;pointer-events:none;
+ text-shadow:0 0 2px #fff,0 0 2px #fff,0 0 3px #fff,0 0 4px #fff}}
+.bcba-naam-gemeente{{font-size:13px;color:#6f6f6f;font-style:italic;text-transform:uppercase;
+ letter-spacing:.06em}}
+.bcba-naam-wijk{{font-weight:700;color:#262626}}
+.bcba-naam-buurt{{font-size:11px;font-style:italic;color:#4a4a4a}}
+.bcba-naam-straat{{font-size:10px;color:#5b4636}}
+</style>"""
+
+
 class _MapChrome(MacroElement):
-    """Marking overlay, CBS attribution without Leaflet's web link, and a legend slot."""
+    """Marking strip above the map, CBS attribution without Leaflet's web link, title."""
 
     _template = Template(
         """
@@ -250,38 +285,31 @@ class _MapChrome(MacroElement):
         (function(map) {
             map.attributionControl.setPrefix(false);
             L.control.scale({imperial: false, position: 'bottomleft'}).addTo(map);
+            var container = map.getContainer();
+            var mark = document.createElement('div');
+            mark.className = 'bcba-map-marking';
+            mark.textContent = {{ this.marking_js }};
+            container.parentNode.insertBefore(mark, container);
             var bounds = {{ this.bounds_js }};
-            if (bounds) {
-                // In an iframe the map may be built before it has a size: fit again once it has.
-                var fitted = false;
-                var fit = function() {
-                    var c = map.getContainer();
-                    if (c.clientWidth > 0 && c.clientHeight > 0) {
-                        map.invalidateSize();
-                        map.fitBounds(bounds);
-                        fitted = true;
-                    }
-                };
-                window.addEventListener('load', fit);
-                if (window.ResizeObserver) {
-                    new ResizeObserver(function() { if (!fitted) { fit(); } })
-                        .observe(map.getContainer());
+            // In an iframe the map may be built before it has a size: fit again once it has.
+            var fitted = false;
+            var fit = function() {
+                if (container.clientWidth > 0 && container.clientHeight > 0) {
+                    map.invalidateSize();
+                    if (bounds) { map.fitBounds(bounds); }
+                    fitted = true;
                 }
+            };
+            window.addEventListener('load', fit);
+            if (window.ResizeObserver) {
+                new ResizeObserver(function() { if (!fitted) { fit(); } }).observe(container);
             }
             map.attributionControl.addAttribution({{ this.attribution_js }});
-            var mark = L.DomUtil.create('div', 'bcba-map-marking', map.getContainer());
-            mark.textContent = {{ this.marking_js }};
-            mark.style.cssText = 'position:absolute;top:6px;left:50%;transform:translateX(-50%);'
-                + 'z-index:1000;background:#fff;color:{{ this.colour }};font:bold 13px sans-serif;'
-                + 'letter-spacing:.08em;padding:2px 10px;border:2px solid {{ this.colour }};'
-                + 'pointer-events:none;';
             {% if this.title %}
             var title = L.control({position: 'topleft'});
             title.onAdd = function() {
                 var d = L.DomUtil.create('div', 'bcba-map-title');
                 d.textContent = {{ this.title_js }};
-                d.style.cssText = 'background:rgba(255,255,255,.9);padding:4px 8px;'
-                    + 'font:bold 14px sans-serif;border-radius:3px;box-shadow:0 1px 4px rgba(0,0,0,.3);';
                 return d;
             };
             title.addTo(map);
@@ -307,7 +335,114 @@ class _MapChrome(MacroElement):
         self.marking_js = js_string(palette.MARKING)
         self.title_js = js_string(title)
         self.bounds_js = json.dumps(bounds)
-        self.colour = palette.MARKING_COLOUR
+
+
+class MapLabels(folium.map.Layer):
+    """The basemap's names on a web map, shown per zoom level without collisions.
+
+    Every label carries the zoom from which it fits its area or street
+    (:attr:`bcba.maps.basemap.Basemap.labels`); after every zoom or move the labels that
+    qualify are laid out in priority order and one that would overlap an earlier one is
+    hidden, so wijk names show first, buurt names as one zooms in and street names only
+    close up.
+    """
+
+    _template = Template(
+        """
+        {% macro script(this, kwargs) %}
+        var {{ this.get_name() }} = L.layerGroup();
+        (function(map, group) {
+            var pane = map.createPane('bcba-namen');
+            pane.style.zIndex = 450;
+            pane.style.pointerEvents = 'none';
+            var data = {{ this.data_js }};
+            var items = data.map(function(d) {
+                var span = document.createElement('span');
+                span.className = 'bcba-naam bcba-naam-' + d[3];
+                span.textContent = d[2];
+                if (d[4]) {
+                    span.style.transform = 'translate(-50%,-50%) rotate(' + (-d[4]) + 'deg)';
+                }
+                var icon = L.divIcon({className: 'bcba-naam-anker', html: span, iconSize: [0, 0]});
+                var marker = L.marker([d[0], d[1]], {
+                    icon: icon, interactive: false, keyboard: false, pane: 'bcba-namen'
+                }).addTo(group);
+                return {d: d, marker: marker, span: span};
+            });
+            var layout = function() {
+                if (!map.hasLayer(group) || map._animatingZoom) { return; }
+                var zoom = map.getZoom(), size = map.getSize(), shown = [];
+                var frame = map.getContainer().getBoundingClientRect();
+                // the controls (zoom, title, legend, layers, scale) are obstacles too
+                var placed = Array.prototype.map.call(
+                    map.getContainer().querySelectorAll('.leaflet-control'),
+                    function(c) {
+                        var r = c.getBoundingClientRect();
+                        return {left: r.left - frame.left, right: r.right - frame.left,
+                                top: r.top - frame.top, bottom: r.bottom - frame.top};
+                    });
+                items.forEach(function(item) {
+                    var el = item.marker.getElement();
+                    if (!el) { return; }
+                    var p = map.latLngToContainerPoint([item.d[0], item.d[1]]);
+                    var ok = zoom >= item.d[5] && p.x >= 0 && p.y >= 0
+                        && p.x <= size.x && p.y <= size.y;
+                    el.style.display = ok ? '' : 'none';
+                    delete el.dataset.zichtbaar;
+                    if (ok) { item.p = p; shown.push(item); }
+                });
+                // the size of each text (unaffected by map transforms), turned by its angle
+                shown.forEach(function(item) {
+                    if (item.w === undefined) {
+                        var a = Math.abs(item.d[4]) * Math.PI / 180;
+                        var w = item.span.offsetWidth, h = item.span.offsetHeight;
+                        item.w = w * Math.cos(a) + h * Math.sin(a);
+                        item.h = w * Math.sin(a) + h * Math.cos(a);
+                    }
+                });
+                shown.forEach(function(item) {
+                    var r = {left: item.p.x - item.w / 2, right: item.p.x + item.w / 2,
+                             top: item.p.y - item.h / 2, bottom: item.p.y + item.h / 2};
+                    var hit = false;
+                    for (var j = 0; j < placed.length && !hit; j++) {
+                        var q = placed[j];
+                        hit = r.left - 2 < q.right && r.right + 2 > q.left
+                            && r.top - 2 < q.bottom && r.bottom + 2 > q.top;
+                    }
+                    var el = item.marker.getElement();
+                    if (hit) { el.style.display = 'none'; }
+                    else { placed.push(r); el.dataset.zichtbaar = '1'; }
+                });
+            };
+            map.on('zoomend moveend viewreset overlayadd resize', layout);
+            window.addEventListener('load', function() { setTimeout(layout, 0); });
+            {% if this.show %}group.addTo(map);{% endif %}
+            layout();
+        })({{ this._parent.get_name() }}, {{ this.get_name() }});
+        {% endmacro %}
+        """
+    )
+
+    def __init__(self, labels: pd.DataFrame, *, name: str = "Namen", show: bool = True) -> None:
+        super().__init__(name=name, overlay=True, control=True, show=show)
+        self._name = "BcbaNamen"
+        if len(labels):
+            lon, lat = to_web_xy(labels["x"].to_numpy(), labels["y"].to_numpy())
+            rows = [
+                [round(float(a), 6), round(float(o), 6), str(t), str(k), round(float(h), 1), int(z)]
+                for a, o, t, k, h, z in zip(
+                    lat,
+                    lon,
+                    labels["tekst"],
+                    labels["soort"],
+                    labels["hoek"],
+                    labels["min_zoom"],
+                    strict=True,
+                )
+            ]
+        else:
+            rows = []
+        self.data_js = js_json(rows)
 
 
 def to_web(frame: gpd.GeoDataFrame, *, grid_size: float = 1e-5) -> gpd.GeoDataFrame:
@@ -388,45 +523,6 @@ def geojson_dict(frame: gpd.GeoDataFrame) -> dict:
     return {"type": "FeatureCollection", "features": features}
 
 
-def _check_crs(frame: gpd.GeoDataFrame | None, what: str) -> None:
-    if frame is not None and (frame.crs is None or frame.crs != CRS):
-        raise CRSMismatchError(f"{what} moet in {CRS} zijn, niet in {frame.crs}.")
-
-
-def basemap_layers(
-    *,
-    gemeente: str | None = None,
-    outline: gpd.GeoDataFrame | None = None,
-    wijken: gpd.GeoDataFrame | None = None,
-    water: gpd.GeoDataFrame | None = None,
-) -> dict[str, gpd.GeoDataFrame | None]:
-    """The neutral basemap layers (outline, wijken, water), shared by folium and matplotlib.
-
-    Missing outline/wijken are taken from the shipped CBS Wijk- en buurtkaart 2024 when a
-    ``gemeente`` is given. Raises :class:`CRSMismatchError` for a layer not in EPSG:28992.
-    """
-    if gemeente is not None and (outline is None or wijken is None):
-        from bcba import reference
-
-        outline = reference.gemeente_grens(gemeente) if outline is None else outline
-        wijken = reference.wijken(gemeente) if wijken is None else wijken
-    for frame, what in ((outline, "outline"), (wijken, "wijken"), (water, "water")):
-        _check_crs(frame, what)
-    if wijken is not None and "water" in wijken.columns:
-        is_water = wijken["water"].astype(str).eq("JA")
-        if is_water.any():
-            extra = wijken.loc[is_water, [wijken.geometry.name]]
-            water = (
-                extra
-                if water is None
-                else gpd.GeoDataFrame(
-                    geometry=list(water.geometry.values) + list(extra.geometry.values), crs=CRS
-                )
-            )
-            wijken = wijken.loc[~is_water]
-    return {"outline": outline, "wijken": wijken, "water": water}
-
-
 def map_iframe(page: str, *, hoogte: int = 520) -> str:
     """An offline map page as a sandboxed ``<iframe srcdoc>`` for a report or notebook.
 
@@ -454,31 +550,214 @@ class OfflineMap(folium.Map):
         return map_iframe(to_offline_html(self))
 
 
+def js_json(value: object) -> str:
+    """A JSON value as JavaScript that keeps non-ASCII text readable and cannot close a
+    ``<script>`` element."""
+    text = json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return text.replace("</", "<\\/").replace("<!--", "<\\!--")
+
+
+@functools.cache
+def _to_wgs84() -> pyproj.Transformer:
+    return pyproj.Transformer.from_crs(CRS, WEB_CRS, always_xy=True)
+
+
+def to_web_xy(x: np.ndarray, y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """EPSG:28992 coordinates as WGS84 (longitude, latitude)."""
+    return _to_wgs84().transform(np.asarray(x, dtype=float), np.asarray(y, dtype=float))
+
+
+#: Simplification of the basemap layers on web maps (metres): invisible at the zooms where
+#: the layer matters, and it keeps each map page small.
+WEB_SIMPLIFY_M = {"buren": 25.0, "land": 5.0, "water": 15.0, "bebouwing": 15.0, "grenzen": 5.0}
+#: A background building layer larger than this is left off the web maps (print only).
+MAX_WEB_BUILDINGS = 20_000
+
+
+def _web_layer(basemap: Basemap, name: str, frame: gpd.GeoDataFrame, tolerance: float) -> dict:
+    """A basemap layer as WGS84 GeoJSON (simplified), cached on the basemap for every map."""
+    key = f"web:{name}"
+    if key not in basemap.cache:
+        geometry = shapely.simplify(frame.geometry.values, tolerance, preserve_topology=True)
+        plain = gpd.GeoDataFrame(geometry=geometry, crs=CRS)
+        plain = plain[~plain.geometry.is_empty]
+        basemap.cache[key] = geojson_dict(to_web(plain))
+    return basemap.cache[key]
+
+
+def _add_geojson(
+    m: folium.Map, data: dict, *, name: str, style: dict, pane: str, control: bool = True
+) -> None:
+    if not data["features"]:
+        return
+    folium.GeoJson(
+        data,
+        name=name,
+        style_function=lambda _f, s=style: s,
+        interactive=False,
+        control=control,
+        pane=pane,
+    ).add_to(m)
+
+
+def add_basemap(
+    m: folium.Map,
+    basemap: Basemap,
+    *,
+    data_are_buurten: bool,
+    tiles: bool,
+) -> None:
+    """Draw a :class:`~bcba.maps.basemap.Basemap` on a folium map in its own panes.
+
+    Neighbours, land and built-up land lie under the data; water over it for buurt maps
+    (``data_are_buurten``: a river is not part of a buurt's score) and under it for squares
+    and points; the built-up tint and the buurt borders only where the data do not draw
+    the buurten themselves;
+    borders and names lie over everything and let clicks through. With an
+    internal tile server (``tiles``) the tiles show land, water and streets, so only the
+    borders and the wijk and buurt names are added.
+    """
+    panes = {"bcba-onder": 250, "bcba-water": 410 if data_are_buurten else 260, "bcba-grenzen": 420}
+    for pane, z_index in panes.items():
+        folium.map.CustomPane(pane, z_index=z_index, pointer_events=False).add_to(m)
+    if not tiles:
+        _add_geojson(
+            m,
+            _web_layer(
+                basemap,
+                "buren",
+                # grown a little so the simplified neighbours leave no white slivers
+                basemap.buren.set_geometry(basemap.buren.buffer(120.0, quad_segs=2)),
+                WEB_SIMPLIFY_M["buren"],
+            ),
+            name="Buurgemeenten",
+            style={
+                "fillColor": palette.NEIGHBOUR_COLOUR,
+                "fillOpacity": 1,
+                "color": "#ffffff",
+                "weight": 1.5,
+            },
+            pane="bcba-onder",
+        )
+        _add_geojson(
+            m,
+            _web_layer(basemap, "land", basemap.outline, WEB_SIMPLIFY_M["land"]),
+            name="Gemeente",
+            style={"fillColor": palette.LAND_COLOUR, "fillOpacity": 1, "stroke": False},
+            pane="bcba-onder",
+            control=False,
+        )
+        layers = basemap.achtergrond
+        if "gebouwen" in layers and len(layers["gebouwen"]) <= MAX_WEB_BUILDINGS:
+            _add_geojson(
+                m,
+                _web_layer(basemap, "gebouwen", layers["gebouwen"], 0.5),
+                name="Gebouwen",
+                style={"fillColor": palette.BUILDING_COLOUR, "fillOpacity": 1, "stroke": False},
+                pane="bcba-onder",
+            )
+        elif not data_are_buurten and "gebouwen" not in layers and len(basemap.bebouwing):
+            _add_geojson(
+                m,
+                _web_layer(basemap, "bebouwing", basemap.bebouwing, WEB_SIMPLIFY_M["bebouwing"]),
+                name="Bewoond gebied",
+                style={"fillColor": palette.BUILT_UP_COLOUR, "fillOpacity": 1, "stroke": False},
+                pane="bcba-onder",
+            )
+        if "wegen" in layers:
+            _add_geojson(
+                m,
+                _web_layer(basemap, "wegen", layers["wegen"], 0.5),
+                name="Wegen",
+                style={
+                    "color": palette.ROAD_LINE_COLOUR,
+                    "weight": 1,
+                    "fillColor": palette.ROAD_COLOUR,
+                    "fillOpacity": 1,
+                },
+                pane="bcba-onder",
+            )
+        _add_geojson(
+            m,
+            _web_layer(basemap, "water", basemap.water, WEB_SIMPLIFY_M["water"]),
+            name="Water",
+            style={"fillColor": palette.WATER_COLOUR, "fillOpacity": 1, "stroke": False},
+            pane="bcba-water",
+        )
+        if "water" in layers:
+            streams = layers["water"]
+            streams = streams[~streams.geom_type.isin(["Polygon", "MultiPolygon"])]
+            _add_geojson(
+                m,
+                _web_layer(basemap, "waterlopen", streams, 0.5),
+                name="Waterlopen",
+                style={"color": palette.WATER_COLOUR, "weight": 2},
+                pane="bcba-water",
+            )
+    if len(basemap.buurten) > len(basemap.wijken) and not data_are_buurten:
+        _add_geojson(
+            m,
+            _web_layer(basemap, "buurtgrenzen", basemap.buurten, WEB_SIMPLIFY_M["grenzen"]),
+            name="Buurtgrenzen",
+            style={"fill": False, "color": palette.BUURT_BORDER_COLOUR, "weight": 0.8},
+            pane="bcba-grenzen",
+        )
+    _add_geojson(
+        m,
+        _web_layer(basemap, "wijkgrenzen", basemap.wijken, WEB_SIMPLIFY_M["grenzen"]),
+        name="Wijkgrenzen",
+        style={
+            "fill": False,
+            "color": palette.WIJK_BORDER_COLOUR,
+            "weight": 1.2,
+            "dashArray": "4 3",
+        },
+        pane="bcba-grenzen",
+    )
+    _add_geojson(
+        m,
+        _web_layer(basemap, "grens", basemap.outline, WEB_SIMPLIFY_M["land"]),
+        name="Gemeentegrens",
+        style={"fill": False, "color": palette.OUTLINE_COLOUR, "weight": 2},
+        pane="bcba-grenzen",
+    )
+    labels = basemap.labels
+    if tiles:
+        labels = labels[labels["soort"].isin(["wijk", "buurt"])]
+    if len(labels):
+        MapLabels(labels).add_to(m)
+
+
 def offline_map(
+    basemap: Basemap | Mapping | None = None,
     *,
     gemeente: str | None = None,
     outline: gpd.GeoDataFrame | None = None,
     wijken: gpd.GeoDataFrame | None = None,
     water: gpd.GeoDataFrame | None = None,
+    data_are_buurten: bool = False,
     tegel_url: str | None = None,
     tegel_attributie: str = "Interne kaartserver",
     title: str = "",
     crs: str = "EPSG3857",
     height: str | int = "100%",
 ) -> folium.Map:
-    """A folium map with no internet tiles and a neutral basemap from CBS geometry.
+    """A folium map with no internet tiles and the run's basemap.
 
     Parameters
     ----------
-    gemeente
-        Municipality code or name: outline and wijken are taken from the shipped CBS
-        Wijk- en buurtkaart 2024 when not given explicitly.
-    outline, wijken, water
-        Basemap layers in EPSG:28992 (e.g. from ``bcba.areas.StudyArea``); ``wijken`` with
-        a ``water == "JA"`` column value or a separate ``water`` layer is drawn blue.
+    basemap
+        The run's :class:`~bcba.maps.basemap.Basemap` (build it once with
+        :func:`~bcba.maps.basemap.build_basemap`), or the older keyword mapping.
+    gemeente, outline, wijken, water
+        The older keywords (EPSG:28992): a basemap is built from them when ``basemap`` is
+        not given (:func:`~bcba.maps.basemap.basemap_from_layers`).
+    data_are_buurten
+        The map's data are the buurten (a choropleth): water is drawn over them, and
+        neither the built-up tint nor the buurt borders are added.
     tegel_url
         Optional internal tile server URL template (``https://kaart.intern/{z}/{x}/{y}.png``);
-        never a public one unless the organisation decides so.
+        never a public one unless the organisation decides so (see docs/maps.md).
     title
         Title shown at the top left of the map.
     crs
@@ -487,16 +766,20 @@ def offline_map(
     Returns
     -------
     folium.Map
-        With the basemap layers, marking and CBS attribution; fitted to the outline.
+        With the basemap, the marking strip and the CBS attribution; fitted to the area.
 
     Raises
     ------
     CRSMismatchError
         When a layer is not in EPSG:28992.
+    ConfigError
+        For a ``tegel_url`` that is not an URL template with ``{z}``, ``{x}`` and ``{y}``.
     """
-    outline, wijken, water = basemap_layers(
-        gemeente=gemeente, outline=outline, wijken=wijken, water=water
-    ).values()
+    if basemap is None and any(v is not None for v in (gemeente, outline, wijken, water)):
+        basemap = basemap_from_layers(
+            gemeente=gemeente, outline=outline, wijken=wijken, water=water
+        )
+    base = coerce_basemap(basemap)
     if tegel_url is not None and not re.match(r"^https?://.+\{z\}.*\{x\}.*\{y\}", tegel_url):
         raise ConfigError(
             f"tegel_url moet een URL-sjabloon met {{z}}, {{x}} en {{y}} zijn, niet {tegel_url!r}"
@@ -515,14 +798,7 @@ def offline_map(
     m.options["minZoom"] = 8
     m.options["maxZoom"] = 19
     use_vendored_assets(m)
-    background = "#ffffff"
-    m.get_root().header.add_child(
-        folium.Element(
-            f"<style>.leaflet-container{{background:{background} !important;"
-            "font-family:system-ui,sans-serif}</style>"
-        ),
-        name="bcba_map_css",
-    )
+    m.get_root().header.add_child(folium.Element(_MAP_CSS), name="bcba_map_css")
     if tegel_url:
         folium.TileLayer(
             tiles=tegel_url,
@@ -531,50 +807,11 @@ def offline_map(
             overlay=False,
         ).add_to(m)
     bounds = None
-    if outline is not None:
-        land = to_web(outline[[outline.geometry.name]])
-        folium.GeoJson(
-            geojson_dict(land),
-            name="Gemeentegrens",
-            style_function=lambda _f: {
-                "fillColor": palette.LAND_COLOUR,
-                "fillOpacity": 1.0 if not tegel_url else 0.0,
-                "color": palette.OUTLINE_COLOUR,
-                "weight": 2,
-            },
-            interactive=False,
-            control=True,
-        ).add_to(m)
-        xmin, ymin, xmax, ymax = (float(v) for v in land.total_bounds)
-        bounds = [[ymin, xmin], [ymax, xmax]]
+    if base is not None:
+        add_basemap(m, base, data_are_buurten=data_are_buurten, tiles=bool(tegel_url))
+        lon, lat = to_web_xy(base.outline.total_bounds[[0, 2]], base.outline.total_bounds[[1, 3]])
+        bounds = [[float(lat[0]), float(lon[0])], [float(lat[1]), float(lon[1])]]
         m.fit_bounds(bounds)
-    if water is not None and len(water):
-        wat = to_web(water[[water.geometry.name]])
-        folium.GeoJson(
-            geojson_dict(wat),
-            name="Water",
-            style_function=lambda _f: {
-                "fillColor": palette.WATER_COLOUR,
-                "fillOpacity": 1.0,
-                "color": palette.WATER_COLOUR,
-                "weight": 0.5,
-            },
-            interactive=False,
-        ).add_to(m)
-    if wijken is not None:
-        keep = [c for c in ("wijkcode", "wijknaam") if c in wijken.columns]
-        wk = to_web(wijken[[*keep, wijken.geometry.name]])
-        folium.GeoJson(
-            geojson_dict(wk),
-            name="Wijkgrenzen",
-            style_function=lambda _f: {
-                "fill": False,
-                "color": palette.WIJK_BORDER_COLOUR,
-                "weight": 1,
-                "dashArray": "4 3",
-            },
-            interactive=False,
-        ).add_to(m)
     _MapChrome(title=title, bounds=bounds).add_to(m)
     return m
 

@@ -19,11 +19,17 @@ from bcba.errors import ConfigError
 #: Colour of areas without a value ("geen gegevens").
 NO_DATA_COLOUR = "#d9d9d9"
 NO_DATA_LABEL = "Geen gegevens"
-#: Neutral basemap colours.
+#: Neutral basemap colours (bcba.maps.basemap): quiet enough for the data on top.
 OUTLINE_COLOUR = "#333333"
-WIJK_BORDER_COLOUR = "#8c8c8c"
+WIJK_BORDER_COLOUR = "#7a7a7a"
+BUURT_BORDER_COLOUR = "#b5b5b5"
 LAND_COLOUR = "#fbfaf7"
-WATER_COLOUR = "#cfe3f1"
+WATER_COLOUR = "#aecfe8"
+NEIGHBOUR_COLOUR = "#e3e3e3"
+BUILT_UP_COLOUR = "#ebe5da"
+BUILDING_COLOUR = "#d9d1c4"
+ROAD_COLOUR = "#ffffff"
+ROAD_LINE_COLOUR = "#9a8f80"
 #: The confidentiality marking shown on every map, page and section.
 MARKING = "STRIKT VERTROUWELIJK"
 MARKING_COLOUR = "#b00020"

@@ -484,9 +484,10 @@ def _write_i2_csv(frame: pd.DataFrame, path: Path) -> None:
 
     The bytes are those of ``frame.to_csv(index=False, encoding="utf-8-sig",
     quoting=csv.QUOTE_ALL, lineterminator="\\r\\n")``; Arrow's CSV writer makes them many
-    times faster than pandas' row-by-row writer.
+    times faster than pandas' row-by-row writer. Text that a spreadsheet would run as a
+    formula is neutralised as in every output (:func:`bcba.io.neutralise`).
     """
-    table = pa.Table.from_pandas(frame, preserve_index=False)
+    table = pa.Table.from_pandas(io.neutralise(frame), preserve_index=False)
     options = pa_csv.WriteOptions(quoting_style="all_valid", eol="\r\n")
     with io.atomic_path(path) as tmp:
         fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)

@@ -13,10 +13,3 @@ SOURCE_LABELS = {
 TOP_BUURTEN = 5
 #: More risk locations than this: the report's interactive map shows the most flagged ones.
 MAX_REPORT_LOCATIONS = 2500
-
-
-def n_hot(frame) -> int:
-    """Number of units classed as a hot spot (0 when the analysis was not run)."""
-    if frame is None:
-        return 0
-    return int(frame["klasse"].astype(str).str.startswith("Hot spot").sum())

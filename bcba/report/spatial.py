@@ -31,6 +31,24 @@ def _risk_map(r: Report, thema: str, *, number: str) -> str:
     )
 
 
+def model_sentence(r: Report) -> str:
+    """The risk model's verdict in plain Dutch (the annex gives the figures): from the same
+    computed verdict as the validation table."""
+    f = r.findings
+    label = r.label(f.leading_theme).lower()
+    if f.model_adds_value:
+        return (
+            f"Het risicomodel voor {label} voorspelt latere meldingen aantoonbaar beter dan het aantal "
+            "adressen alleen: de kaart laat zien waar de omgeving (nabijheid van bepaalde branches) extra "
+            "risico geeft. De onderbouwing staat in bijlage C."
+        )
+    return (
+        f"Het risicomodel voor {label} voorspelt latere meldingen niet aantoonbaar beter dan het aantal "
+        "adressen alleen: waar meldingen vallen, wordt vooral verklaard door hoeveel mensen er wonen en "
+        "werken. Daarom staat hier geen risicokaart; bijlage C geeft de cijfers."
+    )
+
+
 def concentraties(r: Report) -> HTML:
     """The mayor's report: where events concentrate beyond what addresses explain, and the
     risk map of the leading theme with what its validation says."""
@@ -78,15 +96,11 @@ def concentraties(r: Report) -> HTML:
         )
     thema = f.leading_theme
     s = r.spatial.get(thema)
-    if s is not None and s.model is not None and s.surface is not None:
-        parts.append(rh.h(3, f"Risicokaart {r.label(thema).lower()}"))
-        parts.append(
-            rh.p(
-                "De risicokaart schat per blok van 100 meter hoe sterk de omgeving (nabijheid van bepaalde branches "
-                "en risicolocaties) samenhangt met meldingen. " + (f.model_verdict or "")
-            )
-        )
-        parts.append(_risk_map(r, thema, number="Kaart 3."))
+    if f.model_adds_value is not None:
+        parts.append(rh.h(3, f"Risicomodel {r.label(thema).lower()}"))
+        parts.append(rh.p(model_sentence(r)))
+        if f.model_adds_value and s is not None and s.surface is not None:
+            parts.append(_risk_map(r, thema, number="Kaart 3."))
     return rh.section(*parts)
 
 
@@ -155,8 +169,11 @@ def bijlage_risicomodel(r: Report) -> HTML:
             "Het model is getraind op de eerste helft van de periode en getoetst op de tweede. De trefkans (hit rate) "
             "is het aandeel toetsmeldingen in het hoogst geschatte deel van het oppervlak; de voorspellingsindex (PAI) "
             "deelt die trefkans door dat deel van het oppervlak (PAI 3 = drie keer zo veel meldingen als bij willekeurig "
-            "kiezen). Vergeleken wordt met een schatting uit de eerdere meldingen zelf (kerndichtheid, KDE) en met "
-            "alleen het aantal adressen."
+            "kiezen). Basislijnen: het aantal adressen alleen, een kerndichtheidsschatting (KDE, quartic kernel) van "
+            "de trainingsmeldingen, en die dichtheid maal het aantal adressen. Het model is geschat met de vestigingen "
+            "zoals die op de splitsdatum bestonden (zonder KvK/Kadaster-risicolocaties, waarvan de vlaggen in de "
+            "toetsperiode vallen). Tussen haakjes: 95%-interval uit een bootstrap van de toetsmeldingen. Het model "
+            "voegt alleen iets toe als het bij elk oppervlaktedeel aantoonbaar beter is dan het aantal adressen alleen."
         )
     )
     rows = []
@@ -198,6 +215,8 @@ def bijlage_risicomodel(r: Report) -> HTML:
         )
         if r.findings.model_verdict:
             parts.append(rh.p("Oordeel: " + r.findings.model_verdict))
+        if s.surface is not None and not r.findings.model_adds_value:  # else in the report
+            parts.append(_risk_map(r, thema, number=""))
     else:
         parts.append(
             rh.p("Geen validatie mogelijk: te weinig meldingen in beide helften van de periode.")
@@ -205,42 +224,61 @@ def bijlage_risicomodel(r: Report) -> HTML:
     return rh.section(*parts)
 
 
+def _interval(value, low, high, decimals: int = 1) -> str:
+    return f"{rh.nl_getal(value, decimals)} ({rh.nl_getal(low, decimals)}–{rh.nl_getal(high, decimals)})"
+
+
 def bijlage_hotspots(r: Report) -> HTML:
-    """Annex: hot spots per theme (buurten and 100 m cells) and the map of the leading theme."""
+    """Annex: hot spots and raised buurten per theme, and the cell map of the leading theme."""
+    any_grid = next(
+        (s.hotspots_cel for s in r.spatial.values() if s.hotspots_cel is not None), None
+    )
+    n_tests = any_grid.attrs.get("fdr_toetsen") if any_grid is not None else None
     parts = [
         rh.p(
-            "Getis-Ord Gi* toetst of meldingen in een buurt en haar buren samen hoger liggen dan het aantal "
-            "adressen doet verwachten; de toets per buurt vergelijkt het aantal meldingen in één buurt met het "
-            "verwachte aantal. Beide zijn gecorrigeerd voor het aantal toetsen (false discovery rate, FDR: van de "
-            "aangewezen plekken is naar verwachting hooguit 5 % toeval). Alleen uitkomsten met 95 % zekerheid of "
-            "meer tellen als concentratie."
+            "Hotspots zijn plekken waar in een cel of buurt en de aangrenzende cellen of buurten meer meldingen "
+            "vallen dan het aantal adressen doet verwachten (Getis-Ord Gi*, exacte toets). Verhoogde buurten hebben "
+            "zelf meer meldingen dan hun adressen verklaren, ook gemeten tegen de gewone verschillen tussen buurten "
+            "(negatief-binomiale toets). Alle toetsen van hotspots en verhoogde buurten samen zijn gecorrigeerd voor "
+            "meervoudig toetsen (FDR 5 %"
+            + (f", {rh.nl_getal(n_tests)} toetsen" if n_tests else "")
+            + "): van de aangewezen plekken is naar verwachting hooguit 5 % toeval. Alleen 'Hot spot 95%' en "
+            "'99%' tellen; 'Hot spot 90%' is een zwakke aanwijzing. Cellen zonder bewoonde buurcel ('Geen buren') "
+            "en buurten met weinig adressen worden niet beoordeeld."
         )
     ]
-    rows = []
+    rows, raised = [], []
     for t, res in r.spatial.items():
-        if res.hotspots_buurt is None:
-            rows.append(
-                {
-                    "thema": r.label(t),
-                    "meldingen": res.n_events,
-                    "buurten": "niet berekend",
-                    "cellen": "–",
-                }
-            )
-            continue
-        hot = res.hotspots_buurt[significant_hot(res.hotspots_buurt).to_numpy()]
-        cells = (
-            int(significant_hot(res.hotspots_cel).sum()) if res.hotspots_cel is not None else "–"
+        hot_b = (
+            res.hotspots_buurt[significant_hot(res.hotspots_buurt).to_numpy()]
+            if res.hotspots_buurt is not None
+            else None
         )
         rows.append(
             {
                 "thema": r.label(t),
                 "meldingen": res.n_events,
-                "buurten": rh.opsomming(hot.get("buurtnaam", hot["buurtcode"]).astype(str).tolist())
-                or "geen",
-                "cellen": cells,
+                "buurten": "niet berekend"
+                if hot_b is None
+                else (rh.opsomming(hot_b["buurtnaam"].astype(str).tolist()) or "geen"),
+                "cellen": int(significant_hot(res.hotspots_cel).sum())
+                if res.hotspots_cel is not None
+                else "–",
             }
         )
+        excess = res.overschot_buurt
+        if excess is not None and len(excess):
+            up = excess[excess["verhoogd"].fillna(False).astype(bool)].sort_values("rang")
+            for row in up.itertuples():
+                raised.append(
+                    {
+                        "thema": r.label(t),
+                        "buurt": row.buurtnaam,
+                        "waargenomen": row.waargenomen,
+                        "verwacht": row.verwacht,
+                        "verhouding": _interval(row.ratio, row.ratio_laag, row.ratio_hoog),
+                    }
+                )
     parts.append(
         rh.tabel_html(
             pd.DataFrame(rows),
@@ -248,13 +286,34 @@ def bijlage_hotspots(r: Report) -> HTML:
                 "thema": "Thema",
                 "meldingen": "Meldingen",
                 "buurten": "Hotspot-buurten",
-                "cellen": "Hotspot-blokken (100 m)",
+                "cellen": "Hotspot-cellen (100 m)",
             },
             decimalen=0,
-            bijschrift="Hotspots per thema",
+            bijschrift="Hotspots per thema (significant na FDR)",
             breed=("buurten",),
         )
     )
+    if raised:
+        parts.append(
+            rh.tabel_html(
+                pd.DataFrame(raised),
+                kolommen={
+                    "thema": "Thema",
+                    "buurt": "Buurt",
+                    "waargenomen": "Meldingen",
+                    "verwacht": "Verwacht",
+                    "verhouding": "Verhouding (95%-interval)",
+                },
+                decimalen={"waargenomen": 0, "verwacht": 1},
+                groep=None,
+                bijschrift="Verhoogde buurten: meer meldingen dan hun adressen verklaren",
+                heel=("verhouding",),
+            )
+        )
+    else:
+        parts.append(
+            rh.p("Geen enkele buurt heeft aantoonbaar meer meldingen dan haar adressen verklaren.")
+        )
     thema = r.findings.leading_theme
     s = r.spatial.get(thema)
     grid = s.hotspots_cel if s is not None else None
@@ -262,11 +321,13 @@ def bijlage_hotspots(r: Report) -> HTML:
         note = grid.attrs.get("melding") if hasattr(grid, "attrs") else None
         if note:
             parts.append(rh.p(str(note)))
-        sig = grid[grid["klasse"].astype(str).str.startswith(("Hot", "Cold"))].copy()
+        sig = grid[grid["significant"].fillna(False).astype(bool)].copy()
         if len(sig):
             sig["reden"] = [
-                f"{k}, {rh.nl_getal(v)} meldingen"
-                for k, v in zip(sig["klasse"].astype(str), sig["aantal"], strict=True)
+                f"{k}: {rh.nl_getal(w)} meldingen, {rh.nl_getal(v, 1)} verwacht"
+                for k, w, v in zip(
+                    sig["klasse"].astype(str), sig["waargenomen"], sig["verwacht"], strict=True
+                )
             ]
             parts.append(
                 r.map(
@@ -275,7 +336,7 @@ def bijlage_hotspots(r: Report) -> HTML:
                     titel=f"Hotspots {r.label(thema).lower()} (100 m)",
                     klasse_column="klasse",
                     slug=f"hotspots_{thema}",
-                    bijschrift=f"Hot- en coldspots van {r.label(thema).lower()} per blok van 100 meter (na FDR).",
+                    bijschrift=f"Significante hot- en coldspots van {r.label(thema).lower()} per cel van 100 meter (FDR 5 %).",
                 )
             )
     return rh.section(*parts)

@@ -10,6 +10,7 @@ from IPython.display import HTML
 from bcba.labels import SOURCE_LABELS
 from bcba.reference import ATTRIBUTION
 from bcba.report import html as rh
+from bcba.report.spatial import model_sentence
 from bcba.report.themes import concentration_text
 
 if TYPE_CHECKING:
@@ -17,6 +18,19 @@ if TYPE_CHECKING:
 
 #: At most this many findings on the summary page.
 MAX_FINDINGS = 5
+
+
+def subtitle(r: Report) -> str:
+    """The municipality (or cluster) and, for a focused B-CBA, what it covers."""
+    focus = r.results.focus
+    if focus is None or not focus.active:
+        return r.gemeente.naam
+    parts = []
+    if focus.buurtcodes is not None:
+        parts.append(focus.gebied_naam)
+    if focus.sbi:
+        parts.append(f"knooppunt {focus.branche_naam}")
+    return f"{r.gemeente.naam} – {', '.join(parts)}"
 
 
 def titelpagina(r: Report) -> HTML:
@@ -27,6 +41,7 @@ def titelpagina(r: Report) -> HTML:
         datum=dt.date.today(),
         rapport_id=r.cfg.rapport_id,
         ontvanger=r.cfg.ontvanger,
+        ondertitel=subtitle(r),
         periode=r.periode,
         demo=r.demo,
     )
@@ -41,7 +56,7 @@ def titelpagina_bijlagen(r: Report) -> HTML:
         rapport_id=r.cfg.rapport_id,
         ontvanger=r.cfg.ontvanger,
         titel="Bijlagen bij de bestuurlijke criminaliteitsbeeldanalyse",
-        ondertitel=f"{r.gemeente.naam} – verantwoording en tabellen voor analisten",
+        ondertitel=f"{subtitle(r)} – verantwoording en tabellen voor analisten",
         periode=r.periode,
         demo=r.demo,
     )
@@ -57,6 +72,57 @@ def _names(frame, *, intervals: bool = True) -> str:
     return rh.opsomming(parts)
 
 
+def scope_sentence(r: Report) -> str:
+    """What the B-CBA covers when it is not one whole municipality, and why it works per
+    wijk where the CBS has no buurten (empty otherwise)."""
+    text = ""
+    gem = r.gemeente
+    if gem.is_cluster:
+        text += (
+            f" De B-CBA beslaat {len(gem.leden)} gemeenten samen ({gem.naam}); scores zijn over het hele "
+            "cluster berekend en dus tussen de gemeenten vergelijkbaar."
+        )
+    focus = r.results.focus
+    if focus is not None and focus.buurtcodes is not None:
+        text += (
+            f" Deze B-CBA gaat over {focus.gebied_naam}. Locatiequotiënten, scores en rangen zijn berekend "
+            f"ten opzichte van heel {gem.naam}; de tabel hieronder vergelijkt het gebied met de rest van de "
+            "gemeente."
+        )
+    if focus is not None and focus.sbi:
+        text += (
+            f" Het is een knooppunt-B-CBA voor {focus.branche_naam}: rode vlaggen, signalen en netwerken "
+            "zijn beperkt tot de vestigingen in die branche(s) en hun adressen."
+        )
+    per_wijk = getattr(r.inputs.area, "per_wijk", ())
+    if per_wijk:
+        names = [m.naam for m in (gem.leden or (gem,)) if m.code in per_wijk]
+        text += (
+            f" Voor {rh.opsomming(names)} levert het CBS in dit pakket geen buurtindeling; daar is per wijk "
+            "gerekend (met de officiële CBS-buurtkaart als gebieden.gpkg in de invoermap kan het per buurt)."
+        )
+    return text
+
+
+def profile_table(r: Report) -> str:
+    """The focus against the rest of the municipality, the municipality against the region."""
+    profiel = r.results.profiel
+    if profiel is None or len(profiel) == 0:
+        return ""
+    return rh.tabel_html(
+        profiel,
+        kolommen={
+            "maat": "Kenmerk",
+            "gebied": "Gebied",
+            "waarde": "Waarde",
+            "referentie": "Ter vergelijking",
+        },
+        decimalen={"waarde": 1},
+        bijschrift="Context (Politie, CBS) en vergelijking",
+        breed=("maat",),
+    )
+
+
 def findings(r: Report) -> list[str]:
     """The summary's findings as HTML list items, most important first (3 to 5)."""
     f = r.findings
@@ -66,7 +132,7 @@ def findings(r: Report) -> list[str]:
             "Over alle thema's samen vallen "
             + rh.esc(_names(f.top_total.head(3)))
             + " het meest op: daar komen gelegenheidsstructuren, rode vlaggen en meldingen samen. "
-            + rh.verwijzing("Beeld-in-één-oogopslag", "kaart totaalscore")
+            + rh.verwijzing("In-één-oogopslag", "kaart totaalscore")
         )
     concentrated = f.themes_with_concentrations
     for thema in concentrated[:2]:
@@ -131,6 +197,7 @@ def samenvatting(r: Report) -> HTML:
         "ondermijnende criminaliteit kansen krijgt, waar signalen samenkomen en wat de gemeente en haar "
         "partners kunnen doen. Gebruikt zijn: " + rh.opsomming(list(present)) + "."
     )
+    intro += scope_sentence(r)
     caveat = (
         "Scores en kaarten wijzen op verhoogde risico's en signalen, niet op bewezen criminaliteit. "
         "Een buurt hoog op de lijst vraagt om nadere duiding met de partners, niet om conclusies over "
@@ -138,36 +205,30 @@ def samenvatting(r: Report) -> HTML:
         "staan in de bijlagen voor analisten."
     )
     items = "".join(f"<li>{item}</li>" for item in findings(r))
+    model = rh.p(model_sentence(r)) if r.findings.model_adds_value is not None else ""
     return rh.section(
         f'<p class="bcba-lead">{rh.esc(intro)}</p>',
         rh.h(3, "Belangrijkste bevindingen"),
         f'<ol class="bcba-findings">{items}</ol>',
+        model,
         rh.p(caveat),
+        profile_table(r),
     )
 
 
 def verantwoording(r: Report) -> HTML:
-    """Short account for the mayor: sources, what the scores mean, where the annex is."""
-    b = r.inputs.bronnen
-    present = b[b["aanwezig"]]
-    rows = []
-    for row in present.itertuples():
-        label = SOURCE_LABELS.get(row.bron, row.bron)
-        rows.append(f"{label[:1].upper()}{label[1:]}: {rh.nl_getal(row.rijen)} records")
-    text = (
-        "Alle bronnen zijn offline ingelezen en gecontroleerd; twijfelachtige records zijn behouden en "
-        "gemarkeerd. Natuurlijke personen zijn bij het inlezen vervangen door een pseudoniem. Adressen zijn "
-        "gekoppeld aan de BAG en aan buurt en wijk. Per thema is een score per buurt berekend uit "
-        "gelegenheidsstructuren, rode vlaggen, partnermeldingen en de enquête; de rang tussen haakjes "
-        "geeft de onzekerheid van die volgorde weer."
-    )
+    """Short account for the mayor: what the scores rest on and where the details are."""
+    present = r.inputs.bronnen[r.inputs.bronnen["aanwezig"]]["bron"].map(SOURCE_LABELS).dropna()
     return rh.section(
-        rh.p(text),
-        rh.ul(rows),
         rh.p(
-            f"Referentiegegevens: {ATTRIBUTION}; CBS-vierkanten en postcodegebieden 2024; SBI 2008 (CBS). "
-            "Methode, validatie, datakwaliteit en herkomst staan in de bijlagen voor analisten."
-        ),
+            "Gebruikt zijn "
+            + rh.opsomming(list(present))
+            + ", offline ingelezen en gecontroleerd; "
+            "twijfelachtige records zijn behouden en gemarkeerd. Natuurlijke personen zijn bij het inlezen "
+            "vervangen door een pseudoniem. Elke score is herleidbaar tot de onderliggende indicatoren; de "
+            "rangmarge laat zien hoe gevoelig een volgorde is voor de gekozen gewichten. Methode, validatie, "
+            f"datakwaliteit en herkomst staan in de bijlagen voor analisten. Referentiegegevens: {ATTRIBUTION}."
+        )
     )
 
 

@@ -86,7 +86,26 @@ def overzicht(r: Report) -> HTML:
         bijschrift="Kaart 1. Samengestelde score per buurt over alle thema's (donkerder = meer signalen).",
         op_scherm="Klik op een buurt voor de redenen.",
     )
+    from bcba.report import charts
+
+    survey = r.inputs.enquete
+    perception = charts.perception_png(
+        survey.percepties if survey is not None else None,
+        labels={k: v.label for k, v in r.themes.themas.items()},
+        titel="Hoe vaak zien medewerkers signalen?",
+    )
+    picture = (
+        rh.figuur(
+            perception,
+            bijschrift="Antwoorden van medewerkers per thema (thema's met minder dan vijf respondenten "
+            "zijn weggelaten).",
+            alt="Staafdiagram enquête",
+        )
+        if perception is not None
+        else ""
+    )
     return rh.section(
+        rh.h(2, "In één oogopslag"),
         rh.p(
             "De kaart toont per buurt hoeveel gelegenheidsstructuren, rode vlaggen, partnermeldingen en "
             "signalen van medewerkers samenkomen, vergeleken met de andere buurten van de gemeente. De tabel "
@@ -107,6 +126,8 @@ def overzicht(r: Report) -> HTML:
             bijschrift="Per thema",
             breed=("top", "verhoogd"),
         ),
+        picture,
+        klasse="bcba-compact",
     )
 
 
@@ -164,6 +185,42 @@ def _survey_sentence(r: Report, thema: str) -> str:
     )
 
 
+def _charts(r: Report, thema: str) -> str:
+    """The theme's top buurten with their rank margin beside its partner events per quarter."""
+    from bcba.labels import PARTNER_LABELS
+    from bcba.report import charts
+
+    top = r.findings.themes[thema].top.rename(
+        columns={"rang": "rank", "rang_laag": "rank_low", "rang_hoog": "rank_high"}
+    )
+    parts = []
+    if len(top):
+        png = charts.top_buurten_png(top, titel="Hoogste scores en hun marge", n=5)
+        parts.append(
+            rh.figuur(
+                png,
+                bijschrift="Score en rang met marge (gevoeligheidsanalyse).",
+                alt="Staafdiagram",
+            )
+        )
+    events = r.inputs.partners
+    if events is not None and len(events) and (events["thema"] == thema).any():
+        png = charts.partner_events_png(
+            events,
+            thema=thema,
+            periode=r.periode,
+            by="bron",
+            labels=PARTNER_LABELS,
+            titel="Meldingen van partners per kwartaal",
+        )
+        parts.append(
+            rh.figuur(
+                png, bijschrift="Partnermeldingen over dit thema per kwartaal.", alt="Staafdiagram"
+            )
+        )
+    return rh.rij(*parts) if parts else ""
+
+
 def themabeeld(r: Report, thema: str) -> HTML:
     """One page per theme: map, the top buurten with their reasons, what partners and
     staff report."""
@@ -185,7 +242,8 @@ def themabeeld(r: Report, thema: str) -> HTML:
         rh.h(2, theme.label),
         rh.p(theme.omschrijving),
         kaart,
-        _top_table(r, thema, caption="Buurten met de hoogste score (rang met onzekerheidsmarge)"),
+        _charts(r, thema),
+        _top_table(r, thema, caption="Waarom deze buurten opvallen"),
         rh.h(3, "Wat partners en medewerkers melden"),
         rh.p(_partners_sentence(r, thema) + " " + _survey_sentence(r, thema)),
         klasse="bcba-compact",

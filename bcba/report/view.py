@@ -28,6 +28,8 @@ from bcba.report import actions, annex, locations, networks, spatial, summary, t
 from bcba.report import html as rh
 
 MAP_DPI = 150  # print twins of the maps, in the report and in the map book
+#: Inches: the print twin of a map fills the report's text column (about 178 mm).
+REPORT_MAP_SIZE = (7.4, 5.0)
 
 
 def _preparable(section):
@@ -138,9 +140,17 @@ class Report:
         return frame
 
     # ------------------------------------------------------------------ maps
-    def basemap(self) -> dict:
-        area = self.inputs.area
-        return {"outline": area.outline, "wijken": area.wijken}
+    def basemap(self):
+        """Water, neighbours, names and streets under every map (built once per report)."""
+        return self._basemap
+
+    @functools.cached_property
+    def _basemap(self):
+        from bcba.maps.basemap import build_basemap, find_achtergrond
+
+        return build_basemap(
+            self.inputs.area, bag=self.inputs.bag, achtergrond=find_achtergrond(self.cfg.data_dir)
+        )
 
     def save_map(self, page, slug: str) -> Path:
         """Write a map page to ``kaarten/`` (to be checked for personal data)."""
@@ -174,10 +184,21 @@ class Report:
         }[kind]
         basemap = self.basemap()
         figure_frame = kwargs.pop("figure_frame", frame)
+        # sized for the report's column, so names stay legible in print (the map book
+        # enlarges the same picture)
+        figsize = kwargs.pop("figsize", REPORT_MAP_SIZE)
         m = map_fn(frame, titel=titel, basemap=basemap, tegel_url=self.cfg.tegel_url, **kwargs)
         accepted = set(inspect.signature(figure_fn).parameters)
         fig_kwargs = {k: v for k, v in kwargs.items() if k in accepted}
-        fig = figure_fn(figure_frame, titel=titel, basemap=basemap, **fig_kwargs)
+        # the page carries the marking once; the map book adds it to every page of its own
+        fig = figure_fn(
+            figure_frame,
+            titel=titel,
+            basemap=basemap,
+            figsize=figsize,
+            markering=False,
+            **fig_kwargs,
+        )
         # rendered once, for the report and the map book alike; the figure is freed
         png = static.figure_to_png_bytes(fig, dpi=MAP_DPI)
         plt.close(fig)

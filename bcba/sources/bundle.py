@@ -7,6 +7,7 @@ written then. Valid inputs are pseudonymised, masked and geocoded (EPSG:28992).
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import hashlib
 import json
@@ -139,23 +140,19 @@ def load_inputs(
             if data_dir is None:
                 raise
             gem = None
-    folder = Path(data_dir) if data_dir is not None else config.raw_dir() / gem.code
-    if not folder.is_dir():
-        raise MissingInputError(f"Invoermap bestaat niet: {folder}")
-    area = load_area(gem if gem is not None else gemeente, data_dir=folder)
+    folders = _folders(data_dir, gem)
+    missing_dirs = [f for f in folders if not f.is_dir()]
+    if missing_dirs:
+        raise MissingInputError(f"Invoermap bestaat niet: {', '.join(map(str, missing_dirs))}")
+    # a cluster in one folder, or one folder per municipality; gebieden.gpkg is read from the
+    # first (the cluster's own) folder
+    area = load_area(gem if gem is not None else gemeente, data_dir=folders[0])
     gem = area.gemeente
 
     problems: list[InputProblem] = []
-    results: dict[str, SourceResult | None] = dict.fromkeys(BRONNEN)
-    paths = {b: _find(folder, *FILES[b]) for b in FILES}
-
-    def attempt(bron: str, func, *args, **kwargs) -> None:
-        try:
-            results[bron] = func(*args, **kwargs)
-        except InputValidationError as exc:
-            problems.extend(exc.problems)
-
-    if paths["bag"] is None:
+    prefix = len(folders) > 1
+    reads = [_FolderRead(folder, prefix=prefix) for folder in folders]
+    if not any(r.paths["bag"] for r in reads):
         problems.append(
             InputProblem(
                 "bag_adressen.csv",
@@ -165,37 +162,18 @@ def load_inputs(
                 fix="Lever bag_adressen.csv of bag_adressen.gpkg met de BAG-adressen van de gemeente aan",
             )
         )
-    else:
-        attempt("bag", read_bag, paths["bag"])
-    if paths["kvk_vestigingen"]:
-        attempt("kvk_vestigingen", read_kvk_vestigingen, paths["kvk_vestigingen"])
-    if paths["kvk_functionarissen"]:
-        attempt(
-            "kvk_functionarissen", read_kvk_functionarissen, paths["kvk_functionarissen"], key=key
-        )
-    if paths["kadaster"]:
-        attempt("kadaster", read_kadaster, paths["kadaster"], key=key)
+    for r in reads:  # the registers first: their person names mask the free text of all
+        r.read_registers(key, problems)
     names: set[str] = set()
-    for bron in ("kvk_functionarissen", "kadaster"):
-        if results[bron] is not None:
-            names |= results[bron].names
-    mapping = folder / MAPPING_FILE
-    cmap = categories.load_or_report(folder, problems)
-    if paths["enquete"]:
-        attempt(
-            "enquete",
-            read_survey,
-            paths["enquete"],
-            mapping,
-            known_names=names,
-            area=area,
-            categories_mapping=cmap,
-        )
-    partner_dir = folder / PARTNERS_DIR
-    if partner_dir.is_dir() and any(partner_dir.iterdir()):
-        attempt("partners", read_partners, partner_dir, known_names=names, mapping=cmap)
+    for r in reads:
+        for bron in ("kvk_functionarissen", "kadaster"):
+            if r.results[bron] is not None:
+                names |= r.results[bron].names
+    for r in reads:
+        r.read_texts(names, area, problems)
     if problems:
         raise InputValidationError(problems)
+    results = {bron: _combine([r.results[bron] for r in reads], bron) for bron in BRONNEN}
 
     ts_start, ts_end = pd.Timestamp(start), pd.Timestamp(end)
     bag = results["bag"].frame
@@ -277,9 +255,9 @@ def load_inputs(
                 "periode_tot": dates.max() if len(dates) else pd.NaT,
             }
         )
-    manifest = _manifest(folder, results, paths, mapping, partner_dir, cmap)
+    manifest = pd.concat([r.manifest() for r in reads], ignore_index=True)
     if area.bron == "gebieden.gpkg":
-        gp = folder / GEBIEDEN_FILE
+        gp = folders[0] / GEBIEDEN_FILE
         manifest = pd.concat(
             [
                 manifest,
@@ -350,6 +328,164 @@ def _dates(bron: str, table) -> pd.Series:
     if col is None or col not in table.columns:
         return pd.Series(dtype="datetime64[ns]")
     return table[col].dropna()
+
+
+def _folders(data_dir, gem: Gemeente | None) -> list[Path]:
+    """The input folders: those given, else ``data/raw/<GMxxxx>`` of every municipality
+    (of a cluster)."""
+    if data_dir is None:
+        return [config.raw_dir() / code for code in gem.codes]
+    if isinstance(data_dir, str | Path):
+        return [Path(data_dir)]
+    return [Path(d) for d in data_dir]
+
+
+class _FolderRead:
+    """The files of one input folder, read in two steps (registers, then free text)."""
+
+    def __init__(self, folder: Path, *, prefix: bool) -> None:
+        self.folder = folder
+        self.prefix = f"{folder.name}/" if prefix else ""
+        self.paths = {b: _find(folder, *FILES[b]) for b in FILES}
+        self.results: dict[str, SourceResult | None] = dict.fromkeys(BRONNEN)
+        self._raw: dict[str, SourceResult | None] = dict.fromkeys(BRONNEN)  # as read
+        self.mapping = folder / MAPPING_FILE
+        self.partner_dir = folder / PARTNERS_DIR
+        self.cmap = None
+
+    def _attempt(self, bron: str, problems: list, func, *args, **kwargs) -> None:
+        try:
+            result = func(*args, **kwargs)
+            self._raw[bron] = result
+            self.results[bron] = self._named(result) if self.prefix else result
+        except InputValidationError as exc:
+            problems.extend(
+                dataclasses.replace(p, file=self.prefix + p.file) if self.prefix else p
+                for p in exc.problems
+            )
+
+    def _named(self, result: SourceResult) -> SourceResult:
+        """The result with this folder's name on its files (and survey respondents, who
+        are numbered per delivery)."""
+        if isinstance(result.frame, SurveyData):
+            frame = SurveyData(
+                *(
+                    _prefixed(getattr(result.frame, part), self.prefix, respondents=True)
+                    for part in ("percepties", "vermeldingen", "signalen")
+                )
+            )
+        else:
+            frame = _prefixed(result.frame, self.prefix)
+        notes = [
+            {**n, "bestand": self.prefix + str(n["bestand"])} if "bestand" in n else n
+            for n in result.notes
+        ]
+        cats = result.categorieen
+        if cats is not None and "bestand" in cats:
+            cats = cats.assign(bestand=self.prefix + cats["bestand"].astype(str))
+        return dataclasses.replace(
+            result,
+            frame=frame,
+            files=[self.prefix + f for f in result.files],
+            notes=notes,
+            categorieen=cats,
+        )
+
+    def read_registers(self, key: bytes, problems: list) -> None:
+        p = self.paths
+        if p["bag"]:
+            self._attempt("bag", problems, read_bag, p["bag"])
+        if p["kvk_vestigingen"]:
+            self._attempt("kvk_vestigingen", problems, read_kvk_vestigingen, p["kvk_vestigingen"])
+        if p["kvk_functionarissen"]:
+            self._attempt(
+                "kvk_functionarissen",
+                problems,
+                read_kvk_functionarissen,
+                p["kvk_functionarissen"],
+                key=key,
+            )
+        if p["kadaster"]:
+            self._attempt("kadaster", problems, read_kadaster, p["kadaster"], key=key)
+
+    def read_texts(self, names: set[str], area, problems: list) -> None:
+        self.cmap = categories.load_or_report(self.folder, problems)
+        if self.paths["enquete"]:
+            self._attempt(
+                "enquete",
+                problems,
+                read_survey,
+                self.paths["enquete"],
+                self.mapping,
+                known_names=names,
+                area=area,
+                categories_mapping=self.cmap,
+            )
+        if self.partner_dir.is_dir() and any(self.partner_dir.iterdir()):
+            self._attempt(
+                "partners",
+                problems,
+                read_partners,
+                self.partner_dir,
+                known_names=names,
+                mapping=self.cmap,
+            )
+
+    def manifest(self) -> pd.DataFrame:
+        frame = _manifest(
+            self.folder, self._raw, self.paths, self.mapping, self.partner_dir, self.cmap
+        )
+        if self.prefix and len(frame):
+            frame["bestand"] = self.prefix + frame["bestand"].astype(str)
+        return frame
+
+
+def _prefixed(frame: pd.DataFrame, prefix: str, *, respondents: bool = False) -> pd.DataFrame:
+    """Rows of one folder of several: the file names (and survey respondents, who are
+    numbered per delivery) carry the folder's name."""
+    out = frame.copy()
+    if "bron_bestand" in out:
+        out["bron_bestand"] = prefix + out["bron_bestand"].astype(str)
+    if respondents and "respondent_id" in out:
+        out["respondent_id"] = prefix + out["respondent_id"].astype(str)
+    return out
+
+
+def _combine(parts: list[SourceResult | None], bron: str) -> SourceResult | None:
+    """One source read from several folders as one result (a cluster)."""
+    present = [p for p in parts if p is not None]
+    if len(present) <= 1:
+        return present[0] if present else None
+    return SourceResult(
+        bron=present[0].bron,
+        frame=_combine_frames([p.frame for p in present], bron),
+        files=[f for p in present for f in p.files],
+        rijen_in=sum(p.rijen_in for p in present),
+        lege_rijen=sum(p.lege_rijen for p in present),
+        extra_kolommen=sorted({c for p in present for c in p.extra_kolommen}),
+        names=set().union(*(p.names for p in present)),
+        notes=[n for p in present for n in p.notes],
+        categorieen=pd.concat(
+            [p.categorieen for p in present if p.categorieen is not None], ignore_index=True
+        )
+        if any(p.categorieen is not None for p in present)
+        else None,
+    )
+
+
+def _combine_frames(frames: list, bron: str):
+    if bron == "enquete":
+        return SurveyData(
+            *(
+                pd.concat([getattr(f, part) for f in frames], ignore_index=True)
+                for part in ("percepties", "vermeldingen", "signalen")
+            )
+        )
+    combined = pd.concat(frames, ignore_index=True)
+    geometry = getattr(frames[0], "_geometry_column_name", None)
+    return (
+        gpd.GeoDataFrame(combined, geometry=geometry, crs=frames[0].crs) if geometry else combined
+    )
 
 
 def _manifest(folder, results, paths, mapping, partner_dir, cmap) -> pd.DataFrame:

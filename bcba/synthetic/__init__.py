@@ -28,6 +28,7 @@ from bcba.sources.bag import BAG_INPUT_COLUMNS
 from bcba.sources.kadaster import KADASTER_INPUT_COLUMNS
 from bcba.sources.kvk import FUNCTIONARISSEN_COLUMNS, VESTIGINGEN_COLUMNS
 from bcba.synthetic import _bag, _registers, _signals
+from bcba.synthetic._candidates import Candidates
 from bcba.synthetic._planted import Planter, address_record, iso
 from bcba.synthetic._registers import Numbers, Period, Persons, Registers
 
@@ -41,11 +42,16 @@ __all__ = [
     "check_demo_target",
     "demo_files",
     "is_demo_output",
+    "RTM_FACTOREN_AFWIJKEND",
+    "OVERDISPERSIE",
+    "CLUSTER",
 ]
 
 log = logging.getLogger(__name__)
 
-SCENARIOS = ("standaard", "nul")
+#: ``standaard``: every pattern, shaped like the model; ``nul``: no spatial pattern;
+#: ``afwijkend``: truth that differs from the model (docs/synthetic-data.md).
+SCENARIOS = ("standaard", "nul", "afwijkend")
 FORMATS = ("csv", "xlsx")
 
 #: The columns the generator writes per file: the readers' input contract (bcba.sources),
@@ -65,6 +71,19 @@ RTM_FACTOREN = (
     {"thema": "drugs", "factor": "opslag", "effect": 3.0, "afstand_m": 300},
     {"thema": "drugs", "factor": "autowasstraat", "effect": 2.0, "afstand_m": 300},
 )
+
+#: The planted risk-terrain effects of scenario "afwijkend": relative risk ``1 + (effect - 1)
+#: * K(d)`` at distance ``d`` from the nearest facility, with a smooth kernel whose length is
+#: off the model's 100-500 m grid (exponentieel: exp(-d/L); gauss: exp(-d²/2L²)).
+RTM_FACTOREN_AFWIJKEND = (
+    {"thema": "drugs", "factor": "opslag", "effect": 4.0, "vorm": "exponentieel", "lengte_m": 170},
+    {"thema": "drugs", "factor": "autowasstraat", "effect": 2.5, "vorm": "gauss", "lengte_m": 230},
+)
+#: Over-dispersion of the partner events of scenario "afwijkend": a gamma multiplier per
+#: 100 m cell (shape ``vorm``, mean 1) and a share ``nul_kans`` of cells without events.
+OVERDISPERSIE = {"niveau": "cel", "vorm": 1.5, "nul_kans": 0.2}
+#: The compact drugs cluster of scenario "afwijkend" (not aligned with the grid).
+CLUSTER = {"sigma_m": 60.0, "straal_m": 150.0}
 
 _FIXED_ZIP_TIME = (2000, 1, 1, 0, 0, 0)
 
@@ -200,6 +219,11 @@ def _check_args(scenario: str, fmt: str, scale: float, periode) -> None:
             raise ConfigError(
                 f"periode {start} t/m {end} is te kort voor de demodata; kies minstens een half jaar"
             )
+        if scenario == "afwijkend" and (end - start).days < 540:
+            raise ConfigError(
+                f"periode {start} t/m {end} is te kort voor scenario 'afwijkend' (grensgevallen "
+                "rond de termijnen van de vlaggen); kies minstens anderhalf jaar"
+            )
 
 
 def _fmt_dates(values) -> pd.Series:
@@ -262,6 +286,14 @@ def _write_deterministic_xlsx(data: bytes, target: Path) -> None:
         tmp.write_bytes(out.getvalue())
 
 
+def _sources(thema: str, scenario: str) -> list[str]:
+    """Where the evidence planted for a high-risk buurt comes from (kvk, kadaster, partners,
+    enquete): what an explanation of its score should point at."""
+    events = ["partners"] if scenario in ("standaard", "afwijkend") else []
+    own = {"kwetsbare_branches": ["kvk"], "vastgoed_witwassen": ["kadaster"]}.get(thema, [])
+    return own + events + ["enquete"]
+
+
 def _json_default(value):
     if isinstance(value, np.integer):
         return int(value)
@@ -298,7 +330,11 @@ def generate(
         Analysis period (start, end); default :func:`bcba.config.default_period`.
     scenario
         ``"standaard"`` plants every pattern; ``"nul"`` plants no hot spot and no risk-terrain
-        effects (partner events uniformly over the BAG addresses), other data as usual.
+        effects (partner events uniformly over the BAG addresses), other data as usual;
+        ``"afwijkend"`` plants truth that differs from the model: smooth distance decay,
+        over-dispersed and zero-inflated events, a compact cluster off the grid, KvK and
+        Kadaster values just above and just below the flag thresholds and legitimate
+        look-alikes (all labelled in ``kandidaten`` and ``locaties`` of the manifest).
     scale
         Multiplies all background sizes (addresses, establishments, transactions, events).
         The planted patterns keep their size.
@@ -370,6 +406,10 @@ def generate(
         scale_years=(per.days + 1) / 365.25,
     )
     planter.real_estate(chosen["vastgoed"], area_woz, shisha_kvk, shisha_officer)
+    if scenario == "afwijkend":
+        candidates = Candidates(planter, area_woz)
+        candidates.kvk()
+        candidates.kadaster()
     ves = pd.concat(reg.vestigingen, ignore_index=True)
     fun = pd.concat(reg.functionarissen, ignore_index=True)
     trans = pd.concat(reg.transacties, ignore_index=True)
@@ -413,6 +453,7 @@ def generate(
     seq = pd.Series(np.arange(1, len(trans) + 1)).astype(str).str.zfill(6).to_numpy()
     trans["transactie_id"] = "T" + pd.Series(years) + "-" + pd.Series(seq)
     planter.kadaster_manifest(trans)
+    kandidaten, locaties = planter.truth.finish(ves, trans)
     addr_cols = _address_columns(bag, trans["_addr"].to_numpy())
     kad_out = pd.DataFrame(
         {
@@ -434,10 +475,18 @@ def generate(
     officer_people = np.unique(fun["_person"].to_numpy())
     officer_names = names[officer_people]
     hotspot = None
+    frailty = None
     buurten_hoog = list(planter.buurten_hoog_risico)
+    extra = np.random.default_rng([int(seed), 10])  # scenario "afwijkend" only
     if scenario == "standaard":
         hotspot = _signals.hotspot_cells(bag, chosen["hotspot"], rngs[7])
         buurten_hoog.append({"thema": "drugs", "buurtcode": chosen["hotspot"]})
+    elif scenario == "afwijkend":
+        hotspot = _signals.compact_cluster(bag, chosen["hotspot"], rng=extra, **CLUSTER)
+        buurten_hoog.append({"thema": "drugs", "buurtcode": chosen["hotspot"]})
+        frailty = _signals.cell_frailty(
+            bag, vorm=OVERDISPERSIE["vorm"], nul_kans=OVERDISPERSIE["nul_kans"], rng=extra
+        )
     sbi_addr = ves[ves["datum_uitschrijving"].isna()]
     targets = {
         "kwetsbare_branches": np.unique(
@@ -460,7 +509,9 @@ def generate(
             & (bag["gebruiksdoel"] == "woonfunctie").to_numpy()
         ),
     }
-    factors = [dict(f) for f in RTM_FACTOREN]
+    factors = [
+        dict(f) for f in (RTM_FACTOREN_AFWIJKEND if scenario == "afwijkend" else RTM_FACTOREN)
+    ]
     events, event_people = _signals.partner_events(
         bag,
         per,
@@ -472,7 +523,10 @@ def generate(
         factors,
         officer_names,
         rngs[8],
+        frailty=frailty,
     )
+    if hotspot is not None and "_events" in hotspot and "cel_ids" not in hotspot:
+        hotspot["cel_ids"] = sorted(set(bag["_cel"].to_numpy(dtype=object)[hotspot["_events"]]))
     answers, mapping, survey_people = _signals.survey(
         areas, bag, chosen, scenario, officer_names, rngs[9]
     )
@@ -564,14 +618,19 @@ def generate(
         "bestanden": files,
         "risicolocaties": planter.risicolocaties,
         "kadaster": planter.kadaster,
-        "buurten_hoog_risico": buurten_hoog,
+        "buurten_hoog_risico": [
+            b | {"bronnen": _sources(b["thema"], scenario)} for b in buurten_hoog
+        ],
         "hotspot": (
             None
             if hotspot is None
             else {k: v for k, v in hotspot.items() if not k.startswith("_")}
             | {"aantal_meldingen_min": 25}
         ),
-        "rtm_factoren": factors if scenario == "standaard" else [],
+        "rtm_factoren": factors if scenario in ("standaard", "afwijkend") else [],
+        "overdispersie": dict(OVERDISPERSIE) if scenario == "afwijkend" else None,
+        "kandidaten": kandidaten,
+        "locaties": locaties,
         "voorzieningen": {
             kind: [address_record(bag, a)["adres_id"] for a in special[kind]]
             for kind in ("opslag", "autowasstraat")

@@ -17,6 +17,7 @@ from bcba.synthetic._registers import (
     _fun_frame,
     _ves_frame,
 )
+from bcba.synthetic._truth import DREMPELS, Truth, days, months_after
 
 BV = "Besloten Vennootschap"
 
@@ -62,6 +63,9 @@ class Planter:
         self.buurten_hoog_risico: list[dict] = []
         self.use = bag["gebruiksdoel"].to_numpy()
         self.gebied = bag["_gebied"].to_numpy()
+        # no dwelling at all (mixed uses such as "woonfunctie,winkelfunctie" excluded)
+        self.nonres = ~pd.Series(self.use).str.startswith("woonfunctie").to_numpy()
+        self.truth = Truth(bag, per)
 
     # --- helpers ---------------------------------------------------------------------
     def free_addresses(
@@ -71,7 +75,7 @@ class Planter:
         ok = ~self.used
         ok &= (self.use == "woonfunctie") if kind == "woon" else (self.use != "woonfunctie")
         if kind == "nonres":
-            ok &= ~pd.Series(self.use).str.startswith("woonfunctie").to_numpy()
+            ok &= self.nonres
         if gebied is not None:
             ok &= self.gebied == gebied
         cand = np.flatnonzero(ok)
@@ -84,12 +88,7 @@ class Planter:
             cand = self.rng.permutation(cand)
         if len(cand) < n and gebied is not None and kind == "nonres":
             # busy area: share an occupied (not planted) business address in the same area
-            more = np.flatnonzero(
-                self.used
-                & ~self.planted
-                & (self.gebied == gebied)
-                & ~pd.Series(self.use).str.startswith("woonfunctie").to_numpy()
-            )
+            more = np.flatnonzero(self.used & ~self.planted & (self.gebied == gebied) & self.nonres)
             cand = np.concatenate([cand, self.rng.permutation(more)])
         if len(cand) < n:  # small area: relax to any unused non-woon address anywhere
             more = np.flatnonzero(~self.used & (self.use != "woonfunctie"))
@@ -132,6 +131,25 @@ class Planter:
         lo, hi = np.datetime64(lo, "D"), np.datetime64(hi, "D")
         span = max(int((hi - lo) / DAY), 1)
         return np.sort(lo + self.rng.integers(0, span + 1, n) * DAY)
+
+    def person(self, idx: int, *, birth: bool = True) -> dict:
+        """Name (and birth date) of a synthetic person, as planted.json records it."""
+        row = self.persons.table().iloc[int(idx)]
+        return {
+            "naam": row["naam"],
+            "geboortedatum": iso(row["geboortedatum"]) if birth else None,
+        }
+
+    def is_new(self, ins) -> bool:
+        """Registered in the last 12 months of the period (KVK_NIEUW_RISICOBRANCHE)."""
+        return months_after(self.per.end, -12) <= np.datetime64(ins, "D") <= self.per.end
+
+    def is_short(self, ins, uit) -> bool:
+        """Deregistered in the period within 12 months of registration (KVK_KORT_BESTAAN)."""
+        if np.isnat(np.datetime64(uit, "D")):
+            return False
+        uit = np.datetime64(uit, "D")
+        return uit <= months_after(ins, 12) and self.per.start <= uit <= self.per.end
 
     def choose_areas(self, hotspot_buurt: str | None) -> dict[str, str]:
         """Pick the hot-spot, risk-branch and real-estate areas deterministically."""
@@ -199,6 +217,14 @@ class Planter:
                 "kvk_nummers": list(kvk),
             }
         )
+        self.truth.add(
+            patroon="adres_veel_inschrijvingen",
+            flag="KVK_VEEL_INSCHRIJVINGEN",
+            waarheid="ondermijnend",
+            entiteit="adres",
+            addrs=[a],
+            kvk=kvk,
+        )
 
     def churn(self) -> None:
         per, rng = self.per, self.rng
@@ -230,6 +256,14 @@ class Planter:
                 "kvk_nummers": list(kvk),
             }
         )
+        self.truth.add(
+            patroon="adres_verloop",
+            flag="KVK_VERLOOP_ADRES",
+            waarheid="ondermijnend",
+            entiteit="adres",
+            addrs=[a],
+            kvk=kvk,
+        )
 
     def risk_cluster(self, gebied: str) -> tuple[str, int]:
         """Seven new risk-branch businesses in one area; returns (kvk, officer) of the shisha bar."""
@@ -257,7 +291,7 @@ class Planter:
                 [vorm == BV, vorm == "Eenmanszaak"], ["bestuurder", "eigenaar"], "vennoot"
             ),
         )
-        for k, a in zip(kvk, addr, strict=True):
+        for k, a, d in zip(kvk, addr, ins, strict=True):
             self.risicolocaties.append(
                 {
                     "patroon": "risicobranche_cluster",
@@ -266,6 +300,16 @@ class Planter:
                     **address_record(self.bag, a),
                     "kvk_nummers": [k],
                 }
+            )
+            self.truth.add(
+                patroon="risicobranche_cluster",
+                flag="KVK_NIEUW_RISICOBRANCHE",
+                waarheid="ondermijnend",
+                entiteit="vestiging",
+                waarde=days(d, per.end),
+                boven=self.is_new(d),
+                addrs=[a],
+                kvk=[k],
             )
         self.buurten_hoog_risico.append({"thema": "kwetsbare_branches", "buurtcode": gebied})
         return kvk[0], int(officers[0])
@@ -299,6 +343,16 @@ class Planter:
                     "kvk_nummers": [k],
                 }
             )
+            self.truth.add(
+                patroon="bedrijf_op_woonadres",
+                flag="KVK_WOONADRES",
+                waarheid="ondermijnend",
+                entiteit="vestiging",
+                waarde="risicobranche",
+                boven=True,
+                addrs=[a],
+                kvk=[k],
+            )
 
     def straw_man(self) -> None:
         per, rng = self.per, self.rng
@@ -321,6 +375,31 @@ class Planter:
             officers=np.full(n, person),
         )
         p = self.persons.table().iloc[person]
+        short = [self.is_short(i, u) for i, u in zip(ins, uit, strict=True)]
+        lived = [bool(u <= months_after(i, 12)) for i, u in zip(ins, uit, strict=True)]
+        self.truth.add(
+            patroon="stroman",
+            flag="KVK_FUNCTIONARIS_VEEL",
+            waarheid="ondermijnend",
+            entiteit="persoon",
+            waarde={"ondernemingen": n, "kortlevend": int(sum(lived))},
+            boven=n >= DREMPELS["KVK_FUNCTIONARIS_VEEL"]["ondernemingen"]
+            and sum(lived) >= DREMPELS["KVK_FUNCTIONARIS_VEEL"]["kortlevend"],
+            addrs=list(addrs),
+            kvk=kvk,
+            persoon=self.person(person),
+        )
+        for k, a, i, u, s in zip(kvk, addr, ins, uit, short, strict=True):
+            self.truth.add(
+                patroon="stroman",
+                flag="KVK_KORT_BESTAAN",
+                waarheid="ondermijnend",
+                entiteit="onderneming",
+                waarde=days(i, u),
+                boven=s,
+                addrs=[a],
+                kvk=[k],
+            )
         self.netwerken.append(
             {
                 "patroon": "stroman",
@@ -368,6 +447,7 @@ class Planter:
             )
         )
         table = self.persons.table()
+        self.truth.location([a], "ondermijnend", "adres_hub")
         self.netwerken.append(
             {
                 "patroon": "adres_hub",
@@ -417,6 +497,7 @@ class Planter:
         self.reg.vestigingen.extend(rows)
         officers = self.persons.new(n)
         self.reg.functionarissen.append(_fun_frame(kvk, officers, "bestuurder", first, NAT))
+        self.truth.location(addrs, "ondermijnend", "carrousel")
         self.netwerken.append(
             {
                 "patroon": "carrousel",
@@ -530,6 +611,41 @@ class Planter:
         self.buurten_hoog_risico.append({"thema": "vastgoed_witwassen", "buurtcode": gebied})
         self._jonge_bv = (bv_kvk, houses[:3])
         self._abc = houses[3:]
+        for i, (h, d) in enumerate(zip(houses[:3], buy_dates, strict=True)):
+            tag = f"jonge_bv_{i}"
+            common = dict(patroon="jonge_bv_aankopen", waarheid="ondermijnend", tags=[tag])
+            self.truth.add(
+                **common,
+                flag="KAD_JONGE_RECHTSPERSOON",
+                entiteit="transactie",
+                waarde=days(bv_ins, d),
+                boven=bool(d <= months_after(bv_ins, 12)),
+                addrs=[h],
+                kvk=[bv_kvk],
+            )
+            self.truth.add(**common, flag="KAD_ZONDER_HYPOTHEEK", entiteit="transactie", addrs=[h])
+            self.truth.add(**common, flag="KAD_PRIJS_WOZ", entiteit="transactie", addrs=[h])
+        self.truth.add(
+            patroon="jonge_bv_aankopen",
+            flag="KAD_VEEL_AANKOPEN",
+            waarheid="ondermijnend",
+            entiteit="koper",
+            tags=[f"jonge_bv_{i}" for i in range(3)],
+            addrs=list(houses[:3]),
+            kvk=[bv_kvk],
+        )
+        for i, h in enumerate(houses[3:]):
+            gap = days(d1[i], d2[i])
+            self.truth.add(
+                patroon="abc",
+                flag="KAD_ABC",
+                waarheid="ondermijnend",
+                entiteit="transactie",
+                waarde=gap,
+                boven=gap <= DREMPELS["KAD_ABC"] and per.start <= d2[i] <= per.end,
+                tags=[f"abc_{i}_1"],
+                addrs=[h],
+            )
 
     def kadaster_manifest(self, trans: pd.DataFrame) -> None:
         """Kadaster entries, once the final transaction ids are known."""

@@ -33,6 +33,7 @@ class Persons:
         self.rng = rng
         self.frames: list[pd.DataFrame] = []
         self.n = 0
+        self._table: pd.DataFrame | None = None
 
     def new(self, n: int, *, born: tuple[int, int] = (1945, 2003)) -> np.ndarray:
         """Create ``n`` new persons; return their indices."""
@@ -82,7 +83,10 @@ class Persons:
         return self.n - 1
 
     def table(self) -> pd.DataFrame:
-        return pd.concat(self.frames, ignore_index=True)
+        """All persons so far (cached until the next person is added)."""
+        if self._table is None or len(self._table) != self.n:
+            self._table = pd.concat(self.frames, ignore_index=True)
+        return self._table
 
 
 class Numbers:

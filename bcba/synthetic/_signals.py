@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import shapely
+from scipy.spatial import cKDTree
 
 from bcba.sources.partners import PARTNER_INPUT_COLUMNS
 from bcba.synthetic import _pools
@@ -128,6 +129,79 @@ def _rtm_weights(bag: pd.DataFrame, special: dict, factors: list[dict]) -> np.nd
     return weight
 
 
+def kernel(distance: np.ndarray, vorm: str, lengte_m: float) -> np.ndarray:
+    """Distance decay between 1 (at the facility) and 0: ``exponentieel`` exp(-d/L) or
+    ``gauss`` exp(-d²/(2L²))."""
+    d = np.asarray(distance, dtype=float)
+    if vorm == "exponentieel":
+        return np.exp(-d / lengte_m)
+    if vorm == "gauss":
+        return np.exp(-0.5 * (d / lengte_m) ** 2)
+    raise ValueError(f"unknown kernel {vorm!r}")  # programming error: shapes are constants
+
+
+def _decay_weights(bag: pd.DataFrame, special: dict, factors: list[dict]) -> np.ndarray:
+    """Relative intensity per address under smooth distance decay (scenario "afwijkend").
+
+    Per factor ``1 + (effect - 1) * K(d)`` with ``d`` the distance to the nearest facility
+    of that kind and ``K`` the factor's kernel; factors multiply. No step at any distance,
+    so the model's 0/1 proximity at 100-500 m can only approximate it.
+    """
+    xy = bag[["x", "y"]].to_numpy(dtype=float)
+    weight = np.ones(len(bag))
+    for f in factors:
+        idx = special.get(f["factor"], np.empty(0, dtype=np.int64))
+        if len(idx) == 0:
+            continue
+        d, _ = cKDTree(xy[idx]).query(xy, k=1)
+        weight *= 1.0 + (f["effect"] - 1.0) * kernel(d, f["vorm"], f["lengte_m"])
+    return weight
+
+
+def cell_frailty(
+    bag: pd.DataFrame, *, vorm: float, nul_kans: float, rng: np.random.Generator
+) -> np.ndarray:
+    """Multiplier per address: gamma(vorm, 1/vorm) per 100 m cell, 0 for a share ``nul_kans``
+    of the cells (zero inflation). Counts per cell become over-dispersed (gamma-Poisson
+    mixture = negative binomial) with more empty cells than a Poisson model expects."""
+    codes, cell = np.unique(bag["_cel"].to_numpy(dtype=object), return_inverse=True)
+    g = rng.gamma(vorm, 1.0 / vorm, len(codes))
+    g[rng.random(len(codes)) < nul_kans] = 0.0
+    return g[cell.reshape(-1)]
+
+
+def compact_cluster(
+    bag: pd.DataFrame, gebied: str, *, sigma_m: float, straal_m: float, rng: np.random.Generator
+) -> dict:
+    """A compact cluster around a dense point of the area (scenario "afwijkend").
+
+    The centre is drawn among the area's addresses with at least 30 addresses within
+    ``straal_m``; events fall on addresses within ``straal_m`` with Gaussian weight
+    exp(-d²/(2 sigma²)), so the cluster ignores the 100 m grid."""
+    xy = bag[["x", "y"]].to_numpy(dtype=float)
+    tree = cKDTree(xy)
+    own = np.flatnonzero(bag["_gebied"].to_numpy() == gebied)
+    n_near = np.asarray(tree.query_ball_point(xy[own], r=straal_m, return_length=True))
+    dense = own[n_near >= 30]
+    pool = dense if len(dense) else own[n_near == n_near.max()]
+    centre = xy[pool[int(rng.integers(0, len(pool)))]]
+    near = np.asarray(tree.query_ball_point(centre, r=straal_m), dtype=np.int64)
+    near.sort()
+    d = np.hypot(xy[near, 0] - centre[0], xy[near, 1] - centre[1])
+    w = kernel(d, "gauss", sigma_m)
+    return {
+        "thema": "drugs",
+        "buurtcode": gebied,
+        "vorm": "gauss",
+        "centrum_x": float(round(centre[0])),
+        "centrum_y": float(round(centre[1])),
+        "sigma_m": float(sigma_m),
+        "straal_m": float(straal_m),
+        "_addrs": near,
+        "_p": w / w.sum(),
+    }
+
+
 def partner_events(
     bag: pd.DataFrame,
     per: Period,
@@ -139,21 +213,33 @@ def partner_events(
     factors: list[dict],
     person_names: np.ndarray,
     rng: np.random.Generator,
+    *,
+    frailty: np.ndarray | None = None,
 ) -> tuple[pd.DataFrame, list[int]]:
-    """All partner events; returns the table and the person indices mentioned in texts."""
+    """All partner events; returns the table and the person indices mentioned in texts.
+
+    ``frailty`` (scenario "afwijkend") multiplies the background intensity per address;
+    planted targets and the hot spot are not affected by it.
+    """
     years = (per.days + 1) / 365.25
     n_addr = len(bag)
     uniform = np.full(n_addr, 1.0 / n_addr)
+    if frailty is not None:
+        uniform = frailty / frailty.sum()
+    planted = scenario in ("standaard", "afwijkend")
     frames = []
     for theme in THEMES:
         n = int(rng.poisson(RATES[theme] * inhabitants / 1000 * years))
         if n == 0:
             continue
-        if scenario == "standaard" and theme == "drugs":
-            w = _rtm_weights(bag, special, factors)
+        if planted and theme == "drugs":
+            if scenario == "afwijkend":
+                w = _decay_weights(bag, special, factors) * frailty
+            else:
+                w = _rtm_weights(bag, special, factors)
             p = w / w.sum()
             addr = rng.choice(n_addr, size=n, p=p)
-        elif scenario == "standaard" and len(targets.get(theme, [])):
+        elif planted and len(targets.get(theme, [])):
             tgt = targets[theme]
             on_target = rng.random(n) < 0.6
             addr = rng.choice(n_addr, size=n, p=uniform)
@@ -172,13 +258,18 @@ def partner_events(
                 }
             )
         )
-    if scenario == "standaard" and hotspot is not None:
+    if planted and hotspot is not None:
         m = len(hotspot["_addrs"])
         n_hot = int(rng.integers(25, 41))
+        if "_p" in hotspot:
+            hot_addr = hotspot["_addrs"][rng.choice(m, size=n_hot, p=hotspot["_p"])]
+        else:
+            hot_addr = hotspot["_addrs"][rng.integers(0, m, n_hot)]
+        hotspot["_events"] = hot_addr
         frames.append(
             pd.DataFrame(
                 {
-                    "_addr": hotspot["_addrs"][rng.integers(0, m, n_hot)],
+                    "_addr": hot_addr,
                     "bron": "politie",
                     "thema": "drugs",
                     "soort": "hennepkwekerij",
@@ -186,7 +277,7 @@ def partner_events(
                 }
             )
         )
-    if scenario == "standaard" and len(targets.get("_witwassen_buurt", [])):
+    if planted and len(targets.get("_witwassen_buurt", [])):
         tgt = targets["_witwassen_buurt"]
         frames.append(
             pd.DataFrame(
@@ -205,8 +296,9 @@ def partner_events(
     a = ev["_addr"].to_numpy()
     police = (ev["bron"] == "politie").to_numpy()
     only_area = (rng.random(n) < 0.03) & ~hot
-    # police coordinates are a little off the address point, except in the planted cells
-    jitter = np.where(hot, 0.0, 1.0)
+    # police coordinates are a little off the address point, except in the planted cells of
+    # "standaard" (the compact cluster of "afwijkend" is jittered like everything else)
+    jitter = np.where(hot & (scenario == "standaard"), 0.0, 1.0)
     ev["x"] = np.where(
         police & ~only_area, np.round(bag["x"].to_numpy()[a] + jitter * rng.normal(0, 8, n)), np.nan
     )
@@ -272,13 +364,14 @@ def survey(
         "recreatieparken": 1.4,
     }
     hot_code = special_areas.get("hotspot")
+    planted = scenario in ("standaard", "afwijkend")
     planted_area = {
-        "drugs": hot_code if scenario == "standaard" else None,
+        "drugs": hot_code if planted else None,
         "kwetsbare_branches": special_areas.get("risicobranche"),
         "vastgoed_witwassen": special_areas.get("vastgoed"),
     }
     for q, theme in enumerate(THEMES):
-        lift = 0.6 if (theme == "drugs" and scenario == "standaard") else 0.0
+        lift = 0.6 if (theme == "drugs" and planted) else 0.0
         score = np.clip(np.round(rng.normal(base[theme] + lift, 0.9, n)), 1, 5).astype(int)
         labels = np.array(LIKERT, dtype=object)[score - 1]
         labels = np.where(rng.random(n) < 0.08, "weet niet", labels)

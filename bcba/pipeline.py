@@ -128,6 +128,12 @@ def run_report(
         # if this process is killed: the half-built folder is marked incomplete and the
         # audit log gets the run's end
         guard.on_death("bcba.runs", "remove_stale_runs", base=str(out.parent))
+        # and the half-written processed data (a GeoPackage and its journal) goes
+        guard.on_death(
+            "bcba.io",
+            "remove_stale_temporaries",
+            folder=str(config.processed_dir() / cfg.gemeente),
+        )
         with audit.run_events("run", parameters=parameters, inputs=inputs) as run:
             guard.on_death(
                 "bcba.audit",

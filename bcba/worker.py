@@ -98,13 +98,18 @@ def _handover_bases() -> list[Path]:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs; a zombie (killed, not yet reaped by its new parent)
+    does not: its folders are stale."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process
         return True
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):  # no /proc (not Linux): trust the signal
+        return True
 
 
 def remove_stale_folders(prefix: str) -> list[Path]:

@@ -1,29 +1,29 @@
-"""The fault matrix: ``bcba maak`` attacked as a security tester would, through the real CLI.
+"""The fault matrix: ``bcba maak`` attacked through the real CLI, one subprocess per case.
 
-Every case runs ``.venv/bin/bcba`` in a subprocess with its own project (``BCBA_HOME``),
-home (key, audit log), ``TMPDIR`` and, where the machine allows a private mount namespace
-(root and ``unshare``), its own ``/dev/shm``: what a run leaves behind is then exactly what
-is in those folders afterwards. The oracles are independent of bcba's own checks: the
-names come from the generator's ``planted.json``, child processes are found in ``/proc``
-by the environment they inherited, and file modes by ``stat``.
+Every case runs ``python -m bcba.cli`` (this checkout, through ``PYTHONPATH``) with its own
+project (``BCBA_HOME``), home (key, audit log) and ``TMPDIR``, and with an environment
+marker (:data:`MARK_ENV`) that every process the run starts inherits. The oracles do not
+ask bcba: child processes are found in ``/proc`` by that marker, names come from the
+generator's ``planted.json`` and the officers file, formula cells are counted in the files.
 
-Cases:
+One small generated municipality (``raw``) serves every case; it holds the inputs that are
+odd but valid (an open end ``31-12-9999``, one cp1252 line in a UTF-8 file, HTML and
+formula payloads in trade names and partner descriptions), so every successful run here
+reads them. The cases:
 
-* bad inputs (one mutated file, option or environment per case): exit 2, a Dutch message
-  naming file/row/column where relevant, never a traceback, and for failures after the run
-  started a run folder holding only ``ONVOLLEDIG.txt`` and an owner-only ``debug.log``;
-  inputs that are odd but valid (an open end ``31-12-9999``, one cp1252 line in a UTF-8
-  file, a partner category outside the themes, HTML in text fields) are in the data every
-  successful run here reads;
-* ``kill -9`` of the CLI at three stages: no process, hand-over file, kernel socket
-  folder or temporary file left, no name outside the report folder, and the folder marked
-  incomplete; the next run succeeds;
-* two runs into one ``--out``, a foreign ``--out``, ``--out /``, reruns on one day, the
-  national export from complete runs only, a full disk, a killed kernel;
-* HTML injection (no script runs in headless Chromium) and the audit log of all runs.
+* bad inputs (one mutated copy per case) and bad options: exit 2, a Dutch message, no
+  traceback, nothing left in the temporary folders, no planted name outside the report
+  folder; a failure after the run started leaves a folder with only ``ONVOLLEDIG.txt``
+  (and an owner-only ``debug.log``);
+* ``kill -9`` of the CLI at three stages: no process, no hand-over, kernel or temporary
+  file left, no name outside the report folder, the folder marked incomplete; the next run
+  succeeds, a second run into its folder meanwhile is refused, a rerun on the same day gets
+  its own folder;
+* the national export reads complete runs only, no formula cell in any CSV or XLSX output,
+  and the audit log holds the start and the end of every run, killed ones included.
 
-The audit tamperings are tested in ``tests/test_audit.py``; formula injection in CSV/XLSX
-outputs in ``tests/test_io.py``. ``benchmarks/fault_matrix.py`` prints the matrix.
+The audit tamperings are tested in ``tests/test_audit.py``. ``benchmarks/fault_matrix.py``
+runs this module with :data:`MATRIX_ENV` set and prints the matrix.
 """
 
 from __future__ import annotations
@@ -40,6 +40,7 @@ import subprocess
 import sys
 import threading
 import time
+import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -47,52 +48,43 @@ import pytest
 
 from tests.conftest import PERIODE, TEST_KEY_HEX
 
-BCBA = Path(sys.executable).with_name("bcba")
+pytestmark = pytest.mark.slow
+
+ROOT = Path(__file__).resolve().parents[1]
+CLI = [sys.executable, "-m", "bcba.cli"]
 KEY_HEX = TEST_KEY_HEX + "00"
 PERIOD_ARGS = ["--periode-start", PERIODE[0].isoformat(), "--periode-eind", PERIODE[1].isoformat()]
-#: What a run's output may never show: a traceback, an exception dump line, or English
-#: messages of the libraries underneath.
+#: Set in every run's environment (and so inherited by all it starts): found in /proc.
+MARK_ENV = "FOUTMATRIX_MERK"
+#: Observations for benchmarks/fault_matrix.py (written when this variable names a file).
+MATRIX_ENV = "BCBA_FOUTMATRIX"
+#: What a run's output may never show: a traceback, an exception line, English messages of
+#: the libraries underneath.
 TRACEBACK = re.compile(
     r"Traceback|File \"|^\s*[\w.]+(Error|Exception|Warning)\b:|\bError:|Value error"
     r"|Input should|Kernel died|No such file|No space left|Permission denied",
     re.M,
 )
-#: An English exception class name inside a Dutch message: noted in the matrix.
-CLASS_NAME = re.compile(r"\b[A-Z]\w*(Error|Exception)\b")
-#: Observations for benchmarks/fault_matrix.py (written when this variable names a file).
-MATRIX_ENV = "BCBA_FOUTMATRIX"
-
-pytestmark = pytest.mark.skipif(not BCBA.exists(), reason="bcba is not installed in this venv")
+#: Words that make a message Dutch (one is enough; the messages are full sentences).
+DUTCH = re.compile(r"\b(de|het|een|niet|geen|ontbreekt|kolom|bestand|map|rij|van|is)\b", re.I)
+#: Payloads that a page or spreadsheet must show as text, never run.
+HTML_PAYLOADS = ("<script>top.__xss=1</script>", "<img src=x onerror=top.__xss=1>")
+FORMULA_PAYLOADS = ('=HYPERLINK("http://x.invalid","klik")', "@SUM(1+1)", "+1+cmd|' /C calc'!A0")
+#: A cell a spreadsheet would run: starts with = + @ tab CR, or - before a non-number.
+FORMULA_CELL = re.compile(r"^([=+@\t\r]|-(?![\d.,]))")
 
 
 # --------------------------------------------------------------------------- the sandbox
-def _can_unshare() -> bool:
-    if os.geteuid() != 0 or shutil.which("unshare") is None:
-        return False
-    try:
-        done = subprocess.run(
-            ["unshare", "-m", "sh", "-c", "mount -t tmpfs -o size=64k tmpfs /mnt && true"],
-            capture_output=True,
-            timeout=20,
-        )
-    except (OSError, subprocess.SubprocessError):
-        return False
-    return done.returncode == 0
-
-
-UNSHARE = _can_unshare()
-
-
 @dataclass
 class Project:
-    """One isolated bcba installation: project, home, temporary folder and /dev/shm."""
+    """One isolated bcba installation: project, home and temporary folder."""
 
     root: Path
+    mark: str = field(default_factory=lambda: uuid.uuid4().hex)
 
     def __post_init__(self) -> None:
-        for name in ("project", "home", "tmp", "shm"):
-            (self.root / name).mkdir(parents=True, exist_ok=True)
-            (self.root / name).chmod(0o1777 if name in ("tmp", "shm") else 0o700)
+        for name in ("project", "home", "tmp"):
+            (self.root / name).mkdir(parents=True, exist_ok=True, mode=0o700)
 
     @property
     def project(self) -> Path:
@@ -105,11 +97,6 @@ class Project:
     @property
     def tmp(self) -> Path:
         return self.root / "tmp"
-
-    @property
-    def shm(self) -> Path:
-        """The run's /dev/shm: a private bind mount when possible, else the real one."""
-        return self.root / "shm" if UNSHARE else Path("/dev/shm")
 
     @property
     def reports(self) -> Path:
@@ -132,46 +119,57 @@ class Project:
             TMPDIR=str(self.tmp),
             MPLBACKEND="Agg",
             LANG="C.UTF-8",
+            PYTHONPATH=os.pathsep.join([str(ROOT), *filter(None, [env.get("PYTHONPATH")])]),
         )
+        env[MARK_ENV] = self.mark
         if key:
             env["BCBA_SLEUTEL"] = KEY_HEX
         return env
 
     def processes(self) -> dict[int, str]:
-        """Live processes that inherited this project's environment: pid -> command line."""
-        marker = f"BCBA_HOME={self.project}".encode()
+        """Live processes carrying this project's marker: pid -> command line."""
+        wanted = f"{MARK_ENV}={self.mark}".encode()
         found = {}
         for entry in Path("/proc").iterdir():
             if not entry.name.isdigit() or int(entry.name) == os.getpid():
                 continue
             try:
-                environ = (entry / "environ").read_bytes().split(b"\0")
-                if marker not in environ:
+                if wanted not in (entry / "environ").read_bytes().split(b"\0"):
                     continue
-                if (entry / "stat").read_text().split(") ", 1)[1].startswith("Z"):
-                    continue  # a zombie is gone; its parent has not reaped it yet
-                cmdline = (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()
+                if (entry / "stat").read_text().rsplit(") ", 1)[1].startswith("Z"):
+                    continue  # a zombie is gone; its new parent has not reaped it yet
+                found[int(entry.name)] = (
+                    (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode()[:160]
+                )
             except (OSError, IndexError):
                 continue
-            found[int(entry.name)] = cmdline[:160]
         return found
 
-    def wait_for_no_processes(self, timeout: float = 15.0) -> dict[int, str]:
+    def wait_for_no_processes(self, timeout: float = 20.0) -> dict[int, str]:
         deadline = time.monotonic() + timeout
         while (alive := self.processes()) and time.monotonic() < deadline:
             time.sleep(0.25)
         return alive
 
-    def leftovers(self) -> list[str]:
-        """Everything the runs left in the temporary folders (a relative path each)."""
+    def leftovers(self, pids: set[int]) -> list[str]:
+        """What the runs left in the temporary folder, in /dev/shm (the folders named after
+        one of ``pids``, the run's processes) and in Jupyter's runtime folder."""
         found = [p.relative_to(self.root).as_posix() for p in sorted(self.tmp.iterdir())]
-        if UNSHARE:
-            found += [p.relative_to(self.root).as_posix() for p in sorted(self.shm.iterdir())]
-        else:  # the shared /dev/shm: only bcba's own folders can be ours
-            found += [f"/dev/shm/{p.name}" for p in sorted(Path("/dev/shm").glob("bcba-*"))]
-        jupyter = self.home / ".local" / "share" / "jupyter" / "runtime"
-        if jupyter.is_dir():
-            found += [p.relative_to(self.root).as_posix() for p in sorted(jupyter.iterdir())]
+        for path in sorted(Path("/dev/shm").glob("bcba-*")):
+            pid = re.match(r"bcba-[a-z]+-(\d+)-", path.name)
+            if pid and int(pid.group(1)) in pids:
+                found.append(str(path))
+        runtime = self.home / ".local" / "share" / "jupyter" / "runtime"
+        if runtime.is_dir():
+            found += [p.relative_to(self.root).as_posix() for p in sorted(runtime.iterdir())]
+        temporaries = re.compile(r"^\..+\.\d+-[a-z0-9_]{8}")  # bcba.io.atomic_path's
+        data = self.project / "data"
+        if data.is_dir():
+            found += [
+                p.relative_to(self.root).as_posix()
+                for p in sorted(data.rglob(".*"))
+                if temporaries.match(p.name)
+            ]
         return found
 
 
@@ -190,22 +188,9 @@ class Outcome:
     def text(self) -> str:
         return self.stdout + self.stderr
 
-
-def _command(project: Project, args: list[str], *, mounts: list[tuple[str, Path]] = ()):
-    """``bcba <args>``, in a private mount namespace with the project's /dev/shm."""
-    command = [str(BCBA), *args]
-    if not UNSHARE:
-        return command
-    script = [f'mount --bind "{project.root / "shm"}" /dev/shm']
-    script += [f'mount -t tmpfs -o {opts} tmpfs "{target}"' for opts, target in mounts]
-    # the mounts vanish with the namespace: a copy of what the run left is taken inside
-    copies = [f'cp -a "{target}/." "{target}.kopie/"' for _, target in mounts]
-    body = " && ".join(script)
-    if copies:
-        body += ' && { "$@"; rc=$?; ' + "; ".join(copies) + "; exit $rc; }"
-    else:
-        body += ' && exec "$@"'
-    return ["unshare", "-m", "--propagation", "private", "sh", "-c", body, "sh", *command]
+    @property
+    def traceback(self) -> bool:
+        return bool(TRACEBACK.search(self.text))
 
 
 class _PidWatch:
@@ -231,17 +216,15 @@ def bcba(
     *args: str,
     key: bool = True,
     timeout: float = 600,
-    mounts: list[tuple[str, Path]] = (),
     kill_at: str | None = None,
-    kill_kernel_at: str | None = None,
     on_line=None,
 ) -> Outcome:
     """Run ``bcba *args`` for ``project``; ``kill_at``: SIGKILL the CLI as soon as it prints
-    a progress line containing that text (``kill_kernel_at``: SIGKILL the kernel instead)."""
+    a progress line containing that text; ``on_line(line)`` sees every line of stdout."""
     started = time.monotonic()
     watch = _PidWatch(project)
     proc = subprocess.Popen(
-        _command(project, list(args), mounts=mounts),
+        [*CLI, *args],
         env=project.env(key=key),
         cwd=project.root,
         stdout=subprocess.PIPE,
@@ -254,22 +237,17 @@ def bcba(
     reader = threading.Thread(target=lambda: err_lines.extend(proc.stderr), daemon=True)
     reader.start()
     out_lines = []
-    killed = False
     timer = threading.Timer(timeout, proc.kill)
     timer.start()
+    killed = False
     try:
         for line in proc.stdout:
             out_lines.append(line)
             if on_line is not None:
                 on_line(line)
             if not killed and kill_at and kill_at in line:
+                watch.pids |= set(project.processes())
                 proc.send_signal(signal.SIGKILL)
-                killed = True
-            if not killed and kill_kernel_at and kill_kernel_at in line:
-                kernels = [p for p, c in project.processes().items() if "ipykernel" in c]
-                assert kernels, "no kernel found to kill"
-                for pid in kernels:
-                    os.kill(pid, signal.SIGKILL)
                 killed = True
         proc.wait()
         reader.join(timeout=30)
@@ -277,41 +255,38 @@ def bcba(
         timer.cancel()
         proc.stdout.close()
         proc.stderr.close()
-    pids = watch.stop()
     return Outcome(
         list(args),
         proc.returncode,
         "".join(out_lines),
         "".join(err_lines),
         time.monotonic() - started,
-        pids,
+        watch.stop(),
     )
 
 
+def _maak(raw: Path, out: Path | None, *extra: str, pdf: bool = False) -> list[str]:
+    args = ["maak", "--gemeente", "GM0489", "--data-dir", str(raw), *PERIOD_ARGS]
+    if out is not None:
+        args += ["--out", str(out)]
+    if not pdf:
+        args.append("--geen-pdf")
+    return [*args, *extra]
+
+
 # --------------------------------------------------------------------------- the data
-#: What a payload looks like when a page did not escape it (in HTML, or in a script's
-#: string that a map may later insert as HTML).
-UNESCAPED = ("<script>top.__xss", "<img src=x onerror", "<svg/onload", "<iframe srcdoc")
-#: Payloads that run script if a page inserts them as HTML (each sets ``top.__xss``).
-PAYLOADS = (
-    "<script>top.__xss=(top.__xss||0)+1</script>",
-    "<img src=x onerror=top.__xss=(top.__xss||0)+1>",
-    "</td></tr></table><svg/onload=top.__xss=(top.__xss||0)+1>",
-    "'><iframe srcdoc=<script>top.__xss=1</script>>",
-)
-
-
 def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
-    rows = list(csv.reader(io.StringIO(path.read_text(encoding="utf-8")), delimiter=";"))
+    text = path.read_bytes().decode("utf-8", errors="replace")
+    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
     return rows[0], rows[1:]
 
 
-def _write_csv(path: Path, header: list[str], rows: list[list[str]], encoding="utf-8") -> None:
+def _write_csv(path: Path, header: list[str], rows: list[list[str]]) -> None:
     buffer = io.StringIO()
     writer = csv.writer(buffer, delimiter=";", lineterminator="\r\n")
     writer.writerow(header)
     writer.writerows(rows)
-    path.write_bytes(buffer.getvalue().encode(encoding))
+    path.write_bytes(buffer.getvalue().encode("utf-8"))
 
 
 def _set_cell(path: Path, row: int, column: str, value: str) -> None:
@@ -321,36 +296,28 @@ def _set_cell(path: Path, row: int, column: str, value: str) -> None:
     _write_csv(path, header, rows)
 
 
-@pytest.fixture(scope="module")
-def raw(tmp_path_factory) -> Path:
-    return make_raw(tmp_path_factory.mktemp("faults") / "raw")
-
-
 def make_raw(out: Path) -> Path:
-    """Small generated data with the odd-but-valid inputs every successful run here reads.
+    """Small generated data with the odd-but-valid inputs every successful run here reads:
 
-    - HTML payloads in every trade name and every partner description;
+    - HTML and formula payloads in trade names and partner descriptions;
     - an open end ``31-12-9999`` for the first officer;
-    - one cp1252 line (``é`` as byte 0xE9) in the UTF-8 officers file;
-    - a partner category outside the themes (``wapenhandel``).
+    - one cp1252 line (``é`` as byte 0xE9) in the UTF-8 officers file.
     """
     from bcba import synthetic
 
     synthetic.generate("GM0489", out, seed=7, periode=PERIODE, scale=0.12)
+    payloads = HTML_PAYLOADS + FORMULA_PAYLOADS
     vest = out / "kvk_vestigingen.csv"
     header, rows = _read_csv(vest)
     col = header.index("handelsnaam")
     for i, row in enumerate(rows):
-        row[col] = f"{row[col]} {PAYLOADS[i % len(PAYLOADS)]}"
+        row[col] = f"{payloads[i % len(payloads)]} {row[col]}"
     _write_csv(vest, header, rows)
     for partner in sorted((out / "partners").glob("*.csv")):
         header, rows = _read_csv(partner)
         col = header.index("omschrijving")
         for i, row in enumerate(rows):
-            row[col] = f"{row[col]} {PAYLOADS[(i + 1) % len(PAYLOADS)]}"
-        rows.append([*rows[0]])
-        rows[-1][header.index("thema")] = "wapenhandel"
-        rows[-1][header.index("soort")] = "wapenhandel_signaal"
+            row[col] = f"{payloads[(i + 1) % len(payloads)]} {row[col]}"
         _write_csv(partner, header, rows)
     func = out / "kvk_functionarissen.csv"
     _set_cell(func, 2, "datum_einde", "31-12-9999")
@@ -359,31 +326,32 @@ def make_raw(out: Path) -> Path:
     target = next(i for i, r in enumerate(rows) if "e" in r[name_col])
     lines = func.read_bytes().split(b"\r\n")
     name = rows[target][name_col]
-    accented = name.replace("e", "é", 1)
-    lines[target + 1] = lines[target + 1].replace(name.encode(), accented.encode("cp1252"))
+    lines[target + 1] = lines[target + 1].replace(
+        name.encode(), name.replace("e", "é", 1).encode("cp1252")
+    )
     func.write_bytes(b"\r\n".join(lines))
     return out
 
 
 @pytest.fixture(scope="module")
+def raw(tmp_path_factory) -> Path:
+    return make_raw(tmp_path_factory.mktemp("faults") / "raw")
+
+
+@pytest.fixture(scope="module")
 def persons(raw) -> tuple[list[str], list[str]]:
+    """Names and birth dates of planted persons, and every officer's name as written."""
     from bcba.leakcheck import persons_from_planted
 
     names, dates = persons_from_planted(raw / "planted.json")
-    header, rows = _read_csv_bytes(raw / "kvk_functionarissen.csv")
-    names = sorted(set(names) | {r[header.index("naam")] for r in rows})
+    header, rows = _read_csv(raw / "kvk_functionarissen.csv")
+    names = sorted(set(names) | {r[header.index("naam")] for r in rows} - {""})
     return names, dates
 
 
-def _read_csv_bytes(path: Path):
-    text = path.read_bytes().decode("utf-8", errors="replace")
-    rows = list(csv.reader(io.StringIO(text), delimiter=";"))
-    return rows[0], rows[1:]
-
-
 def _names_found(paths: list[Path], persons, *, dates: bool = True) -> list:
-    """Hits of the planted persons in ``paths``: names, and birth dates unless ``dates`` is
-    false (processed data holds dates of registration that may equal a birth date)."""
+    """Hits of the persons in ``paths``: names, and birth dates unless ``dates`` is false
+    (processed data holds registration dates that may equal a birth date)."""
     from bcba.leakcheck import scan_outputs
 
     existing = [p for p in paths if p.exists()]
@@ -391,11 +359,25 @@ def _names_found(paths: list[Path], persons, *, dates: bool = True) -> list:
     return scan_outputs(existing, names, birth_dates if dates else ()) if existing else []
 
 
-# --------------------------------------------------------------------------- assertions
+def names_outside_report_folders(project: Project, persons, pids: set[int] = frozenset()):
+    shm = [p for p in Path("/dev/shm").glob("bcba-*") if any(f"-{pid}-" in p.name for pid in pids)]
+    return _names_found([project.tmp, project.home, *shm], persons) + _names_found(
+        [project.project / "data"], persons, dates=False
+    )
+
+
+# --------------------------------------------------------------------------- the matrix
 MATRIX: dict[str, dict] = {}
 
 
-def _note(section: str, case: str, **facts) -> None:
+def _note(section: str, case: str, result: Outcome | None = None, **facts) -> None:
+    if result is not None:
+        facts = {
+            "exit": result.returncode,
+            "seconden": round(result.seconds, 1),
+            "traceback": result.traceback,
+            **facts,
+        }
     MATRIX.setdefault(section, {})[case] = facts
 
 
@@ -407,11 +389,22 @@ def _write_matrix():
         Path(target).write_text(json.dumps(MATRIX, indent=1, ensure_ascii=False), encoding="utf-8")
 
 
+def is_clean_failure(result: Outcome, words: tuple[str, ...] = ()) -> bool:
+    return (
+        result.returncode == 2
+        and not result.traceback
+        and "fout" in result.stderr.lower()
+        and bool(DUTCH.search(result.stderr))
+        and all(re.search(word, result.text) for word in words)
+    )
+
+
 def assert_clean_failure(result: Outcome, *, words: tuple[str, ...] = ()) -> None:
-    """Exit 2, a Dutch ``fout:`` message with ``words``, and no traceback."""
-    assert not TRACEBACK.search(result.text), result.text[-3000:]
+    """Exit 2, a Dutch ``fout`` message with ``words``, and no traceback."""
+    assert not result.traceback, result.text[-3000:]
     assert result.returncode == 2, result.text[-3000:]
     assert "fout" in result.stderr.lower(), result.text[-3000:]
+    assert DUTCH.search(result.stderr), result.stderr
     for word in words:
         assert re.search(word, result.text), (word, result.text[-3000:])
 
@@ -426,9 +419,21 @@ def assert_incomplete(folder: Path) -> None:
     assert "ONVOLLEDIG" in (folder / "ONVOLLEDIG.txt").read_text(encoding="utf-8")
 
 
+def test_the_cli_under_test_is_this_checkout(tmp_path):
+    project = Project(tmp_path / "p")
+    done = subprocess.run(
+        [sys.executable, "-c", "import bcba; print(bcba.__file__)"],
+        env=project.env(),
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert Path(done.stdout.strip()).resolve().is_relative_to(ROOT)
+
+
 # --------------------------------------------------------------------------- bad inputs
-def _remove(name):
-    return lambda d: (d / name).unlink()
+def _remove(d: Path) -> None:
+    (d / "bag_adressen.csv").unlink()
 
 
 def _delimiter(d: Path) -> None:
@@ -443,16 +448,8 @@ def _drop_column(d: Path) -> None:
     _write_csv(path, header[:i] + header[i + 1 :], [r[:i] + r[i + 1 :] for r in rows])
 
 
-def _duplicate_header(d: Path) -> None:
-    path = d / "kvk_vestigingen.csv"
-    header, rows = _read_csv(path)
-    header[header.index("plaats")] = "postcode"
-    _write_csv(path, header, rows)
-
-
-def _header_only(d: Path) -> None:
-    path = d / "kadaster_transacties.csv"
-    path.write_bytes(path.read_bytes().split(b"\r\n", 1)[0] + b"\r\n")
+def _bad_date(d: Path) -> None:
+    _set_cell(d / "kadaster_transacties.csv", 4, "datum", "31-02-2024")
 
 
 def _broken_xlsx(d: Path) -> None:
@@ -466,83 +463,55 @@ def _zip_bomb(d: Path) -> None:
     from sources_fixtures import write_xlsx_bomb
 
     (d / "kvk_vestigingen.csv").unlink()
-    write_xlsx_bomb(d / "kvk_vestigingen.xlsx", 3_000_000)
+    write_xlsx_bomb(d / "kvk_vestigingen.xlsx", 3_000_000)  # 3 GB unpacked
 
 
-def _garbage(d: Path) -> None:
-    import numpy as np
-
-    data = np.random.default_rng(5).integers(0, 256, 50_000, dtype=np.uint8).tobytes()
-    (d / "kadaster_transacties.csv").write_bytes(data)
-
-
-def _bad_yaml(d: Path) -> None:
-    (d / "enquete_mapping.yaml").write_text("percepties: [drugs: {\n  - : :\n", encoding="utf-8")
-
-
-def _nul_bytes(d: Path) -> None:
-    path = d / "kvk_functionarissen.csv"
-    lines = path.read_bytes().split(b"\r\n")
-    lines[3] = lines[3][:5] + b"\x00\x00" + lines[3][5:]
-    path.write_bytes(b"\r\n".join(lines))
-
-
-def _cell(name: str, row: int, column: str, value: str):
-    return lambda d: _set_cell(d / name, row, column, value)
-
-
-#: (id, change to the data, extra arguments, expected words in the message)
+#: (id, change to a copy of the data, words the message must contain)
 INPUT_CASES = [
-    ("verplicht_bestand_ontbreekt", _remove("bag_adressen.csv"), (), ("bag_adressen", "ontbreekt")),
-    ("verkeerd_scheidingsteken", _delimiter, (), ("kadaster_transacties.csv",)),
-    ("kolom_ontbreekt", _drop_column, (), ("kvk_vestigingen.csv", "postcode")),
-    (
-        "onmogelijke_datum",
-        _cell("kadaster_transacties.csv", 4, "datum", "31-02-2024"),
-        (),
-        ("kadaster_transacties.csv", "rij 4", "datum"),
-    ),
-    (
-        "datum_in_1600",
-        _cell("kadaster_transacties.csv", 5, "datum", "01-01-1600"),
-        (),
-        ("kadaster_transacties.csv", "rij 5", "datum"),
-    ),
-    (
-        "arabisch_indische_cijfers",
-        _cell("kadaster_transacties.csv", 3, "koopsom", "٤٢١٠٠٠"),
-        (),
-        ("kadaster_transacties.csv", "rij 3", "koopsom"),
-    ),
-    (
-        "getal_van_20_cijfers",
-        _cell("kadaster_transacties.csv", 6, "koopsom", "12345678901234567890"),
-        (),
-        ("kadaster_transacties.csv", "rij 6", "koopsom"),
-    ),
-    ("kapotte_xlsx", _broken_xlsx, (), ("kvk_vestigingen.xlsx",)),
-    ("zipbom_xlsx_3mb", _zip_bomb, (), ("kvk_vestigingen.xlsx",)),
-    (
-        "leeg_bestand",
-        lambda d: (d / "kadaster_transacties.csv").write_bytes(b""),
-        (),
-        ("kadaster",),
-    ),
-    ("alleen_kopregel", _header_only, (), ("kadaster_transacties.csv",)),
-    ("dubbele_kolomnaam", _duplicate_header, (), ("kvk_vestigingen.csv", "postcode")),
-    ("binaire_rommel", _garbage, (), ("kadaster_transacties.csv",)),
-    ("kapotte_yaml", _bad_yaml, (), ("enquete_mapping.yaml",)),
-    ("nul_bytes", _nul_bytes, (), ("kvk_functionarissen.csv",)),
+    ("verplicht_bestand_ontbreekt", _remove, ("bag_adressen", "ontbreekt")),
+    ("verkeerd_scheidingsteken", _delimiter, ("kadaster_transacties.csv",)),
+    ("kolom_ontbreekt", _drop_column, ("kvk_vestigingen.csv", "postcode")),
+    ("onmogelijke_datum", _bad_date, ("kadaster_transacties.csv", "rij 4", "datum")),
+    ("kapotte_xlsx", _broken_xlsx, ("kvk_vestigingen.xlsx",)),
+    ("zipbom_xlsx_3gb_uitgepakt", _zip_bomb, ("kvk_vestigingen.xlsx",)),
 ]
-#: Cases refused before a run starts: (id, arguments replacing the defaults, words, env).
+
+
+@pytest.mark.parametrize(("change", "words"), [pytest.param(c, w, id=i) for i, c, w in INPUT_CASES])
+def test_bad_input_gives_a_dutch_error_and_an_incomplete_folder(
+    raw, persons, tmp_path, request, change, words
+):
+    project = Project(tmp_path / "p")
+    data = tmp_path / "raw"
+    shutil.copytree(raw, data)
+    change(data)
+    out = project.project / "uit"
+    result = bcba(project, *_maak(data, out), timeout=300)
+    alive = project.wait_for_no_processes()
+    left = project.leftovers(result.pids)
+    names = names_outside_report_folders(project, persons, result.pids)
+    _note(
+        "invoer",
+        request.node.callspec.id,
+        result,
+        nette_fout=is_clean_failure(result, words),
+        processen_over=len(alive),
+        bestanden_over=len(left),
+        namen_buiten_rapportmap=len(names),
+        melding=result.stderr.strip()[-300:],
+    )
+    assert_clean_failure(result, words=words)
+    if out.exists():  # refused before the run started: no folder at all
+        assert_incomplete(out)
+    assert alive == {}
+    assert left == []
+    assert names == []
+    assert result.seconds < 120  # the zip bomb too: refused from its declared sizes
+
+
+# --------------------------------------------------------------------------- bad options
+#: (id, arguments replacing the defaults, words in the message, with the key)
 OPTION_CASES = [
-    ("onbekende_gemeente", ["--gemeente", "GM9999"], ("GM9999",), True),
-    (
-        "periode_eind_voor_begin",
-        ["--periode-start", "2025-12-31", "--periode-eind", "2024-01-01"],
-        ("periode",),
-        True,
-    ),
     (
         "ontvanger_met_meta_refresh",
         ["--ontvanger", '0;url=https://example.org/" http-equiv="refresh'],
@@ -550,124 +519,80 @@ OPTION_CASES = [
         True,
     ),
     ("ontvanger_met_script", ["--ontvanger", "<script>alert(1)</script>"], ("ontvanger",), True),
-    ("themaconfig_ontbreekt", ["--thema-config", "bestaat-niet.yaml"], ("bestaat niet",), True),
+    (
+        "periode_eind_voor_begin",
+        ["--periode-start", "2025-12-31", "--periode-eind", "2024-01-01"],
+        ("periode",),
+        True,
+    ),
     ("invoermap_ontbreekt", ["--data-dir", "bestaat-niet"], ("bestaat niet",), True),
+    ("out_is_root", ["--out", "/"], ("/",), True),
     ("geen_sleutel", [], ("sleutel",), False),
 ]
-#: Inputs that are odd but valid: in the shared data of every successful run (see ``raw``).
-ACCEPTED_CASES = (
-    "open_einde_31-12-9999",
-    "cp1252_regel_in_utf8",
-    "partnercategorie_buiten_thema",
-    "html_in_handelsnaam_en_omschrijving",
-)
-
-
-@pytest.fixture
-def fresh(tmp_path) -> Project:
-    return Project(tmp_path / "p")
-
-
-def _maak(raw: Path, out: Path | None, *extra: str, pdf: bool = False) -> list[str]:
-    args = ["maak", "--gemeente", "GM0489", "--data-dir", str(raw), *PERIOD_ARGS]
-    if out is not None:
-        args += ["--out", str(out)]
-    if not pdf:
-        args.append("--geen-pdf")
-    return [*args, *extra]
-
-
-@pytest.mark.slow
-@pytest.mark.parametrize(
-    ("change", "extra", "words"),
-    [pytest.param(c, e, w, id=i) for i, c, e, w in INPUT_CASES],
-)
-def test_bad_input_gives_a_dutch_error_and_an_incomplete_folder(
-    raw, persons, fresh, tmp_path, request, change, extra, words
-):
-    data = tmp_path / "raw"
-    shutil.copytree(raw, data)
-    change(data)
-    out = fresh.project / "uit"
-    result = bcba(fresh, *_maak(data, out, *extra), timeout=300)
-    case = request.node.callspec.id
-    _note(
-        "invoer",
-        case,
-        exit=result.returncode,
-        seconden=round(result.seconds, 1),
-        traceback=bool(TRACEBACK.search(result.text)),
-        klassenaam=bool(CLASS_NAME.search(result.text)),
-        melding=result.stderr.strip()[-400:],
-    )
-    assert_clean_failure(result, words=words)
-    assert_incomplete(out)
-    assert fresh.wait_for_no_processes() == {}
-    assert fresh.leftovers() == []
-    assert _names_found([fresh.tmp, fresh.shm, fresh.home, out], persons) == []
-    assert _names_found([fresh.project / "data"], persons, dates=False) == []
-    if case == "zipbom_xlsx_3mb":
-        assert result.seconds < 60  # the bomb itself is refused in seconds (see test_sources_xlsx)
 
 
 @pytest.mark.parametrize(
-    ("args", "words", "key"),
-    [pytest.param(a, w, k, id=i) for i, a, w, k in OPTION_CASES],
+    ("args", "words", "key"), [pytest.param(a, w, k, id=i) for i, a, w, k in OPTION_CASES]
 )
-def test_bad_option_is_refused_before_the_run(raw, fresh, request, args, words, key):
+def test_bad_option_is_refused_before_the_run(raw, tmp_path, request, args, words, key):
+    project = Project(tmp_path / "p")
     options = {"--gemeente": "GM0489", "--data-dir": str(raw)}
     options.update(zip(PERIOD_ARGS[::2], PERIOD_ARGS[1::2], strict=True))
     options.update(zip(args[::2], args[1::2], strict=True))
     argv = ["maak", *[x for pair in options.items() for x in pair], "--geen-pdf"]
-    result = bcba(fresh, *argv, key=key, timeout=300)
+    result = bcba(project, *argv, key=key, timeout=120)
+    left = project.leftovers(result.pids)
     _note(
         "opties",
         request.node.callspec.id,
-        exit=result.returncode,
-        traceback=bool(TRACEBACK.search(result.text)),
-        melding=result.stderr.strip()[-400:],
+        result,
+        nette_fout=is_clean_failure(result, words),
+        bestanden_over=len(left),
+        melding=result.stderr.strip()[-300:],
     )
     assert_clean_failure(result, words=words)
-    reports = fresh.project / "reports"
-    leftover = [p for p in reports.rglob("*") if p.is_file()] if reports.exists() else []
-    assert all(p.name == "ONVOLLEDIG.txt" or p.suffix in (".lock", ".log") for p in leftover)
-    assert fresh.wait_for_no_processes() == {}
-    assert fresh.leftovers() == []
+    assert result.seconds < 60
+    reports = project.project / "reports"
+    assert not reports.exists() or not [p for p in reports.rglob("*") if p.is_file()]
+    assert project.wait_for_no_processes() == {}
+    assert left == []
 
 
-def test_bad_report_id_is_refused():
-    """The CLI has no option for the report id; the one way in is the run configuration
-    that the notebook receives (papermill ``-p run_config``), validated here."""
-    from pydantic import ValidationError
-
-    from bcba.config import RunConfig
-
-    with pytest.raises(ValidationError, match="rapportnummer"):
-        RunConfig(
-            gemeente="GM0489",
-            data_dir=Path("."),
-            output_dir=Path("."),
-            periode_start=PERIODE[0],
-            periode_eind=PERIODE[1],
-            rapport_id='x" onload="alert(1)',
-        )
+def test_out_into_a_foreign_folder_is_refused_and_the_folder_untouched(raw, tmp_path):
+    project = Project(tmp_path / "p")
+    foreign = project.root / "vreemd"
+    foreign.mkdir()
+    (foreign / "notulen.docx").write_bytes(b"niet van bcba")
+    before = {p.name: p.stat().st_mtime_ns for p in foreign.iterdir()}
+    result = bcba(project, *_maak(raw, foreign), timeout=120)
+    words = ("niet leeg",)
+    _note(
+        "opties",
+        "out_vreemde_map",
+        result,
+        nette_fout=is_clean_failure(result, words),
+        melding=result.stderr.strip()[-300:],
+    )
+    assert_clean_failure(result, words=words)
+    assert {p.name: p.stat().st_mtime_ns for p in foreign.iterdir()} == before
+    assert project.leftovers(result.pids) == []
 
 
 # --------------------------------------------------------------------------- one project, many runs
-#: Stages at which the CLI is killed: the kernel starting, the second process at work
-#: (hand-over files in use), Chromium printing the PDF (the whole report written).
+#: Where a run is killed: the first progress line containing the text.
 KILL_STAGES = {
-    "kernel_start": "Invoer inlezen",
-    "tweede_proces": "Netwerken analyseren",
-    "pdf": "PDF maken",
+    "inlezen": "Invoer inlezen",  # kernel up, reading the inputs
+    "netwerken": "Netwerken analyseren",  # kernel, second process, hand-over files
+    "pdf": "PDF maken",  # Chromium printing
 }
 
 
 class Scenario:
-    """Runs in one project, each done once however many tests ask for it (in any order)."""
+    """One project that lives through kills, then complete runs; each step runs once."""
 
     def __init__(self, root: Path, raw: Path, persons) -> None:
-        self.project, self.raw, self.persons = Project(root), raw, persons
+        self.project = Project(root)
+        self.raw, self.persons = raw, persons
         self._done: dict[str, object] = {}
 
     def _once(self, name: str, make):
@@ -675,75 +600,54 @@ class Scenario:
             self._done[name] = make()
         return self._done[name]
 
-    def names_outside_report_folders(self) -> list:
-        """Planted persons found in the temporary folders, home and processed data."""
-        p = self.project
-        return _names_found([p.tmp, p.shm, p.home], self.persons) + _names_found(
-            [p.project / "data"], self.persons, dates=False
-        )
-
     def kill(self, stage: str) -> dict:
         def make() -> dict:
-            before = (
-                set(self.project.reports.glob(".bezig-*"))
-                if self.project.reports.exists()
-                else set()
-            )
             result = bcba(
                 self.project, *_maak(self.raw, None, pdf=True), kill_at=KILL_STAGES[stage]
             )
             alive = self.project.wait_for_no_processes()
-            building = sorted(set(self.project.reports.glob(".bezig-*")) - before)
+            time.sleep(0.5)  # the guard's last step (stale hand-over folders) after the kills
             return {
                 "result": result,
                 "alive": alive,
-                "leftovers": self.project.leftovers(),
-                "names": self.names_outside_report_folders(),
-                "building": building,
-                "marked_now": [
-                    p.name
-                    for p in self.project.reports.iterdir()
-                    if (p / "ONVOLLEDIG.txt").exists()
-                ],
+                "leftovers": self.project.leftovers(result.pids),
+                "names": names_outside_report_folders(self.project, self.persons, result.pids),
+                "building": list(self.project.reports.glob(".bezig-*")),
             }
 
         return self._once(f"kill_{stage}", make)
 
-    def after_kills(self) -> Outcome:
-        def make() -> Outcome:
+    def runs(self) -> dict[str, Outcome]:
+        """After the kills: run ``eerste``; while it reads its inputs, ``tweede`` starts into
+        its folder (refused: locked) and ``herhaling`` on the same day (its own folder)."""
+
+        def make() -> dict[str, Outcome]:
             for stage in KILL_STAGES:
                 self.kill(stage)
-            return bcba(self.project, *_maak(self.raw, None))
+            seen: dict[str, Outcome] = {}
+            threads = []
 
-        return self._once("after_kills", make)
+            def start_others(line: str) -> None:
+                if "Invoer inlezen" not in line or threads:
+                    return
+                building = list(self.project.reports.glob(".bezig-*"))
+                assert len(building) == 1, building
+                target = building[0].with_name(building[0].name.removeprefix(".bezig-"))
 
-    def concurrent(self) -> tuple[Outcome, Outcome]:
-        """Two runs into one ``--out``: the second starts once the first is under way."""
+                def rerun() -> None:
+                    seen["herhaling"] = bcba(self.project, *_maak(self.raw, None))
 
-        def make():
-            self.after_kills()
-            out = self.project.reports / "samen"
-            second: dict[str, Outcome] = {}
+                threads.append(threading.Thread(target=rerun))
+                threads[0].start()
+                seen["tweede"] = bcba(self.project, *_maak(self.raw, target))
+                seen["tweede_doel"] = target
 
-            def start_second(line: str) -> None:
-                if "Rapport uitvoeren" in line and not second:
-                    second["b"] = bcba(self.project, *_maak(self.raw, out))
+            seen["eerste"] = bcba(self.project, *_maak(self.raw, None), on_line=start_others)
+            for thread in threads:
+                thread.join()
+            return seen
 
-            first = bcba(self.project, *_maak(self.raw, out), on_line=start_second)
-            return first, second["b"]
-
-        return self._once("concurrent", make)
-
-    def kernel_killed(self) -> Outcome:
-        def make():
-            self.concurrent()
-            return bcba(
-                self.project,
-                *_maak(self.raw, self.project.reports / "kernel_weg"),
-                kill_kernel_at="Netwerken analyseren",
-            )
-
-        return self._once("kernel_killed", make)
+        return self._once("runs", make)
 
 
 @pytest.fixture(scope="module")
@@ -751,157 +655,166 @@ def scenario(raw, persons, tmp_path_factory) -> Scenario:
     return Scenario(tmp_path_factory.mktemp("scenario"), raw, persons)
 
 
-@pytest.mark.slow
 @pytest.mark.parametrize("stage", list(KILL_STAGES))
 def test_kill_9_leaves_no_process_no_file_and_no_name(scenario, stage):
     seen = scenario.kill(stage)
     result = seen["result"]
     _note(
-        "kill",
+        "kill_9",
         stage,
         seconden=round(result.seconds, 1),
+        processen_tijdens=len(result.pids),
         processen_over=len(seen["alive"]),
         bestanden_over=len(seen["leftovers"]),
         namen_buiten_rapportmap=len(seen["names"]),
         over=seen["leftovers"][:10],
     )
     assert result.returncode == -signal.SIGKILL, result.text[-2000:]
-    assert len(result.pids) > 1, "the run was killed before it started a child process"
+    assert len(result.pids) > 2, "killed before the run started its kernel"
     assert seen["alive"] == {}
     assert seen["leftovers"] == []
     assert seen["names"] == []
+    assert seen["building"] == []  # marked incomplete under its final name
 
 
-@pytest.mark.slow
 def test_next_run_after_kills_succeeds_and_every_killed_run_is_marked(scenario):
-    result = scenario.after_kills()
-    _note("kill", "volgende_run", exit=result.returncode, seconden=round(result.seconds, 1))
-    assert result.returncode == 0, result.text[-3000:]
-    assert not TRACEBACK.search(result.text), result.text[-3000:]
-    reports = scenario.project.reports
-    assert list(reports.glob(".bezig-*")) == []
+    first = scenario.runs()["eerste"]
+    _note("runs", "volgende_run_na_kills", first, processen_tijdens=len(first.pids))
+    _note(
+        "runs",
+        "vreemd_maar_geldig_gelezen",
+        exit=first.returncode,
+        gevallen="open einde 31-12-9999; cp1252-regel in UTF-8; HTML en formules in tekstvelden",
+    )
+    assert first.returncode == 0, first.text[-3000:]
+    assert not first.traceback, first.text[-3000:]
     from bcba.runs import completed_runs
 
+    reports = scenario.project.reports
+    assert list(reports.glob(".bezig-*")) == []
     complete = completed_runs(reports)
-    assert len(complete) == 1
     incomplete = [p for p in reports.iterdir() if p.is_dir() and p not in complete]
     assert len(incomplete) == len(KILL_STAGES)
     for folder in incomplete:
         assert_incomplete(folder)
-    assert scenario.names_outside_report_folders() == []
+    assert scenario.project.wait_for_no_processes() == {}
+    assert scenario.project.leftovers(first.pids) == []
+    assert names_outside_report_folders(scenario.project, scenario.persons) == []
 
 
-@pytest.mark.slow
-def test_two_runs_into_one_folder_one_wins_the_other_is_refused(scenario):
-    first, second = scenario.concurrent()
+def test_a_second_run_into_a_running_folder_is_refused(scenario):
+    seen = scenario.runs()
+    second = seen["tweede"]
+    words = ("Er loopt al een run",)
     _note(
-        "gelijktijdig",
-        "zelfde_out",
-        exit_eerste=first.returncode,
-        exit_tweede=second.returncode,
+        "runs",
+        "twee_runs_een_map",
+        second,
+        nette_fout=is_clean_failure(second, words),
         melding=second.stderr.strip()[-300:],
     )
-    assert first.returncode == 0, first.text[-3000:]
-    assert_clean_failure(second, words=("Er loopt al een run",))
+    assert_clean_failure(second, words=words)
     from bcba.runs import is_complete_run
 
-    assert is_complete_run(scenario.project.reports / "samen")
+    assert seen["eerste"].returncode == 0
+    assert is_complete_run(seen["tweede_doel"])
 
 
-@pytest.mark.slow
-def test_reruns_on_one_day_keep_their_own_folders_and_vergelijk_sees_both(scenario):
-    scenario.concurrent()
+def test_reruns_on_one_day_keep_their_own_folders(scenario):
+    seen = scenario.runs()
+    rerun = seen["herhaling"]
     from bcba.runs import completed_runs
 
     complete = completed_runs(scenario.project.reports)
+    _note("runs", "herhaling_zelfde_dag", rerun, volledige_mappen=len(complete))
+    assert rerun.returncode == 0, rerun.text[-3000:]
+    assert not rerun.traceback
     assert len({p.name for p in complete}) == len(complete) == 2
-    result = bcba(scenario.project, "vergelijk", "--gemeente", "GM0489")
-    _note("gelijktijdig", "vergelijk_twee_runs", exit=result.returncode)
-    assert result.returncode == 0, result.text[-3000:]
-    assert not TRACEBACK.search(result.text)
+    assert {p.name[:10] for p in complete} == {complete[0].name[:10]}  # one day
 
 
-@pytest.mark.slow
-def test_landelijk_uses_only_complete_runs(scenario, tmp_path):
-    scenario.concurrent()
+def test_national_export_reads_complete_runs_only(scenario, tmp_path):
+    scenario.runs()
     reports = scenario.project.reports
     clean = bcba(scenario.project, "landelijk", "--out", str(tmp_path / "schoon.csv"))
     assert clean.returncode == 0, clean.text
     # an incomplete run that sorts last and still has a (tampered) vlaggen.csv
     from bcba.runs import completed_runs
 
-    latest = completed_runs(reports)[-1]
     fake = reports / "9999-12-31_2359"
-    shutil.copytree(latest, fake)
+    shutil.copytree(completed_runs(reports)[-1], fake)
     (fake / "bcba-run.json").unlink()
-    (fake / "ONVOLLEDIG.txt").write_text("ONVOLLEDIG – test\n", encoding="utf-8")
-    flags = (fake / "vlaggen.csv").read_bytes()
-    head, *body = flags.splitlines(keepends=True)
+    (fake / "ONVOLLEDIG.txt").write_text("ONVOLLEDIG - test\n", encoding="utf-8")
+    head, *body = (fake / "vlaggen.csv").read_bytes().splitlines(keepends=True)
     (fake / "vlaggen.csv").write_bytes(head + b"".join(body * 7))
     try:
         dirty = bcba(scenario.project, "landelijk", "--out", str(tmp_path / "met_onvolledig.csv"))
     finally:
         shutil.rmtree(fake)
-    _note("gelijktijdig", "landelijk_alleen_volledig", exit=dirty.returncode)
+    same = (tmp_path / "met_onvolledig.csv").read_bytes() == (tmp_path / "schoon.csv").read_bytes()
+    _note("runs", "landelijk_alleen_volledige_runs", dirty, gelijk_aan_schoon=same)
     assert dirty.returncode == 0, dirty.text
-    assert (tmp_path / "met_onvolledig.csv").read_bytes() == (tmp_path / "schoon.csv").read_bytes()
+    assert not dirty.traceback
+    assert same
 
 
-@pytest.mark.slow
-def test_killed_kernel_gives_a_dutch_error(scenario):
-    result = scenario.kernel_killed()
-    out = scenario.project.reports / "kernel_weg"
-    _note(
-        "kernel",
-        "kernel_gestopt",
-        exit=result.returncode,
-        traceback=bool(TRACEBACK.search(result.text)),
-        melding=result.stderr.strip()[-300:],
-    )
-    assert_clean_failure(result, words=("rekenproces",))
-    assert_incomplete(out)
-    assert scenario.project.wait_for_no_processes() == {}
+def _formula_cells(folder: Path) -> list[tuple[str, str]]:
+    """Cells a spreadsheet would run, in every CSV and XLSX under ``folder``."""
+    import openpyxl
+
+    found = []
+    for path in sorted(folder.rglob("*.csv")):
+        for row in csv.reader(io.StringIO(path.read_text(encoding="utf-8-sig")), delimiter=";"):
+            found += [(path.name, cell) for cell in row if FORMULA_CELL.match(cell)]
+    for path in sorted(folder.rglob("*.xlsx")):
+        book = openpyxl.load_workbook(path, read_only=True)
+        for sheet in book.worksheets:
+            for row in sheet.iter_rows():
+                for cell in row:
+                    value = cell.value
+                    if cell.data_type == "f" or (
+                        isinstance(value, str) and FORMULA_CELL.match(value)
+                    ):
+                        found.append((f"{path.name}:{sheet.title}", str(value)))
+        book.close()
+    return found
 
 
-@pytest.mark.slow
-def test_html_in_input_fields_is_escaped_and_no_script_runs(scenario):
-    from bcba.report.browser import open_offline
+def test_no_formula_cell_and_no_raw_html_in_the_outputs(scenario):
+    scenario.runs()
     from bcba.runs import completed_runs
 
-    scenario.after_kills()
-    folder = completed_runs(scenario.project.reports)[0]
-    pages = sorted(folder.rglob("*.html"))
-    assert pages
-    raw_hits = []
-    for page in pages:
-        text = page.read_text(encoding="utf-8", errors="replace")
-        raw_hits += [(page.name, p) for p in UNESCAPED if p in text]
-    executed, errors = [], []
-    for page in [
-        folder / "bcba_GM0489.html",
-        folder / "bcba_GM0489_bijlagen.html",
-        *sorted((folder / "kaarten").glob("*.html")),
-    ]:
-        check = open_offline(page, evaluate="() => window.__xss || 0", settle_ms=300)
-        if check.evaluated:
-            executed.append(page.name)
-        errors += [(page.name, e) for e in check.page_errors + check.console_errors]
-        errors += [(page.name, r) for r in check.requests]
-    _note(
-        "injectie",
-        "html_in_invoer",
-        paginas=len(pages),
-        onge_escapete_payloads=len(raw_hits),
-        uitgevoerd=len(executed),
+    folders = completed_runs(scenario.project.reports)
+    cells = [hit for folder in folders for hit in _formula_cells(folder)]
+    files = sum(len(list(f.rglob("*.csv"))) + len(list(f.rglob("*.xlsx"))) for f in folders)
+    payload_seen = any(
+        "HYPERLINK" in path.read_text(encoding="utf-8-sig", errors="replace")
+        for folder in folders
+        for path in folder.rglob("*.csv")
     )
-    assert raw_hits == []
-    assert executed == []
-    assert errors == []
+    pages = [p for folder in folders for p in folder.rglob("*.html")]
+    raw_html = [
+        (p.name, payload)
+        for p in pages
+        for payload in HTML_PAYLOADS
+        if payload in p.read_text(encoding="utf-8", errors="replace")
+    ]
+    _note(
+        "uitvoer",
+        "formules_en_html",
+        bestanden=files,
+        formulecellen=len(cells),
+        payload_in_uitvoer=payload_seen,
+        paginas=len(pages),
+        onge_escapete_html=len(raw_html),
+    )
+    assert files > 10
+    assert cells == [], cells[:10]
+    assert raw_html == []
 
 
-@pytest.mark.slow
 def test_every_run_is_audited_from_start_to_end(scenario):
-    scenario.kernel_killed()
+    scenario.runs()
     entries = [json.loads(line) for line in scenario.project.audit_log.read_text().splitlines()]
     runs = [e for e in entries if e["command"] == "run"]
     started = {e["seq"] for e in runs if e["status"] == "gestart"}
@@ -910,65 +823,15 @@ def test_every_run_is_audited_from_start_to_end(scenario):
     verify = bcba(scenario.project, "audit", "controleer")
     _note(
         "audit",
-        "alle_runs",
+        "start_en_einde_van_elke_run",
         gestart=len(started),
         beeindigd=len(ended),
+        afgebroken=sum(1 for s in ended.values() if s == "mislukt"),
         zonder_einde=len(missing),
         controleer_exit=verify.returncode,
     )
+    # three killed runs, the run, the rerun; the refused second run never started
+    assert len(started) == len(KILL_STAGES) + 2
     assert missing == []
-    assert set(ended.values()) <= {"voltooid", "mislukt"}
+    assert sorted(ended.values()) == ["mislukt"] * len(KILL_STAGES) + ["voltooid"] * 2
     assert verify.returncode == 0, verify.text
-
-
-@pytest.mark.slow
-@pytest.mark.skipif(not UNSHARE, reason="needs a private mount namespace (root and unshare)")
-def test_full_disk_gives_a_dutch_error_and_an_incomplete_folder(raw, fresh):
-    reports = fresh.project / "reports"
-    reports.mkdir(parents=True)
-    (fresh.root / "reports.kopie").mkdir()
-    result = bcba(
-        fresh,
-        *_maak(raw, reports / "vol"),
-        mounts=[("size=300k,mode=0700", reports)],
-    )
-    copy = fresh.root / "reports.kopie"
-    _note(
-        "schijf_vol",
-        "uitvoermap_300k",
-        exit=result.returncode,
-        traceback=bool(TRACEBACK.search(result.text)),
-        melding=result.stderr.strip()[-300:],
-    )
-    assert_clean_failure(result, words=("schijf", "vol"))
-    assert_incomplete(copy / "vol")
-    assert fresh.wait_for_no_processes() == {}
-    assert fresh.leftovers() == []
-
-
-def test_out_into_a_foreign_folder_is_refused_and_the_folder_untouched(raw, fresh):
-    foreign = fresh.root / "vreemd"
-    foreign.mkdir()
-    (foreign / "notulen.docx").write_bytes(b"niet van bcba")
-    before = {p.name: p.stat().st_mtime_ns for p in foreign.iterdir()}
-    result = bcba(fresh, *_maak(raw, foreign))
-    _note("gelijktijdig", "out_vreemde_map", exit=result.returncode, melding=result.stderr.strip())
-    assert_clean_failure(result, words=("niet leeg",))
-    assert {p.name: p.stat().st_mtime_ns for p in foreign.iterdir()} == before
-    assert fresh.leftovers() == []
-
-
-def test_out_root_is_refused_quickly(raw, fresh):
-    result = bcba(fresh, *_maak(raw, Path("/")), timeout=120)
-    _note("gelijktijdig", "out_root", exit=result.returncode, seconden=round(result.seconds, 1))
-    assert_clean_failure(result, words=("/",))
-    assert result.seconds < 60
-    assert fresh.leftovers() == []
-
-
-def test_data_dir_root_is_refused_quickly(fresh):
-    """``--data-dir /`` must not hash the whole disk into the audit log first."""
-    result = bcba(fresh, *_maak(Path("/"), None), timeout=120)
-    _note("opties", "invoermap_root", exit=result.returncode, seconden=round(result.seconds, 1))
-    assert_clean_failure(result, words=("bag_adressen",))
-    assert result.seconds < 60

@@ -437,14 +437,28 @@ def stop_run_processes(mark: str, *, grace: float = 5.0) -> None:
     """Kill the processes of a run at once, but give the resource tracker ``grace`` seconds
     to remove the named semaphores of the dead processes first (it ends by itself)."""
     deadline = time.monotonic() + grace
-    while found := run_processes(mark):
+    quiet = 0
+    # done after two empty looks in a row: a process still starting (Chromium forks its
+    # helpers) may be missed by one
+    while quiet < 2:
+        found = run_processes(mark)
+        quiet = 0 if found else quiet + 1
         late = time.monotonic() >= deadline
         for pid, command in found.items():
             if late or "resource_tracker" not in command:
                 _kill(pid)
-        if late:
+        if late and found:
             return
         time.sleep(0.1)
+
+
+def _remove_tree(path: str, *, tries: int = 10) -> None:
+    """Remove a folder that a dying process may still be writing to (a few tries)."""
+    for _ in range(tries):
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.exists(path):
+            return
+        time.sleep(0.2)
 
 
 def _guard(lines) -> None:
@@ -462,7 +476,7 @@ def _guard(lines) -> None:
             if "stop" in action:
                 stop_run_processes(action["stop"])
             elif "verwijder" in action:
-                shutil.rmtree(action["verwijder"], ignore_errors=True)
+                _remove_tree(action["verwijder"])
             elif "roep" in action:
                 module, function, kwargs = action["roep"]
                 getattr(importlib.import_module(module), function)(**kwargs)

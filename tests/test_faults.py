@@ -830,8 +830,8 @@ def test_every_run_is_audited_from_start_to_end(scenario):
         zonder_einde=len(missing),
         controleer_exit=verify.returncode,
     )
-    # three killed runs, the run, the rerun; the refused second run never started
-    assert len(started) == len(KILL_STAGES) + 2
+    # three killed runs and the refused second run failed; the run and the rerun completed
+    assert len(started) == len(KILL_STAGES) + 3
     assert missing == []
-    assert sorted(ended.values()) == ["mislukt"] * len(KILL_STAGES) + ["voltooid"] * 2
+    assert sorted(ended.values()) == ["mislukt"] * (len(KILL_STAGES) + 1) + ["voltooid"] * 2
     assert verify.returncode == 0, verify.text

@@ -325,8 +325,8 @@ class RunGuard:
     While the guard is active ``TMPDIR`` (and :data:`tempfile.tempdir`) name the private
     folder ``bcba-run-<pid>-…`` (0700), so the temporary files of the run and of every
     process it starts (kernel connection file and sockets, Chromium profile, progress file)
-    are in one place, removed when the run ends or by the guard. The guard imports nothing
-    from bcba until a run dies; without one (no processes allowed) the run goes on unguarded.
+    are in one place, removed when the run ends or by the guard. The guard imports no bcba
+    module until a run dies; without one (no processes allowed) the run goes on unguarded.
     """
 
     def __init__(self) -> None:

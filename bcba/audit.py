@@ -330,7 +330,7 @@ def _check_tail(log_path: Path, anchor: dict | None, key: bytes) -> dict:
     tamper = (
         f"Het auditlog {log_path} komt niet overeen met het anker {anchor_path(log_path)} of "
         "met de auditsleutel; er is mogelijk geknoeid. Er wordt niets toegevoegd; voer "
-        "'bcba audit verify' uit en meld dit bij de beheerder."
+        "'bcba audit controleer' uit en meld dit bij de beheerder."
     )
     line = _last_line(log_path)
     try:
@@ -338,7 +338,7 @@ def _check_tail(log_path: Path, anchor: dict | None, key: bytes) -> dict:
     except ValueError as exc:
         raise AuditError(
             f"De laatste regel van het auditlog {log_path} is beschadigd; "
-            "voer 'bcba audit verify' uit."
+            "voer 'bcba audit controleer' uit."
         ) from exc
     if (
         not isinstance(last, dict)

@@ -299,7 +299,7 @@ def _opts_maak(p: argparse.ArgumentParser) -> None:
         action="append",
         metavar="SBI",
         help="knooppunt-B-CBA voor een branche: SBI-code of -begin (herhaalbaar, bv. "
-        "--knooppunt-sbi 45203 --knooppunt-sbi 5630); vlaggen, signalen en netwerken van "
+        "--knooppunt-sbi 45205 --knooppunt-sbi 5630); vlaggen, signalen en netwerken van "
         "die vestigingen",
     )
     p.add_argument(
@@ -408,7 +408,9 @@ def _opts_demodata(p: argparse.ArgumentParser) -> None:
         default="standaard",
         choices=["standaard", "nul", "afwijkend"],
         help="standaard: met geplante patronen; nul: zonder hotspot en risicofactoren "
-        "(om vals alarm te meten)",
+        "(om vals alarm te meten); afwijkend: een werkelijkheid die niet op het model lijkt "
+        "(geleidelijk afstandsverval, overdispersie, waarden vlak rond de drempels, "
+        "legitieme look-alikes; om precisie en recall te meten)",
     )
     add_period(p)
 

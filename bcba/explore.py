@@ -227,8 +227,6 @@ def analyseer(
     incomplete) and holds the result tables, GeoPackages, the workbook and the QGIS project.
     """
     from bcba.engine import analyse
-    from bcba.leakcheck import check_outputs
-    from bcba.outputs import write_reader_files
     from bcba.runs import make_run_config, run_folder
 
     cfg = make_run_config(
@@ -238,8 +236,8 @@ def analyseer(
         periode=(periode_start or None, periode_eind or None),
     )
     with run_folder(Path(cfg.output_dir)) as building:
-        results = analyse(cfg.model_copy(update={"output_dir": building}))
-        check_outputs(list(write_reader_files(results).values()), results.names)
+        # the engine writes the workbook and QGIS project too, leak-checked
+        analyse(cfg.model_copy(update={"output_dir": building}))
     return open_run(cfg.output_dir)
 
 

@@ -1,4 +1,4 @@
-"""Anonymised aggregate export for the national picture (``bcba export-landelijk``).
+"""Anonymised aggregate export for the national picture (``bcba landelijk``).
 
 A table of counts (area x theme) is protected in three steps before it leaves the RIEC:
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass, field
 
 import pandas as pd
 
+from bcba.indicators.signals import MEERVOUDIG
+
 #: How many buurten a theme page lists.
 TOP_N = 5
 
@@ -148,7 +150,13 @@ def compute(results) -> Findings:
         themes={t: theme_findings(results, t) for t in results.themes.themas},
         top_total=ranked(ind.scores_buurt, "totaal"),
         n_locations=len(loc),
-        n_locations_multi=int((loc["n_soorten"] >= 2).sum()) if len(loc) else 0,
+        n_locations_multi=(
+            int((loc["bewijskracht"] >= MEERVOUDIG).sum())
+            if len(loc) and "bewijskracht" in loc
+            else int((loc["n_soorten"] >= 2).sum())
+            if len(loc)
+            else 0
+        ),
         signals=counts,
         n_networks_flagged=n_flagged,
         n_networks_multi=n_multi,

@@ -81,7 +81,7 @@ def _decode_key_text(text: str, *, origin: str) -> bytes:
     if key is None:
         raise PrivacyError(
             f"De sleutel in {origin} is geen geldige hex- of base64-tekst. "
-            "Maak een nieuwe sleutel met 'bcba key init' of controleer de waarde."
+            "Maak een nieuwe sleutel met 'bcba sleutel nieuw' of controleer de waarde."
         )
     if len(key) < MIN_KEY_BYTES:
         raise PrivacyError(
@@ -257,7 +257,7 @@ def load_key(*, required: bool = True) -> bytes | None:
             return None
         raise PrivacyError(
             f"Geen sleutel gevonden: {KEY_ENV} is niet gezet en {path} bestaat niet. "
-            "Maak eenmalig een sleutel met 'bcba key init' (of vraag de beheerder van uw "
+            "Maak eenmalig een sleutel met 'bcba sleutel nieuw' (of vraag de beheerder van uw "
             "RIEC om de gedeelde sleutel)."
         )
     return _load_key_file(path)

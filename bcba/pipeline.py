@@ -116,11 +116,19 @@ def run_report(
         "ontvanger": cfg.ontvanger,
         "uitvoer": str(cfg.output_dir),
         "versie": "volledig",
+        # what the run covers (issue 18): a cluster, a part of it, a branch
+        "gebied": list(cfg.gebied),
+        "gebied_bestand": str(cfg.gebied_bestand) if cfg.gebied_bestand else None,
+        "gebied_naam": cfg.gebied_naam,
+        "knooppunt_sbi": list(cfg.knooppunt_sbi),
+        "knooppunt_naam": cfg.knooppunt_naam,
         "pdf": pdf,
         # the key before anything starts: without it the run would fail in the kernel
         "sleutel_vingerafdruk": _key_fingerprint(),
     }
-    inputs = input_files(Path(cfg.data_dir))
+    inputs = sorted(
+        {p for folder in (cfg.data_dirs or [cfg.data_dir]) for p in input_files(Path(folder))}
+    )
     out = Path(cfg.output_dir)
     remove_stale_folders(KERNEL_PREFIX)  # kernel sockets of runs of earlier versions
     log_path = audit.default_log_path()

@@ -141,7 +141,8 @@ def scores_sheet(results) -> Sheet:
 def risk_locations_sheet(results) -> Sheet:
     """Risk locations: readable address, buurt, the red flags in words and their evidence."""
     loc = _drop_geometry(results.indicators.risicolocaties)
-    loc = loc.sort_values(["n_soorten", "n_flags", "adres_id"], ascending=[False, False, True])
+    order = [c for c in ("bewijskracht", "n_soorten", "n_flags") if c in loc]
+    loc = loc.sort_values([*order, "adres_id"], ascending=[False] * len(order) + [True])
     names = _theme_labels(results)
     frame = pd.DataFrame(
         {
@@ -149,6 +150,7 @@ def risk_locations_sheet(results) -> Sheet:
             "Buurt": loc["buurtcode"].astype(str).map(_buurt_names(results)).to_numpy(),
             "Wijkcode": loc["wijkcode"].to_numpy(),
             "Rode vlaggen": [labels.flags_text(f) for f in loc["flag_ids"]],
+            "Bewijskracht": loc["bewijskracht"].to_numpy() if "bewijskracht" in loc else np.nan,
             "Soorten vlaggen": loc["n_soorten"].to_numpy(),
             "Aantal vlaggen": loc["n_flags"].to_numpy(),
             "Onderbouwing": [" | ".join(labels.evidence_items(b)) for b in loc["bewijs"]],
@@ -158,7 +160,8 @@ def risk_locations_sheet(results) -> Sheet:
     )
     return Sheet(
         "Risicolocaties",
-        "Adressen met rode vlaggen uit KvK en Kadaster, de meeste soorten vlaggen eerst",
+        "Adressen met rode vlaggen uit KvK en Kadaster, het sterkste gecombineerde bewijs eerst "
+        "(bewijskracht: volle vlag 1, zwakke of verklaarbare vlag 0,5; per soort vlag hoogstens 1)",
         frame,
     )
 

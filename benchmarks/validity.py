@@ -18,8 +18,8 @@ analysis on it (``bcba.sources.load_inputs``, ``bcba.indicators.compute_indicato
   ``scores_buurt``; "n.v.t." while the scores carry none).
 
 New result attributes are used when present and reported as used: a ``significant`` column
-of the hot-spot tables, ``ThemeSpatial.verhoogd_buurt`` (column ``verhoogd``) and
-``ThemeSpatial.validatie_oordeel`` (``adds_value``); otherwise the Dutch classes and the
+of the hot-spot tables, ``ThemeSpatial.overschot_buurt`` (column ``verhoogd``) and
+``ThemeSpatial.oordeel`` (``adds_value``); otherwise the Dutch classes and the
 text of ``ThemeSpatial.conclusie``. Run::
 
     python benchmarks/validity.py                      # 20 seeds, Barendrecht, scale 1
@@ -96,18 +96,18 @@ def significant_units(frame: pd.DataFrame | None) -> tuple[pd.Series, pd.Series]
 
 def raised_buurten(ts) -> set[str] | None:
     """Buurten the per-buurt excess test marks raised (None: no such test in the results)."""
-    excess = getattr(ts, "verhoogd_buurt", None)
+    excess = getattr(ts, "overschot_buurt", None)
     if excess is None or "verhoogd" not in excess:
         return None
-    used.add("ThemeSpatial.verhoogd_buurt['verhoogd']")
+    used.add("ThemeSpatial.overschot_buurt['verhoogd']")
     return set(excess.loc[excess["verhoogd"].fillna(False).astype(bool), "buurtcode"].astype(str))
 
 
 def rtm_better(ts) -> bool | None:
     """Whether the run says the RTM predicts better (None: no model or no validation)."""
-    verdict = getattr(ts, "validatie_oordeel", None)
+    verdict = getattr(ts, "oordeel", None)
     if verdict is not None and hasattr(verdict, "adds_value"):
-        used.add("ThemeSpatial.validatie_oordeel.adds_value")
+        used.add("ThemeSpatial.oordeel.adds_value")
         return bool(verdict.adds_value)
     if not getattr(ts, "conclusie", ""):
         return None
@@ -183,6 +183,8 @@ def cluster_figures(planted: dict, spatial: dict) -> dict:
         "factoren_gevonden": len(planted_factors & chosen),
         "factoren_gepland": len(planted_factors),
         "factoren_extra": len(chosen - planted_factors),
+        # power: with real risk factors planted, does the report say the model adds value?
+        "rtm_beter": rtm_better(ts),
     }
 
 
@@ -302,6 +304,9 @@ def main(argv: list[str] | None = None) -> int:
     extra = sum(c["factoren_extra"] for c in clusters)
     _out(
         f"  geplante RTM-factoren geselecteerd: {found} van {planned}; andere factoren geselecteerd: {extra}"
+    )
+    _out(
+        f"  het oordeel 'RTM voorspelt beter' (drugs; onderscheidend vermogen) {_rate(c['rtm_beter'] for c in clusters)}"
     )
     _out()
     _out(

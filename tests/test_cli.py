@@ -239,7 +239,7 @@ def test_every_help_is_dutch_and_every_option_has_help(capsys):
         (["maak", "--gemeente"], "argument --gemeente: verwacht één waarde"),
         (
             ["demodata", "--scenario", "extra"],
-            "argument --scenario: ongeldige keuze 'extra' (kies uit standaard, nul)",
+            "argument --scenario: ongeldige keuze 'extra' (kies uit standaard, nul, afwijkend)",
         ),
         (
             ["demodata", "--seed", "x"],
@@ -253,7 +253,7 @@ def test_every_help_is_dutch_and_every_option_has_help(capsys):
         (["maak", "--gemeente", "X", "--periode-start", "gisteren"], "ongeldige datum 'gisteren'"),
         (["sleutel"], "bcba sleutel: fout: de volgende argumenten zijn verplicht: actie"),
         (["audit", "wis"], "onbekende actie 'wis'; kies uit: controleer, toon."),
-        (["maakk"], "onbekende opdracht 'maakk'; kies uit: maak, controleer,"),
+        (["maakk"], "onbekende opdracht 'maakk'; kies uit: maak, presentatie, controleer,"),
     ],
 )
 def test_argument_errors_are_dutch(capsys, argv, expected):

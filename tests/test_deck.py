@@ -55,6 +55,16 @@ def test_deck_is_written_beside_the_report_with_every_slide_in_order(built):
     ]
 
 
+def test_deck_of_a_cluster_run(tmp_path):
+    """A cluster B-CBA (GM0531+GM0642) gets its deck too; a malformed code is refused."""
+    summary = {**SUMMARY, "gemeente": "GM0531+GM0642", "gemeentenaam": "A en B"}
+    folder = make_run(tmp_path / "GM0531+GM0642_A_en_B" / "2026-12-04_0228", summary=summary)
+    assert deck.build_presentation(folder).name == "presentatie_GM0531+GM0642.html"
+    bad = make_run(tmp_path / "x" / "2026-12-04_0229", summary={**SUMMARY, "gemeente": "GM05+x"})
+    with pytest.raises(ConfigError, match="ongeldige gemeentecode"):
+        deck.build_presentation(bad)
+
+
 def test_every_slide_carries_marking_report_id_recipient_demo_notice_and_counter(built):
     _, page = built
     slides = _slides(page)

@@ -330,6 +330,8 @@ def test_real_council_files_hold_no_identifier(real):
 def test_real_council_files_hold_no_address_of_the_run(real):
     import pandas as pd
 
+    from bcba.io import read_csv
+
     result, raw, summary, _, council, _ = real
     bag = pd.read_csv(raw / "bag_adressen.csv", sep=";", dtype=str)
     bag = bag.set_index(bag.columns[0])

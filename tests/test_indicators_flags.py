@@ -66,10 +66,11 @@ def test_veel_inschrijvingen_edge(themes, n, flagged):
     hit = flags[flags["flag_id"] == "KVK_VEEL_INSCHRIJVINGEN"]
     assert hit["adres_id"].tolist() == (["A1"] if flagged else [])
     if flagged:
-        assert (
-            hit["bewijs"].iloc[0]
-            == f"{n} actieve inschrijvingen op dit adres; 0 in de laatste 12 maanden"
+        assert hit["bewijs"].iloc[0] == (
+            f"{n} actieve inschrijvingen op dit adres; 0 in de laatste 12 maanden (oude, "
+            "stabiele inschrijvingen: past bij een bedrijfsverzamelgebouw of administratiekantoor)"
         )
+        assert hit["bewijskracht"].iloc[0] == kvk.ZWAK  # none young: context weakens it
         assert hit["entiteit_type"].iloc[0] == "adres"
         # the themes its rule in themes.yaml names (docs/method.md, par. 8), nothing else
         assert hit["themas"].iloc[0].split(";") == ["vastgoed_witwassen", "bedrijventerreinen"]
@@ -90,10 +91,12 @@ def test_verloop_adres_edge(themes, n_in, n_uit, flagged):
     flags = kvk.flag_verloop_adres(vest(rows), periode=PERIODE, themes=themes, threshold=6)
     assert len(flags) == int(flagged)
     if flagged:
-        assert (
-            flags["bewijs"].iloc[0]
-            == "4 inschrijvingen en 2 uitschrijvingen op dit adres in de periode"
+        # 6 moves among 11 registrations present in two years: 6 / 11 / 2 = 0,27 a year
+        assert flags["bewijs"].iloc[0] == (
+            "4 inschrijvingen en 2 uitschrijvingen op dit adres in de periode, bij 11 "
+            "inschrijvingen (gewoon huurdersverloop: 0,27 wisselingen per inschrijving per jaar)"
         )
+        assert flags["bewijskracht"].iloc[0] == kvk.ZWAK
 
 
 def test_nieuw_risicobranche_window_is_inclusive(themes):
@@ -234,9 +237,9 @@ def test_abc_edge(themes):
     )
     flags = kad.flag_abc(frame, themes=themes, dagen=183)
     assert flags["transactie_id"].tolist() == ["T1"]
-    assert (
-        flags["bewijs"].iloc[0]
-        == "Doorverkocht 183 dagen na de vorige transactie (T0 op 01-03-2024)"
+    assert flags["bewijs"].iloc[0] == (
+        "Doorverkocht 183 dagen na de vorige transactie (T0 op 01-03-2024) zonder "
+        "prijssprong (+0%): past bij bijvoorbeeld een boedel of verhuizing"
     )
 
 

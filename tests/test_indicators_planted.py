@@ -95,8 +95,9 @@ def test_report_top10_risk_locations_are_planted(planted_run, request):
         request,
         case,
         TOP10_BELOW_80,
-        "3 van de 10 getoonde risicolocaties zijn gewone achtergrondadressen "
-        "(bv. KVK_KORT_BESTAAN + KVK_NIEUW_RISICOBRANCHE van één kortlevende zaak)",
+        "3 van de 10 getoonde risicolocaties zijn gewone achtergrondadressen; met bewijskracht "
+        "niet meer twee zwakke vlaggen van één kortlevende zaak, wel jonge bv's die meerdere "
+        "woningen kopen en toevallige combinaties van twee volle vlaggen",
     )
     top = evaluation.locaties["top10"]
     assert top.n_gekozen == 10

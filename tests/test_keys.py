@@ -83,7 +83,7 @@ def test_key_file_inside_project_tree_is_refused(monkeypatch):
 
 
 def test_missing_key():
-    with pytest.raises(PrivacyError, match="bcba key init"):
+    with pytest.raises(PrivacyError, match="bcba sleutel nieuw"):
         keys.load_key()
     assert keys.load_key(required=False) is None
 

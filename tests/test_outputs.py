@@ -30,7 +30,6 @@ def _is_formula(cell: str) -> bool:
 def run(tmp_path_factory, demo_dir):
     """One engine run on demo data whose companies and departments start with formulas."""
     from bcba.engine import analyse
-    from bcba.outputs import write_reader_files
     from bcba.runs import make_run_config
 
     raw = tmp_path_factory.mktemp("vijandig") / "GM0489"
@@ -55,7 +54,7 @@ def run(tmp_path_factory, demo_dir):
         periode=("2024-01-01", "2025-12-31"),
     )
     results = analyse(cfg)
-    extra = write_reader_files(results)
+    extra = {k: results.written[k] for k in ("werkboek", "qgis_project", "resultaten_gpkg")}
     yield results, extra, home
     mp.undo()
 

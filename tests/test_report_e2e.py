@@ -226,8 +226,10 @@ def test_flagged_addresses_appear_as_street_and_number(report):
 
     result, raw, *_ = report
     bag = pd.read_csv(raw / "bag_adressen.csv", sep=";", dtype=str)
-    locations = read_csv(result.output_dir / "risicolocaties.csv", dtype=str)
-    top = locations.sort_values(["n_soorten", "n_flags"], ascending=False).head(5)
+    locations = read_csv(result.output_dir / "risicolocaties.csv", dtype={"adres_id": str})
+    top = locations.sort_values(
+        ["bewijskracht", "n_soorten", "n_flags", "adres_id"], ascending=[False] * 3 + [True]
+    ).head(5)
     streets = bag.set_index(bag.columns[0]).reindex(top["adres_id"])
     text = " ".join(page.extract_text() for page in PdfReader(result.pdf).pages)
     text = " ".join(text.split())

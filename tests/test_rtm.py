@@ -225,6 +225,4 @@ def test_write_rtm_outputs(tmp_path):
     layers = {name for name, _ in pyogrio.list_layers(written["hotspots"])}
     assert layers == {"buurten", "cellen"}
     assert len(gpd.read_file(written["risico_cellen"])) == len(cells)
-    assert (
-        read_csv(written["rtm_factoren"])["factor"].tolist() == model.factors_["factor"].tolist()
-    )
+    assert read_csv(written["rtm_factoren"])["factor"].tolist() == model.factors_["factor"].tolist()

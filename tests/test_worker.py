@@ -237,7 +237,7 @@ def test_report_map_of_many_risk_locations_shows_the_most_flagged(runs, monkeypa
     monkeypatch.setattr(common, "MAX_REPORT_LOCATIONS", 10)
     report = Report(run)
     section = report.risicolocaties().data
-    assert "Interactief getoond: de 10 adressen met de meeste soorten vlaggen" in section
+    assert "Interactief getoond: de 10 adressen met het sterkste bewijs" in section
     full = (report.out / "kaarten" / "risicolocaties_alle.html").read_text(encoding="utf-8")
     shown = (report.out / "kaarten" / "risicolocaties.html").read_text(encoding="utf-8")
     # one GeoJSON feature per address (plus the same basemap features in both pages)

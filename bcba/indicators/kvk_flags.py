@@ -40,9 +40,26 @@ FLAG_COLUMNS = [
     *LOCATION_COLUMNS,
     "datum",
     "bewijs",
+    "bewijskracht",
     "themas",
     "geometry",
 ]
+
+#: Evidence strength of one flag record (``bewijskracht``; docs/method.md, section 4). A flag
+#: fires exactly at its threshold; how much it weighs in risk locations and signals depends on
+#: what else the extract says. ``VOL``: the pattern as the flag describes it. ``ZWAK``: an
+#: ordinary event with a high base rate (a new business in a risk branch, a starter that stops
+#: within a year, a purchase without mortgage), or a flag whose context in the same extract
+#: shows a common legitimate explanation (old, stable registrations; a resale without price
+#: jump; an established investor). Two weak indications make one, not two.
+VOL = 1.0
+ZWAK = 0.5
+
+#: Flags that describe ordinary business or market events with a high base rate: they start
+#: at ``ZWAK`` and only count fully in combination (several entities at one address).
+ZWAK_VAN_ZICHZELF = frozenset(
+    {"KVK_NIEUW_RISICOBRANCHE", "KVK_KORT_BESTAAN", "KAD_ZONDER_HYPOTHEEK"}
+)
 
 #: Dutch descriptions of the flags.
 OMSCHRIJVING = {
@@ -80,6 +97,26 @@ class KvkFlagConfig(BaseModel):
     )
     functionaris_min_ondernemingen: int = Field(5, ge=1)
     functionaris_min_kort: int = Field(3, ge=0)
+    # -- context (bewijskracht, not whether a flag fires; docs/method.md, section 4) --------
+    jong_aandeel: float = Field(
+        0.25,
+        ge=0,
+        le=1,
+        description="KVK_VEEL_INSCHRIJVINGEN telt vol vanaf dit aandeel inschrijvingen jonger "
+        "dan nieuw_maanden (landelijk is zo'n 10-12 % van de ondernemingen jonger dan een jaar)",
+    )
+    verloop_per_jaar: float = Field(
+        0.5,
+        ge=0,
+        description="KVK_VERLOOP_ADRES telt vol vanaf zoveel wisselingen per aanwezige "
+        "inschrijving per jaar (gewone huur van bedrijfsruimte: termijnen van vijf jaar)",
+    )
+    gevestigd_jaren: float = Field(
+        2.0,
+        gt=0,
+        description="KVK_FUNCTIONARIS_VEEL: een onderneming die minstens zoveel jaar bestaat "
+        "(bestond) telt als gevestigd",
+    )
 
 
 # -- shared helpers (also used by kadaster_flags) ----------------------------------------------
@@ -125,8 +162,12 @@ def flag_frame(
     bewijs: pd.Series,
     themes: ThemeConfig | None,
     datum: pd.Series | None = None,
+    bewijskracht: pd.Series | float | None = None,
 ) -> gpd.GeoDataFrame:
-    """Build flag records (:data:`FLAG_COLUMNS`) from the rows of ``base``."""
+    """Build flag records (:data:`FLAG_COLUMNS`) from the rows of ``base``.
+
+    ``bewijskracht`` defaults to :data:`ZWAK` for the flags in :data:`ZWAK_VAN_ZICHZELF` and
+    :data:`VOL` for the others; a flag function passes its own when context weakens it."""
     out = pd.DataFrame(index=base.index)
     out["flag_id"] = flag_id
     out["bron"] = bron
@@ -145,6 +186,13 @@ def flag_frame(
         datum if datum is not None else pd.Series(pd.NaT, index=base.index)
     )
     out["bewijs"] = bewijs.astype("string")
+    if bewijskracht is None:
+        bewijskracht = ZWAK if flag_id in ZWAK_VAN_ZICHZELF else VOL
+    out["bewijskracht"] = (
+        pd.Series(bewijskracht, index=base.index, dtype=float)
+        if np.isscalar(bewijskracht)
+        else pd.to_numeric(pd.Series(np.asarray(bewijskracht), index=base.index), errors="coerce")
+    ).astype(float)
     out["themas"] = ";".join(themes.themes_of_flag(flag_id)) if themes is not None else ""
     geom = (
         base.geometry
@@ -160,6 +208,7 @@ def empty_flags() -> gpd.GeoDataFrame:
     """An empty flag table with the right columns."""
     frame = pd.DataFrame({c: pd.Series(dtype="string") for c in FLAG_COLUMNS if c != "geometry"})
     frame["datum"] = pd.Series(dtype="datetime64[us]")
+    frame["bewijskracht"] = pd.Series(dtype=float)
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=CRS), crs=CRS)[FLAG_COLUMNS]
 
 
@@ -208,8 +257,14 @@ def flag_veel_inschrijvingen(
     themes: ThemeConfig | None = None,
     threshold: int = 8,
     recent_maanden: int = 12,
+    jong_aandeel: float = 0.25,
 ) -> gpd.GeoDataFrame:
-    """KVK_VEEL_INSCHRIJVINGEN: ``threshold`` or more active registrations at one address."""
+    """KVK_VEEL_INSCHRIJVINGEN: ``threshold`` or more active registrations at one address.
+
+    Context: a letterbox or facilitator address fills with young registrations; a business
+    centre or an accountant hosting clients' holdings holds old, stable ones. Below
+    ``jong_aandeel`` registrations younger than ``recent_maanden`` the flag weighs
+    :data:`ZWAK`."""
     end = _ts(periode[1])
     key = location_key(vest)
     active = _active(vest, end) & key.notna()
@@ -222,11 +277,17 @@ def flag_veel_inschrijvingen(
     if len(hit) == 0:
         return empty_flags()
     base = _first_per_group(act, k).loc[hit]
+    young = n_recent[hit] / n[hit] >= jong_aandeel
     bewijs = (
         n[hit].astype(str)
         + " actieve inschrijvingen op dit adres; "
         + n_recent[hit].astype(str)
         + f" in de laatste {recent_maanden} maanden"
+        + np.where(
+            young,
+            "",
+            " (oude, stabiele inschrijvingen: past bij een bedrijfsverzamelgebouw of administratiekantoor)",
+        )
     )
     return flag_frame(
         base.assign(kvk_nummer=pd.NA, vestigingsnummer=pd.NA),
@@ -236,13 +297,23 @@ def flag_veel_inschrijvingen(
         entiteit_id=pd.Series(hit, index=base.index),
         bewijs=pd.Series(bewijs.to_numpy(), index=base.index),
         themes=themes,
+        bewijskracht=np.where(young, VOL, ZWAK),
     )
 
 
 def flag_verloop_adres(
-    vest: gpd.GeoDataFrame, *, periode: tuple, themes: ThemeConfig | None = None, threshold: int = 6
+    vest: gpd.GeoDataFrame,
+    *,
+    periode: tuple,
+    themes: ThemeConfig | None = None,
+    threshold: int = 6,
+    verloop_per_jaar: float = 0.5,
 ) -> gpd.GeoDataFrame:
-    """KVK_VERLOOP_ADRES: registrations plus deregistrations at one address in the period >= threshold."""
+    """KVK_VERLOOP_ADRES: registrations plus deregistrations at one address in the period >= threshold.
+
+    Context: the same number of moves is ordinary tenant turnover in a building with many
+    tenants and churn at an address with a few. Below ``verloop_per_jaar`` moves per
+    registration present in the period per year the flag weighs :data:`ZWAK`."""
     start, end = _ts(periode[0]), _ts(periode[1])
     key = location_key(vest)
     ins = pd.to_datetime(vest["datum_inschrijving"])
@@ -253,13 +324,26 @@ def flag_verloop_adres(
     hit = total[total >= threshold].index
     if len(hit) == 0:
         return empty_flags()
+    present = key[(ins <= end) & (uit.isna() | (uit >= start))].value_counts()
+    years = max((end - start).days + 1, 1) / 365.25
+    rate = total[hit] / present.reindex(hit, fill_value=0).clip(lower=1) / years
+    churning = rate >= verloop_per_jaar
     valid = key.notna()
     base = _first_per_group(vest.loc[valid], key[valid]).loc[hit]
     bewijs = (
         n_in.reindex(hit, fill_value=0).astype(int).astype(str)
         + " inschrijvingen en "
         + n_uit.reindex(hit, fill_value=0).astype(int).astype(str)
-        + " uitschrijvingen op dit adres in de periode"
+        + " uitschrijvingen op dit adres in de periode, bij "
+        + present.reindex(hit, fill_value=0).astype(str)
+        + " inschrijvingen"
+        + np.where(
+            churning,
+            "",
+            " (gewoon huurdersverloop: "
+            + rate.map(lambda v: f"{v:.2f}".replace(".", ","))
+            + " wisselingen per inschrijving per jaar)",
+        )
     )
     return flag_frame(
         base.assign(kvk_nummer=pd.NA, vestigingsnummer=pd.NA),
@@ -269,6 +353,7 @@ def flag_verloop_adres(
         entiteit_id=pd.Series(hit, index=base.index),
         bewijs=pd.Series(bewijs.to_numpy(), index=base.index),
         themes=themes,
+        bewijskracht=np.where(churning, VOL, ZWAK),
     )
 
 
@@ -438,19 +523,36 @@ def flag_functionaris_veel(
     min_ondernemingen: int = 5,
     min_kort: int = 3,
     maanden: int = 12,
+    gevestigd_jaren: float = 2.0,
+    eind: pd.Timestamp | None = None,
 ) -> gpd.GeoDataFrame:
     """KVK_FUNCTIONARIS_VEEL: one officer (``persoon_id``) of >= ``min_ondernemingen`` companies,
-    of which >= ``min_kort`` short-lived. Located at the address most of those companies use."""
+    of which >= ``min_kort`` short-lived. Located at the address most of those companies use.
+
+    Context: a straw man's companies are all young; a project developer or an established
+    entrepreneur dissolves project companies beside companies that have existed for years.
+    When at least as many of the officer's companies existed ``gevestigd_jaren`` or longer
+    (until ``eind`` or their deregistration) as were short-lived, the flag weighs
+    :data:`ZWAK`."""
     if functionarissen is None or functionarissen.empty:
         return empty_flags()
     life = company_lifetimes(vest, maanden=maanden)
     links = (
         functionarissen[["persoon_id", "kvk_nummer"]].dropna().astype("string").drop_duplicates()
     )
-    links = links.assign(
-        kort=links["kvk_nummer"].map(life["kort_bestaan"]).fillna(False).astype(bool)
+    until = life["datum_uitschrijving"].fillna(
+        eind if eind is not None else pd.to_datetime(vest["datum_inschrijving"]).max()
     )
-    per = links.groupby("persoon_id").agg(n=("kvk_nummer", "size"), n_kort=("kort", "sum"))
+    established = until >= life["datum_inschrijving"] + pd.DateOffset(
+        days=round(365.25 * gevestigd_jaren)
+    )
+    links = links.assign(
+        kort=links["kvk_nummer"].map(life["kort_bestaan"]).fillna(False).astype(bool),
+        lang=links["kvk_nummer"].map(established).fillna(False).astype(bool),
+    )
+    per = links.groupby("persoon_id").agg(
+        n=("kvk_nummer", "size"), n_kort=("kort", "sum"), n_lang=("lang", "sum")
+    )
     hit = per[(per["n"] >= min_ondernemingen) & (per["n_kort"] >= min_kort)]
     if hit.empty:
         return empty_flags()
@@ -486,6 +588,16 @@ def flag_functionaris_veel(
         + hit["n_kort"].astype(int).astype(str)
         + f" binnen {maanden} maanden opgeheven"
     )
+    settled = hit["n_lang"] >= hit["n_kort"]
+    jaren = f"{gevestigd_jaren:g}".replace(".", ",")
+    bewijs = bewijs + np.where(
+        settled,
+        "; daarnaast "
+        + hit["n_lang"].astype(int).astype(str)
+        + f" ondernemingen die {jaren} jaar of langer bestaan (past bij projectvennootschappen "
+        "van een gevestigde ondernemer)",
+        "",
+    )
     return flag_frame(
         base,
         "KVK_FUNCTIONARIS_VEEL",
@@ -494,6 +606,7 @@ def flag_functionaris_veel(
         entiteit_id=pd.Series(persons.to_numpy(), index=base.index),
         bewijs=pd.Series(bewijs.to_numpy(), index=base.index),
         themes=themes,
+        bewijskracht=np.where(settled, ZWAK, VOL),
     )
 
 
@@ -533,8 +646,15 @@ def kvk_flags(
             themes=themes,
             threshold=cfg.veel_inschrijvingen,
             recent_maanden=cfg.nieuw_maanden,
+            jong_aandeel=cfg.jong_aandeel,
         ),
-        flag_verloop_adres(vest, periode=periode, themes=themes, threshold=cfg.verloop_adres),
+        flag_verloop_adres(
+            vest,
+            periode=periode,
+            themes=themes,
+            threshold=cfg.verloop_adres,
+            verloop_per_jaar=cfg.verloop_per_jaar,
+        ),
         flag_nieuw_risicobranche(vest, periode=periode, themes=themes, maanden=cfg.nieuw_maanden),
         flag_woonadres(
             vest,
@@ -551,6 +671,8 @@ def kvk_flags(
             min_ondernemingen=cfg.functionaris_min_ondernemingen,
             min_kort=cfg.functionaris_min_kort,
             maanden=cfg.kort_bestaan_maanden,
+            gevestigd_jaren=cfg.gevestigd_jaren,
+            eind=_ts(periode[1]),
         ),
     ]
     out = concat_flags(frames)

@@ -3,14 +3,23 @@
 ``risicolocaties``: one row per address with at least one flag (address-located flags only;
 person-level flags such as KVK_FUNCTIONARIS_VEEL are not pinned on an address).
 
+Evidence strength (``bewijskracht``, docs/method.md sections 4 and 9): each flag record
+carries one (1 in full, 0.5 when weak by nature or weakened by its context). Per address and
+kind of flag the strengths of the distinct entities add up to at most 1, so two weak records
+of one kind make one indication and several records of one kind never make more; the
+location's strength is the sum over the kinds. A risk location with strength >= 2
+(:data:`MEERVOUDIG`) combines at least two full indications of different kinds.
+
 ``signalen``: addresses and persons (pseudonyms) where several independent indications come
 together. An *indication* is a distinct flag id, a distinct partner (``bron``) with events at
 the address, or a survey signal at the address. Rules (documented in docs/method.md):
 
 - a signal needs at least 2 indications;
-- priority ``hoog``: >= 4 indications, or >= 3 from >= 2 different sources
-  (kvk, kadaster, partners, enquête); ``middel``: 3 indications, or 2 from 2 sources;
-  ``laag``: otherwise (2 indications from one source);
+- its strength is the flags' strength plus 1 per partner and 1 for survey signals;
+- priority ``hoog``: >= 4 indications, or >= 3 from >= 2 different sources (kvk, kadaster,
+  partners, enquête), *and* strength >= 3; ``middel``: 3 indications, or 2 from 2 sources,
+  *and* strength >= 2; ``laag``: otherwise. The counting rule is the one analysts know; the
+  strength condition keeps weak indications from counting as full ones;
 - proposed owner ``RIEC-intake`` for person signals and for signals that involve property
   transactions, officers/networks or events of partners other than the municipality;
   otherwise ``gemeente`` (local instruments: APV, Bibob, permits, checks).
@@ -40,10 +49,15 @@ RISK_LOCATION_COLUMNS = [
     "flag_ids",
     "n_flags",
     "n_soorten",
+    "bewijskracht",
     "bewijs",
     "themas",
     "geometry",
 ]
+
+#: A risk location "met gecombineerd bewijs": at least this strength (two full indications of
+#: different kinds, or more weaker ones).
+MEERVOUDIG = 2.0
 
 SIGNAL_COLUMNS = [
     "signaal_id",
@@ -56,6 +70,7 @@ SIGNAL_COLUMNS = [
     "cel_id",
     "prioriteit",
     "indicaties",
+    "bewijskracht",
     "bronnen",
     "flag_ids",
     "bewijs",
@@ -85,7 +100,7 @@ def _concat_per_key(keys: pd.Series, values: pd.Series, sep: str) -> pd.Series:
     table = pa.table(
         {
             "k": pa.array(keys.to_numpy(dtype=object)),
-            "v": pa.array(values.astype(str).to_numpy(dtype=object)),
+            "v": pa.array(values.astype(str).to_numpy(dtype=object), type=pa.string()),
         }
     )
     grouped = table.group_by("k", use_threads=False).aggregate([("v", "list")])
@@ -110,8 +125,32 @@ def _empty(columns: list[str]) -> gpd.GeoDataFrame:
     return gpd.GeoDataFrame(frame, geometry=gpd.GeoSeries([], crs=CRS), crs=CRS)[columns]
 
 
+def strength_per_kind(keys: pd.Series, flags: pd.DataFrame) -> pd.Series:
+    """Evidence strength per key and flag kind: the strengths of the distinct entities (the
+    strongest record of each) added up and capped at 1.
+
+    Two weak records of one kind (two starters at one address that stopped within a year)
+    make one full indication; ten records of one kind still make one."""
+    kracht = (
+        pd.to_numeric(flags["bewijskracht"], errors="coerce").fillna(1.0)
+        if "bewijskracht" in flags
+        else pd.Series(1.0, index=flags.index)
+    )
+    frame = pd.DataFrame(
+        {
+            "k": keys.to_numpy(),
+            "f": flags["flag_id"].astype(str).to_numpy(),
+            "e": flags["entiteit_id"].astype(str).to_numpy(),
+            "w": kracht.to_numpy(dtype=float),
+        }
+    )
+    per_entity = frame.groupby(["k", "f", "e"])["w"].max()
+    return per_entity.groupby(level=["k", "f"]).sum().clip(upper=1.0)
+
+
 def risk_locations(flags: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
-    """One row per flagged address: sorted ``flag_ids``, counts, joined evidence and themes."""
+    """One row per flagged address: sorted ``flag_ids``, counts, evidence strength (the sum over
+    kinds of :func:`strength_per_kind`), joined evidence and themes; strongest first."""
     located = flags[flags["entiteit_type"] != "persoon"]
     key = location_key(located)
     located = located.assign(_key=key).dropna(subset=["_key"])
@@ -124,6 +163,8 @@ def risk_locations(flags: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     out["flag_ids"] = _join_groups(located["_key"], located["flag_id"]).reindex(out.index)
     out["n_flags"] = g.size().astype(int)
     out["n_soorten"] = g["flag_id"].nunique().astype(int)
+    kinds = strength_per_kind(located["_key"], located)
+    out["bewijskracht"] = kinds.groupby(level="k").sum().reindex(out.index).astype(float)
     text = (located["flag_id"] + ": " + located["bewijs"].fillna("")).astype(str)
     out["bewijs"] = _concat_per_key(located["_key"], text, " | ").reindex(out.index)
     out["themas"] = _join_groups(located["_key"], located["themas"]).reindex(out.index)
@@ -131,9 +172,9 @@ def risk_locations(flags: gpd.GeoDataFrame) -> gpd.GeoDataFrame:
     res = gpd.GeoDataFrame(
         out.reset_index(drop=True), geometry=gpd.GeoSeries(geom.to_numpy(), crs=CRS), crs=CRS
     )
-    return res.sort_values(["n_soorten", "n_flags"], ascending=False, kind="stable").reset_index(
-        drop=True
-    )[RISK_LOCATION_COLUMNS]
+    return res.sort_values(
+        ["bewijskracht", "n_soorten", "n_flags"], ascending=False, kind="stable"
+    ).reset_index(drop=True)[RISK_LOCATION_COLUMNS]
 
 
 def _signal_id(kind: str, keys: pd.Series) -> pd.Series:
@@ -142,9 +183,20 @@ def _signal_id(kind: str, keys: pd.Series) -> pd.Series:
     )
 
 
-def _priority(indicaties: pd.Series, n_sources: pd.Series) -> pd.Series:
-    hoog = (indicaties >= 4) | ((indicaties >= 3) & (n_sources >= 2))
-    middel = (indicaties >= 3) | ((indicaties >= 2) & (n_sources >= 2))
+#: Evidence strength a signal of priority ``hoog`` / ``middel`` needs besides its count.
+KRACHT_HOOG = 3.0
+KRACHT_MIDDEL = 2.0
+
+
+def _priority(indicaties: pd.Series, n_sources: pd.Series, kracht: pd.Series) -> pd.Series:
+    """``hoog``/``middel``/``laag``: the count of indications and sources, and the strength."""
+    indicaties, n_sources, kracht = (
+        pd.Series(np.asarray(x), index=indicaties.index) for x in (indicaties, n_sources, kracht)
+    )
+    hoog = ((indicaties >= 4) | ((indicaties >= 3) & (n_sources >= 2))) & (kracht >= KRACHT_HOOG)
+    middel = ((indicaties >= 3) | ((indicaties >= 2) & (n_sources >= 2))) & (
+        kracht >= KRACHT_MIDDEL
+    )
     return pd.Series(np.select([hoog, middel], ["hoog", "middel"], "laag"), index=indicaties.index)
 
 
@@ -214,6 +266,12 @@ def build_signals(
         indicaties = (
             loc["n_soorten"].astype(int) + n_partner_src.astype(int) + (n_survey > 0).astype(int)
         )
+        flag_kracht = (
+            loc["bewijskracht"].astype(float)
+            if "bewijskracht" in loc
+            else loc["n_soorten"].astype(float)
+        )
+        kracht = flag_kracht + n_partner_src.astype(float) + (n_survey > 0).astype(float)
         keep = indicaties >= 2
         if keep.any():
             sel = loc[keep]
@@ -248,8 +306,11 @@ def build_signals(
                     "soort": "adres",
                     "entiteit_id": sel.index.to_numpy(),
                     **{c: sel[c].to_numpy() for c in LOCATION_COLUMNS},
-                    "prioriteit": _priority(indicaties[keep], n_sources[keep]).to_numpy(),
+                    "prioriteit": _priority(
+                        indicaties[keep], n_sources[keep], kracht[keep]
+                    ).to_numpy(),
                     "indicaties": indicaties[keep].to_numpy(),
+                    "bewijskracht": kracht[keep].to_numpy(dtype=float),
                     "bronnen": pd.Series(bronnen).str.rstrip(";").to_numpy(),
                     "flag_ids": sel["flag_ids"].to_numpy(),
                     "bewijs": np.asarray(bewijs, dtype=object),
@@ -275,6 +336,13 @@ def build_signals(
             gg = sub.groupby("persoon_id")
             ids = _join_groups(sub["persoon_id"], sub["flag_id"])
             srcs = gg["bron"].nunique().reindex(ids.index)
+            kracht = (
+                strength_per_kind(sub["persoon_id"], sub)
+                .groupby(level="k")
+                .sum()
+                .reindex(ids.index)
+                .astype(float)
+            )
             text = (sub["flag_id"] + ": " + sub["bewijs"].fillna("")).astype(str)
             bewijs = text.groupby(sub["persoon_id"].to_numpy()).agg(" | ".join).reindex(ids.index)
             first = gg.first()
@@ -284,8 +352,9 @@ def build_signals(
                     "soort": "persoon",
                     "entiteit_id": ids.index.to_numpy(),
                     **{c: first[c].to_numpy() for c in LOCATION_COLUMNS},
-                    "prioriteit": _priority(n_ids[ids.index], srcs).to_numpy(),
+                    "prioriteit": _priority(n_ids[ids.index], srcs, kracht).to_numpy(),
                     "indicaties": n_ids[ids.index].to_numpy(),
+                    "bewijskracht": kracht.to_numpy(dtype=float),
                     "bronnen": _join_groups(sub["persoon_id"], sub["bron"])
                     .reindex(ids.index)
                     .to_numpy(),
@@ -309,7 +378,9 @@ def build_signals(
     out = gpd.GeoDataFrame(pd.concat(parts, ignore_index=True), geometry="geometry", crs=CRS)
     order = out["prioriteit"].map({"hoog": 0, "middel": 1, "laag": 2})
     out = out.assign(_o=order).sort_values(
-        ["_o", "indicaties", "signaal_id"], ascending=[True, False, True], kind="stable"
+        ["_o", "bewijskracht", "indicaties", "signaal_id"],
+        ascending=[True, False, False, True],
+        kind="stable",
     )
     out["indicaties"] = out["indicaties"].astype(int)
     return out.drop(columns="_o").reset_index(drop=True)[SIGNAL_COLUMNS]

@@ -49,7 +49,8 @@ REQUIRED_KEYS = ("gemeente", "gemeentenaam", "rapport_id", "ontvanger", "datum",
 ACTION_ROWS_PER_SLIDE = 8
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 DEMO_NOTICE = "DEMO – synthetische gegevens"
-_GEMEENTE_CODE = re.compile(r"GM\d{4}")
+#: one municipality or a cluster (GM0531+GM0642)
+_GEMEENTE_CODE = re.compile(r"GM\d{4}(\+GM\d{4})*")
 
 
 # --------------------------------------------------------------------------- the run folder
@@ -733,6 +734,7 @@ def build_presentation(folder: str | Path) -> Path:
             "versie": "presentatie",
             "ontvanger": str(run.data["ontvanger"]),
             "publiek": str(run.data["ontvanger"]),
+            "reikwijdte": str(run.data.get("reikwijdte", run.data.get("gemeentenaam", ""))),
         },
         inputs=used,
         outputs=[target],

@@ -836,6 +836,7 @@ def build_hoofdlijnen(
         "ontvanger": str(run.data["ontvanger"]),
         "publiek": publiek,
         "drempel": drempel,
+        "reikwijdte": str(run.data.get("reikwijdte", run.data.get("gemeentenaam", ""))),
     }
     audit.record(
         "presentatie",

@@ -32,8 +32,10 @@ def _located(r: Report, frame: pd.DataFrame) -> pd.DataFrame:
 
 
 def _most_flagged(frame: pd.DataFrame, n: int) -> pd.DataFrame:
+    """The ``n`` strongest risk locations (evidence strength, then kinds and flags)."""
+    order = [c for c in ("bewijskracht", "n_soorten", "n_flags") if c in frame]
     return frame.sort_values(
-        ["n_soorten", "n_flags", "adres_id"], ascending=[False, False, True]
+        [*order, "adres_id"], ascending=[False] * len(order) + [True], kind="stable"
     ).head(n)
 
 
@@ -49,11 +51,11 @@ def _locations_map(r: Report) -> str:
     shown = loc
     if len(loc) > common.MAX_REPORT_LOCATIONS:
         # A city has tens of thousands: the report's map shows the addresses with the
-        # most kinds of flags; the separate map file and the print map show them all.
+        # strongest evidence; the separate map file and the print map show them all.
         shown = _most_flagged(loc, common.MAX_REPORT_LOCATIONS)
         bijschrift += (
-            f" Interactief getoond: de {rh.nl_getal(len(shown))} adressen met de meeste "
-            f"soorten vlaggen van de {rh.nl_getal(len(loc))}; de afdrukkaart toont ze allemaal."
+            f" Interactief getoond: de {rh.nl_getal(len(shown))} adressen met het sterkste "
+            f"bewijs van de {rh.nl_getal(len(loc))}; de afdrukkaart toont ze allemaal."
         )
         from bcba.maps.interactive import risk_locations_map
 
@@ -118,14 +120,16 @@ def risicolocaties(r: Report) -> HTML:
         rh.p(
             "Een rode vlag is een patroon in de KvK- of Kadastergegevens dat bij ondermijning vaak voorkomt, "
             "zoals veel bedrijven op één adres, een bedrijf op een woonadres of een woning die snel wordt "
-            "doorverkocht. Eén vlag zegt weinig; adressen met meerdere soorten vlaggen verdienen een nadere blik. "
+            "doorverkocht. Eén vlag zegt weinig, en niet elke vlag weegt even zwaar: een doorverkoop zonder "
+            "prijssprong, oude en stabiele inschrijvingen in een bedrijfsverzamelgebouw of een gevestigde "
+            "belegger tellen half. Adressen met gecombineerd bewijs verdienen een nadere blik. "
             "De onderbouwing per adres staat in bijlage F."
         ),
         _locations_map(r),
         rh.tabel_html(
             table,
             kolommen={"adres": "Adres", "buurt": "Buurt", "vlaggen": "Rode vlaggen"},
-            bijschrift=f"De {rh.nl_getal(len(table))} adressen met de meeste soorten rode vlaggen",
+            bijschrift=f"De {rh.nl_getal(len(table))} adressen met het sterkste gecombineerde bewijs",
             breed=("vlaggen",),
         ),
         klasse="bcba-compact",
@@ -224,7 +228,7 @@ def bijlage_risicolocaties(r: Report) -> HTML:
         rh.tabel_html(
             table,
             kolommen={"adres": "Adres", "buurt": "Buurt", "bewijs": "Onderbouwing"},
-            bijschrift=f"De {rh.nl_getal(len(table))} adressen met de meeste soorten vlaggen "
+            bijschrift=f"De {rh.nl_getal(len(table))} adressen met het sterkste bewijs "
             f"(alle {rh.nl_getal(len(ind.risicolocaties))} adressen staan in risicolocaties.csv)",
             breed=("bewijs",),
         ),

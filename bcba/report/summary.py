@@ -163,7 +163,8 @@ def findings(r: Report) -> list[str]:
         )
         text = (
             f"{rh.nl_getal(f.n_locations)} adressen dragen een rode vlag uit KvK of Kadaster, "
-            f"{rh.nl_getal(f.n_locations_multi)} daarvan meer dan één soort. "
+            f"{rh.nl_getal(f.n_locations_multi)} daarvan met gecombineerd bewijs (minstens twee "
+            "volwaardige aanwijzingen van verschillende soort). "
         )
         if len(f.signals):
             text += (
@@ -277,4 +278,6 @@ def run_summary(r: Report) -> dict:
         },
         "themas": themes,
         "model_oordeel": f.model_verdict,
+        # what the B-CBA covers (a cluster, a gebied, a knooppunt): the deck and audit say so
+        "reikwijdte": subtitle(r),
     }

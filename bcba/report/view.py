@@ -148,9 +148,16 @@ class Report:
     def _basemap(self):
         from bcba.maps.basemap import build_basemap, find_achtergrond
 
-        return build_basemap(
+        basemap = build_basemap(
             self.inputs.area, bag=self.inputs.bag, achtergrond=find_achtergrond(self.cfg.data_dir)
         )
+        focus = self.results.focus
+        if focus is not None and focus.gebied is not None:
+            # a B-CBA of part of a municipality shows that part, with its surroundings
+            xmin, ymin, xmax, ymax = focus.gebied.bounds
+            pad = 0.15 * max(xmax - xmin, ymax - ymin, 500.0)
+            basemap.extent = (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
+        return basemap
 
     def save_map(self, page, slug: str) -> Path:
         """Write a map page to ``kaarten/`` (to be checked for personal data)."""
@@ -339,11 +346,22 @@ class Report:
         checked = self.results.checked
         unchecked = [p for p in self.out.rglob("*") if p.is_file() and p.resolve() not in checked]
         check_outputs(unchecked, self.results.names)
+        code = self.gemeente.code
         write_text(
             self.out / "LEESMIJ.txt",
             "STRIKT VERTROUWELIJK\n"
             f"B-CBA {self.gemeente.naam}, rapportnummer {self.cfg.rapport_id}, ontvanger {self.cfg.ontvanger}.\n"
-            "Niet verspreiden zonder toestemming. Zie bcba_<GMxxxx>.html / .pdf.\n",
+            "Niet verspreiden zonder toestemming.\n\n"
+            "Inhoud van deze map:\n"
+            f"  bcba_{code}.pdf / .html          rapportage voor de ontvanger\n"
+            f"  bcba_{code}_bijlagen.pdf / .html bijlagen voor analisten (methode, tabellen, signalen)\n"
+            "  kaartenboek.pdf                  alle kaarten op A4\n"
+            "  kaarten/                         interactieve kaarten (openen in een browser, offline)\n"
+            f"  resultaten_{code}.xlsx          alle tabellen in Excel\n"
+            f"  bcba_{code}.qgs                 QGIS-project met de opgemaakte kaartlagen (*.gpkg)\n"
+            "  *.csv                            tabellen (puntkomma, decimale komma, UTF-8)\n"
+            "  netwerken/                       netwerken en i2-export\n"
+            "Presentatie of hoofdlijnen voor de raad: bcba presentatie --run <deze map> [--hoofdlijnen]\n",
         )
         timings["kaartenboek_en_controle"] = time.perf_counter() - started
         if self._audit_start is not None:

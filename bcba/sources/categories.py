@@ -257,7 +257,7 @@ def category_notes(table: pd.DataFrame, *, what: str = "meldingen") -> list[dict
                     f"{_count(row.aantal, what)} bewaard als 'overig' (telt voor geen thema). "
                     f"Koppel haar in {MAPPING_FILE} in de invoermap: onder '{section}:' de regel "
                     f"'{row.categorie}: <thema>', of '{row.categorie}: overig' als ze bij geen "
-                    "thema hoort. 'bcba validate --mapping-skelet BESTAND' schrijft een opzet."
+                    "thema hoort. 'bcba controleer --mapping-skelet BESTAND' schrijft een opzet."
                 ),
             }
         )
@@ -292,7 +292,7 @@ def unmapped(table: pd.DataFrame | None) -> pd.DataFrame:
 
 
 def warnings(table: pd.DataFrame | None) -> list[str]:
-    """One Dutch line per unmapped category, for ``bcba validate``."""
+    """One Dutch line per unmapped category, for ``bcba controleer``."""
     lines = []
     for row in unmapped(table).itertuples(index=False):
         where = "enquête (signaalthema)" if row.bron == SURVEY else f"partners/{row.partner}"
@@ -318,7 +318,7 @@ def mapping_skeleton(table: pd.DataFrame | None) -> str:
     rest = unmapped(table)
     head = [
         f"# {MAPPING_FILE}: koppeling van eigen categorieën aan de thema's van bcba.",
-        "# Opzet gemaakt door 'bcba validate --mapping-skelet'. Vervang 'overig' door het thema",
+        "# Opzet gemaakt door 'bcba controleer --mapping-skelet'. Vervang 'overig' door het thema",
         "# waar de categorie bij hoort:",
         f"#   {', '.join(THEME_IDS)}",
         "# of laat 'overig' staan (bewaard, telt voor geen thema). Sla dit bestand op als",

@@ -27,8 +27,14 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-#: Order in which the report lists risk locations (bcba.report.locations).
-_LOCATION_ORDER = (["n_soorten", "n_flags", "adres_id"], [False, False, True])
+#: Order in which the report lists risk locations (bcba.report.locations): evidence strength
+#: first (older results without it: kinds of flags).
+_LOCATION_ORDER = (
+    ["bewijskracht", "n_soorten", "n_flags", "adres_id"],
+    [False, False, False, True],
+)
+#: The report's "locaties met gecombineerd bewijs": strength >= 2 (older results: >= 2 kinds).
+_COMBINED = 2.0
 
 
 @dataclass(frozen=True)
@@ -131,10 +137,16 @@ def _record_positive(flags: pd.DataFrame, pos: _Positives) -> pd.Series:
 
 def _location_scores(risk: pd.DataFrame, pos: _Positives) -> dict[str, Score]:
     columns, ascending = _LOCATION_ORDER
-    ordered = risk.sort_values(columns, ascending=ascending, kind="stable")
+    present = [c in risk for c in columns]
+    ordered = risk.sort_values(
+        [c for c, p in zip(columns, present, strict=True) if p],
+        ascending=[a for a, p in zip(ascending, present, strict=True) if p],
+        kind="stable",
+    )
+    strength = ordered["bewijskracht"] if "bewijskracht" in ordered else ordered["n_soorten"]
     selections = {
         "alle": ordered,
-        "meerdere_soorten": ordered[ordered["n_soorten"] >= 2],
+        "meerdere_soorten": ordered[strength >= _COMBINED],
         "top10": ordered.head(10),
     }
     out = {}

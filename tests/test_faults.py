@@ -582,8 +582,10 @@ def test_out_into_a_foreign_folder_is_refused_and_the_folder_untouched(raw, tmp_
 #: Where a run is killed: the first progress line containing the text.
 KILL_STAGES = {
     "inlezen": "Invoer inlezen",  # kernel up, reading the inputs
-    "netwerken": "Netwerken analyseren",  # kernel, second process, hand-over files
-    "pdf": "PDF maken",  # Chromium printing
+    "netwerken": "Netwerken analyseren",  # kernel, second process, hand-over files, Chromium
+    # tables, GeoPackages and sections written into the half-built folder (the PDF stage
+    # comes later and costs a whole run more; Chromium runs from the first stage on)
+    "uitvoer": "Werkboek en QGIS-project schrijven",
 }
 
 

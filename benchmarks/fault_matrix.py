@@ -1,7 +1,7 @@
 """The fault matrix of ``bcba maak`` as a table (not a test; prints what the tests measured).
 
 Runs ``tests/test_faults.py`` (every case through the real CLI in a subprocess, about three
-minutes on two cores) with ``BCBA_FOUTMATRIX`` naming a JSON file the tests fill in, then
+minutes on two idle cores) with ``BCBA_FOUTMATRIX`` naming a JSON file the tests fill in, then
 prints one line per case and the totals of issue 16. The audit tamperings are the cases of
 ``tests/test_audit.py::test_every_tampering_is_detected`` (run here too; seconds). Run::
 
@@ -95,9 +95,11 @@ def main() -> int:
         f"{tamper['passed'] + tamper['failed']}"
     )
     print()
+    took = re.search(r" in ([\d.]+)s", output)
     print(
         "pytest tests/test_faults.py:",
         ", ".join(f"{v} {k}" for k, v in _counts(output).items() if v),
+        f"in {took.group(1)} s" if took else "",
     )
     if code:
         print(output[-4000:])

@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 from bcba import config
+from bcba.indicators.signals import RISK_LOCATION_COLUMNS, SIGNAL_COLUMNS
 from bcba.io import atomic_path, ensure_dir, read_csv, write_csv
 from bcba.reference import resolve_gemeente
 
@@ -45,37 +46,9 @@ OUTPUT_COLUMNS: dict[str, tuple[str, ...]] = {
         "rang_*",
         "percentiel_*",
     ),
-    "risicolocaties": (
-        "adres_id",
-        "adres_sleutel",
-        "buurtcode",
-        "wijkcode",
-        "cel_id",
-        "flag_ids",
-        "n_flags",
-        "n_soorten",
-        "bewijskracht",
-        "bewijs",
-        "themas",
-    ),
-    "signalen": (
-        "signaal_id",
-        "soort",
-        "entiteit_id",
-        "adres_id",
-        "adres_sleutel",
-        "buurtcode",
-        "wijkcode",
-        "cel_id",
-        "prioriteit",
-        "bewijskracht",
-        "indicaties",
-        "bronnen",
-        "flag_ids",
-        "bewijs",
-        "themas",
-        "eigenaar",
-    ),
+    # every column of the indicator tables (no CBS attributes there), geometry apart
+    "risicolocaties": tuple(c for c in RISK_LOCATION_COLUMNS if c != "geometry"),
+    "signalen": tuple(c for c in SIGNAL_COLUMNS if c != "geometry"),
     "hotspots_buurten": (
         "buurtcode",
         "buurtnaam",

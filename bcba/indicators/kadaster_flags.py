@@ -241,25 +241,11 @@ def flag_jonge_rechtspersoon(
     purchase (registration = earliest ``datum_inschrijving`` of its establishments)."""
     if vestigingen is None or vestigingen.empty or "koper_kvk_nummer" not in kad:
         return empty_flags()
-    founded = (
-        pd.DataFrame(
-            {
-                "k": vestigingen["kvk_nummer"].astype("string"),
-                "d": pd.to_datetime(vestigingen["datum_inschrijving"]),
-            }
-        )
-        .groupby("k")["d"]
-        .min()
-    )
-    is_rp = kad["koper_type"].astype("string").str.lower().eq("rechtspersoon").fillna(False)
-    buyer_kvk = (
-        kad["koper_kvk_nummer"].astype("string").str.replace(r"\D", "", regex=True).str.zfill(8)
-    )
-    since = buyer_kvk.map(founded)
+    since = _founded(kad, vestigingen)  # NaT for persons and unknown companies
     d = pd.to_datetime(kad["datum"])
-    hit = (
-        is_rp & since.notna() & (since <= d) & (d <= since + pd.DateOffset(months=maanden))
-    ).fillna(False)
+    hit = (since.notna() & (since <= d) & (d <= since + pd.DateOffset(months=maanden))).fillna(
+        False
+    )
     base = kad.loc[hit]
     if base.empty:
         return empty_flags()

@@ -819,9 +819,22 @@ def _setup_logging(verbose: bool) -> None:
     # third-party chatter that says nothing to an analyst
     for name in ("papermill", "numexpr", "distributed", "traitlets", "asyncio"):
         logging.getLogger(name).setLevel(logging.WARNING)
+    # the kernel's client logs a dead kernel in English; bcba says it in Dutch
+    for name in ("nbclient", "jupyter_client"):
+        logging.getLogger(name).setLevel(logging.CRITICAL)
 
 
 # --------------------------------------------------------------------------- main
+def _pydantic_message(error: dict) -> str:
+    """The Dutch text of one pydantic error: our validators' own message without pydantic's
+    English prefix ("Value error, ..."); others name the field."""
+    cause = (error.get("ctx") or {}).get("error")
+    if cause is not None:
+        return str(cause)
+    where = ".".join(str(part) for part in error.get("loc", ()))
+    return f"ongeldige waarde voor {where}" if where else "ongeldige waarde"
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
@@ -846,7 +859,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         print("Afgebroken.", file=sys.stderr)
         return 130
     except ValidationError as exc:  # an invalid RunConfig built from the arguments
-        problems = "; ".join(e["msg"] for e in exc.errors())
+        problems = "; ".join(_pydantic_message(e) for e in exc.errors())
         print(f"fout in de opdracht: {problems}", file=sys.stderr)
         return 2
     finally:

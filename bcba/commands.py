@@ -328,6 +328,7 @@ def cmd_presentatie(args: argparse.Namespace) -> int:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from bcba import pipeline, reference
+    from bcba.worker import guarded
 
     _council_audience(args)  # a bad --voor fails now, not after the run
     cfg = pipeline.make_run_config(
@@ -345,7 +346,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         knooppunt_naam=getattr(args, "knooppunt", ""),
     )
     naam = reference.resolve_gemeente(cfg.gemeente).naam
-    with ProgressDisplay(f"B-CBA maken voor {naam} ({cfg.gemeente})") as display:
+    # the guard first: the progress file is then among the run's temporary files
+    with guarded(), ProgressDisplay(f"B-CBA maken voor {naam} ({cfg.gemeente})") as display:
         result = _run_with_progress(
             cfg, pdf=not args.geen_pdf, encrypt_for=args.versleutel_voor, display=display
         )
@@ -361,12 +363,16 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from bcba import pipeline, reference, synthetic
+    from bcba.worker import guarded
 
     gem = reference.resolve_gemeente(config.DEMO_GEMEENTE)
     out = args.data_dir or (config.raw_dir() / gem.code)
     synthetic.check_demo_target(out)  # before the key or anything else is made
     _ensure_demo_key()
-    with ProgressDisplay(f"Demo: B-CBA voor {gem.naam} uit synthetische gegevens") as display:
+    with (
+        guarded(),
+        ProgressDisplay(f"Demo: B-CBA voor {gem.naam} uit synthetische gegevens") as display,
+    ):
         display.stage(f"Demodata genereren in {out}")
         synthetic.generate(gem.code, out, seed=config.DEMO_SEED, periode=config.default_period())
         cfg = pipeline.make_run_config(

@@ -20,7 +20,7 @@ from pathlib import Path
 
 from bcba import config, progress
 from bcba.config import RunConfig
-from bcba.io import ensure_dir
+from bcba.io import ensure_dir, remove_stale_temporaries
 from bcba.reference import Gemeente, resolve_gemeente
 
 log = logging.getLogger(__name__)
@@ -209,6 +209,7 @@ def analyse(
 
         started = time.perf_counter()
         processed = ensure_dir(config.processed_dir() / cfg.gemeente)
+        remove_stale_temporaries(processed)  # of a run killed while writing here
         # real names never go into the hand-over file; they travel through the pipe
         held = worker.put("invoer", dataclasses.replace(inputs, _names=frozenset()))
         held_names = worker.put("namen", names, private=True)

@@ -53,8 +53,10 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     """
     target = Path(target)
     ensure_dir(target.parent)
+    # the writer's process id in the name: a file left by a killed run can be told from one
+    # another run is writing (remove_stale_temporaries)
     fd, tmp_name = tempfile.mkstemp(
-        prefix=f".{target.name}.", suffix=target.suffix, dir=target.parent
+        prefix=f".{target.name}.{os.getpid()}-", suffix=target.suffix, dir=target.parent
     )
     os.close(fd)
     tmp = Path(tmp_name)
@@ -68,6 +70,41 @@ def atomic_path(target: str | os.PathLike) -> Iterator[Path]:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+#: A temporary file of :func:`atomic_path` (and a side file such as SQLite's ``-journal``).
+_TEMPORARY = re.compile(r"^\..+\.(\d+)-[a-z0-9_]{8}")
+
+
+def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
+    """Remove the temporary files :func:`atomic_path` left in ``folder`` when its process
+    was killed (``kill -9`` skips the clean-up); files of live processes stay."""
+    removed = []
+    folder = Path(folder)
+    if not folder.is_dir():
+        return removed
+    for path in folder.iterdir():
+        match = _TEMPORARY.match(path.name)
+        if match is None or not path.is_file() or _process_alive(int(match.group(1))):
+            continue
+        with contextlib.suppress(OSError):
+            path.unlink()
+            removed.append(path)
+    return removed
+
+
+def _process_alive(pid: int) -> bool:
+    """Whether process ``pid`` runs (a zombie, killed but not yet reaped, does not)."""
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's process
+        return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):  # no /proc (not Linux): trust the signal
+        return True
 
 
 def write_text(target: str | os.PathLike, text: str, *, encoding: str = "utf-8") -> Path:

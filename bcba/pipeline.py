@@ -91,26 +91,25 @@ def run_report(
 
     The run is built in a temporary folder beside ``cfg.output_dir`` and put in place when
     it succeeded (:func:`bcba.runs.run_folder`); the audit log records its start and its
-    end (``voltooid`` or ``mislukt``).
+    end (``voltooid`` or ``mislukt``). A :func:`bcba.worker.guarded` process watches the
+    run: if this process is killed, it stops the kernel, the second process and Chromium,
+    removes the run's temporary files, marks the folder incomplete and writes the audit
+    entry ``mislukt`` (``fout``: ``afgebroken``).
 
     Raises
     ------
     bcba.errors.BcbaError
-        Every failure, with a Dutch message; the traceback of a failure inside the
-        report notebook goes to ``debug.log`` in the (incomplete) run folder.
+        Every failure, with a Dutch message (a missing key before anything starts); the
+        traceback of a failure inside the report notebook or while rendering goes to
+        ``debug.log`` (0600) in the (incomplete) run folder.
     """
     from bcba import audit
     from bcba.runs import run_folder
+    from bcba.worker import guarded, remove_stale_folders
 
     notebook = notebook or (config.notebooks_dir() / REPORT_NOTEBOOK)
     if not notebook.is_file():
         raise MissingInputError(f"Rapportnotebook {notebook} ontbreekt.")
-    inputs = sorted(
-        p
-        for folder in (cfg.data_dirs or [cfg.data_dir])
-        for p in Path(folder).rglob("*")
-        if p.is_file() and p.name != "planted.json"
-    )
     parameters = {
         "gemeente": cfg.gemeente,
         "rapport_id": cfg.rapport_id,
@@ -124,29 +123,82 @@ def run_report(
         "knooppunt_sbi": list(cfg.knooppunt_sbi),
         "knooppunt_naam": cfg.knooppunt_naam,
         "pdf": pdf,
+        # the key before anything starts: without it the run would fail in the kernel
         "sleutel_vingerafdruk": _key_fingerprint(),
     }
-    with audit.run_events("run", parameters=parameters, inputs=inputs) as run:
-        os.environ[AUDITED_ENV] = "1"  # the notebook's kernel need not record the run again
-        try:
-            with run_folder(Path(cfg.output_dir)) as building:
-                work = cfg.model_copy(update={"output_dir": building})
-                result = _make_report(work, notebook=notebook, pdf=pdf)
-        finally:
-            os.environ.pop(AUDITED_ENV, None)
-        result = result.moved_to(Path(cfg.output_dir))
-        if encrypt_for:
-            from bcba.transport import encrypt_bundle
+    inputs = sorted(
+        {p for folder in (cfg.data_dirs or [cfg.data_dir]) for p in input_files(Path(folder))}
+    )
+    out = Path(cfg.output_dir)
+    remove_stale_folders(KERNEL_PREFIX)  # kernel sockets of runs of earlier versions
+    log_path = audit.default_log_path()
+    with guarded() as guard:
+        # if this process is killed: the half-built folder is marked incomplete and the
+        # audit log gets the run's end
+        guard.on_death("bcba.runs", "remove_stale_runs", base=str(out.parent))
+        # and the half-written processed data (a GeoPackage and its journal) goes
+        guard.on_death(
+            "bcba.io",
+            "remove_stale_temporaries",
+            folder=str(config.processed_dir() / cfg.gemeente),
+        )
+        with audit.run_events("run", parameters=parameters, inputs=inputs) as run:
+            guard.on_death(
+                "bcba.audit",
+                "record",
+                command="run",
+                status=audit.FAILED,
+                parameters={**parameters, "fout": "afgebroken"},
+                gestart_regel=run.start["seq"],
+                path=str(log_path),
+            )
+            os.environ[AUDITED_ENV] = "1"  # the notebook's kernel need not record the run again
+            try:
+                with run_folder(out) as building:
+                    work = cfg.model_copy(update={"output_dir": building})
+                    try:
+                        result = _make_report(work, notebook=notebook, pdf=pdf, temp=guard.temp)
+                    except BcbaError:
+                        raise
+                    except Exception as exc:  # disk full, a bug: Dutch here, details in the log
+                        import traceback
 
-            out = result.output_dir
-            result.bundle = encrypt_bundle(out, encrypt_for, out.with_suffix(".tar.age"))
-        run.outputs.extend(sorted(p for p in result.output_dir.rglob("*") if p.is_file()))
-        if result.bundle is not None:
-            run.outputs.append(result.bundle)
+                        _write_debug_log(building, "".join(traceback.format_exception(exc)))
+                        raise failure_from_notebook(type(exc).__name__, str(exc)) from None
+            finally:
+                os.environ.pop(AUDITED_ENV, None)
+            result = result.moved_to(out)
+            if encrypt_for:
+                from bcba.transport import encrypt_bundle
+
+                result.bundle = encrypt_bundle(out, encrypt_for, out.with_suffix(".tar.age"))
+            run.outputs.extend(sorted(p for p in result.output_dir.rglob("*") if p.is_file()))
+            if result.bundle is not None:
+                run.outputs.append(result.bundle)
     return result
 
 
-def _make_report(cfg: RunConfig, *, notebook: Path, pdf: bool) -> ReportResult:
+def input_files(data_dir: Path) -> list[Path]:
+    """The files of an input folder that a run may read (hashed into its audit entry):
+    those in the folder itself and in ``partners/``, never a whole tree (``--data-dir /``)."""
+    from bcba.sources.bundle import PARTNERS_DIR
+
+    found = []
+    for folder in (data_dir, data_dir / PARTNERS_DIR):
+        try:
+            entries = list(folder.iterdir())
+        except OSError:
+            continue
+        for path in entries:
+            try:
+                if path.is_file() and path.name != "planted.json":
+                    found.append(path)
+            except OSError:  # unreadable: not an input bcba can read either
+                continue
+    return sorted(found)
+
+
+def _make_report(cfg: RunConfig, *, notebook: Path, pdf: bool, temp: Path) -> ReportResult:
     """Execute the notebook into ``cfg.output_dir``, render the two documents, print them."""
     from bcba.io import atomic_path
     from bcba.report import render
@@ -163,7 +215,7 @@ def _make_report(cfg: RunConfig, *, notebook: Path, pdf: bool) -> ReportResult:
         progress.stage("Rapport uitvoeren", done=0.0)
         started = time.perf_counter()
         with atomic_path(executed) as tmp:
-            executed_nb = _execute(notebook, tmp, cfg)
+            executed_nb = _execute(notebook, tmp, cfg, sockets=temp)
         timings["analyse_en_notebook"] = time.perf_counter() - started
         progress.stage("HTML maken", done=0.85)
 
@@ -193,20 +245,16 @@ def _make_report(cfg: RunConfig, *, notebook: Path, pdf: bool) -> ReportResult:
     return result
 
 
-def _execute(notebook: Path, target: Path, cfg: RunConfig):
+def _execute(notebook: Path, target: Path, cfg: RunConfig, *, sockets: Path):
     """Run the report notebook with papermill; a failure inside becomes a Dutch
-    :class:`~bcba.errors.BcbaError` and its traceback goes to the run's debug log."""
-    import shutil
-    import tempfile
+    :class:`~bcba.errors.BcbaError` and its traceback goes to the run's debug log.
 
+    The kernel's sockets are made in ``sockets``, the run's private temporary folder.
+    """
     import papermill
     from jupyter_client.kernelspec import NoSuchKernel
     from papermill.exceptions import PapermillExecutionError
 
-    from bcba.worker import remove_stale_folders
-
-    remove_stale_folders(KERNEL_PREFIX)
-    sockets = Path(tempfile.mkdtemp(prefix=f"{KERNEL_PREFIX}{os.getpid()}-"))
     try:
         return papermill.execute_notebook(
             _with_report_metadata(notebook, cfg),
@@ -238,20 +286,20 @@ def _execute(notebook: Path, target: Path, cfg: RunConfig):
         _write_debug_log(cfg.output_dir, "".join(traceback.format_exception(exc)))
         raise RunError(
             "Het rekenproces van het rapport is onverwacht gestopt (te weinig geheugen, of "
-            f"afgebroken): {type(exc).__name__}. Probeer het opnieuw; zie debug.log."
+            "afgebroken). Probeer het opnieuw; de details staan in debug.log in de "
+            "(onvolledige) uitvoermap."
         ) from None
-    finally:
-        shutil.rmtree(sockets, ignore_errors=True)
 
 
 KERNEL_PREFIX = "bcba-kernel-"
 
 
 def _ipc_kernel_config(folder: Path):
-    """Kernel transport over IPC sockets in ``folder`` (private), not TCP."""
+    """Kernel transport over IPC sockets in ``folder`` (private), not TCP. The socket
+    names are short (``k-1`` …): a socket path may not exceed 107 bytes."""
     from traitlets.config import Config
 
-    return Config({"KernelManager": {"transport": "ipc", "ip": str(folder / "kernel")}})
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(folder / "k")}})
 
 
 def failure_from_notebook(ename: str, evalue: str) -> BcbaError:
@@ -267,7 +315,10 @@ def failure_from_notebook(ename: str, evalue: str) -> BcbaError:
         error = RunError(evalue)
         error.original = ename
         return error
-    if ename in {"OSError", "IOError"} and ("No space left" in evalue or "Errno 28" in evalue):
+    if any(
+        hint in evalue
+        for hint in ("No space left", "Errno 28", "Disk quota", "Errno 122", "disk is full")
+    ):
         return RunError("De schijf is vol: maak ruimte vrij en start de run opnieuw.")
     if ename == "MemoryError":
         return RunError(
@@ -284,16 +335,18 @@ def _write_debug_log(folder: Path, text: str) -> None:
     import re
 
     clean = re.sub(r"\x1b\[[0-9;]*m", "", text)
-    fd = os.open(Path(folder) / "debug.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    with open(fd, "w", encoding="utf-8") as handle:
-        handle.write(clean)
+    try:
+        fd = os.open(Path(folder) / "debug.log", os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with open(fd, "w", encoding="utf-8") as handle:
+            handle.write(clean)
+    except OSError as exc:  # a full disk: the Dutch message still reaches the analyst
+        log.error("debug.log niet geschreven: %s", exc)
 
 
 def _key_fingerprint() -> str:
     from bcba.keys import key_fingerprint, load_key
 
-    key = load_key(required=False)
-    return key_fingerprint(key) if key else ""
+    return key_fingerprint(load_key())
 
 
 def _with_report_metadata(path: Path, cfg: RunConfig):

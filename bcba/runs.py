@@ -14,6 +14,7 @@ import contextlib
 import datetime as dt
 import fcntl
 import json
+import logging
 import os
 import shutil
 from collections.abc import Iterator
@@ -23,6 +24,8 @@ from bcba import config
 from bcba.config import RunConfig
 from bcba.errors import ConfigError, MissingInputError
 from bcba.reference import resolve_gemeente
+
+log = logging.getLogger(__name__)
 
 
 def _as_date(value: str | dt.date | None, what: str) -> dt.date | None:
@@ -219,18 +222,25 @@ def _building_name(out: Path) -> Path:
     return out.with_name(f"{_BUILDING}{out.name}")
 
 
-def _owner_alive(folder: Path) -> bool:
+def _lock_path(out: Path) -> Path:
+    return out.with_name(f".{out.name}.lock")
+
+
+@contextlib.contextmanager
+def _try_lock(out: Path) -> Iterator[bool]:
+    """Hold the lock of run folder ``out`` if no live process holds it (yields whether it
+    does). The lock dies with its process, even after ``kill -9``: a run whose lock is free
+    has no owner left, whatever became of its process id."""
+    fd = os.open(_lock_path(out), os.O_RDWR | os.O_CREAT, 0o600)
     try:
-        pid = int((folder / ".eigenaar").read_text().strip())
-    except (OSError, ValueError):
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            yield False
+            return
+        yield True
+    finally:
+        os.close(fd)  # the lock file stays: removing it would let two runs lock two files
 
 
 def _mark_incomplete(folder: Path, target: Path, reason: str) -> Path:
@@ -262,15 +272,23 @@ def _mark_incomplete(folder: Path, target: Path, reason: str) -> Path:
     return target
 
 
-def remove_stale_runs(base: Path) -> list[Path]:
-    """Mark the half-built run folders of killed runs under ``base`` as incomplete."""
+def remove_stale_runs(base: str | Path) -> list[Path]:
+    """Mark the half-built run folders of killed runs under ``base`` as incomplete.
+
+    A folder counts as abandoned when no process holds its lock (a live run holds it from
+    before the folder exists until it is put in place).
+    """
+    base = Path(base)
     marked = []
     if not base.is_dir():
         return marked
     for folder in base.glob(f"{_BUILDING}*"):
-        if folder.is_dir() and not _owner_alive(folder):
-            final = folder.with_name(folder.name[len(_BUILDING) :])
-            marked.append(_mark_incomplete(folder, final, "de run is afgebroken (proces gestopt)"))
+        final = folder.with_name(folder.name[len(_BUILDING) :])
+        with _try_lock(final) as free:
+            if free and folder.is_dir():  # another run may have marked it meanwhile
+                marked.append(
+                    _mark_incomplete(folder, final, "de run is afgebroken (proces gestopt)")
+                )
     return marked
 
 
@@ -290,28 +308,26 @@ def run_folder(out: Path) -> Iterator[Path]:
     check_output_folder(out)
     parent = ensure_dir(out.parent)
     remove_stale_runs(parent)
-    lock_path = parent / f".{out.name}.lock"
-    fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o600)
-    try:
-        try:
-            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
-        except BlockingIOError as exc:
+    with _try_lock(out) as free:
+        if not free:
             raise ConfigError(
-                f"Er loopt al een run naar {out}. Wacht tot die klaar is of kies een andere uitvoermap."
-            ) from exc
+                f"Er loopt al een run naar {out}. Wacht tot die klaar is of kies een andere "
+                "uitvoermap."
+            )
         building = _building_name(out)
         if building.exists():
             shutil.rmtree(building)
         building.mkdir(mode=0o700)
-        (building / ".eigenaar").write_text(str(os.getpid()))
         started = dt.datetime.now()
         try:
             yield building
         except BaseException as exc:
             reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
-            _mark_incomplete(building, out, reason)
+            try:
+                _mark_incomplete(building, out, reason)
+            except OSError as mark_exc:  # never hide the run's own failure
+                log.error("run niet als onvolledig gemarkeerd: %s", mark_exc)
             raise
-        (building / ".eigenaar").unlink(missing_ok=True)
         marker = {
             "gestart": started.isoformat(timespec="seconds"),
             "voltooid": dt.datetime.now().isoformat(timespec="seconds"),
@@ -327,5 +343,3 @@ def run_folder(out: Path) -> Iterator[Path]:
             shutil.rmtree(old, ignore_errors=True)
         else:
             os.replace(building, out)
-    finally:
-        os.close(fd)  # the lock file stays: removing it would let two runs lock two files

@@ -22,20 +22,30 @@ folders left by a killed run are removed when the next one starts.
 When the second process cannot be started or dies, the work runs in this process instead
 (logged), so a run never fails for want of parallelism. ``BCBA_TWEEDE_PROCES=0`` turns the
 second process off (a one-core machine gains nothing from it).
+
+:func:`guarded` starts a third, tiny process for a whole run, :class:`RunGuard`: when the
+run's process is killed (``kill -9``, the out-of-memory killer) it stops the processes the
+run started, removes the run's temporary files and calls what the run registered (mark the
+run folder incomplete, close the audit entry).
 """
 
 from __future__ import annotations
 
+import contextlib
 import importlib
+import json
 import logging
 import multiprocessing
 import os
 import pickle
 import shutil
+import signal
+import subprocess
+import sys
 import tempfile
 import threading
 import time
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
@@ -43,9 +53,21 @@ from pathlib import Path
 
 log = logging.getLogger(__name__)
 
-__all__ = ["Held", "SecondProcess", "Task", "remove_stale_folders", "remove_stale_handover"]
+__all__ = [
+    "Held",
+    "RunGuard",
+    "SecondProcess",
+    "Task",
+    "guarded",
+    "remove_stale_folders",
+    "remove_stale_handover",
+]
 
 HANDOVER_PREFIX = "bcba-overdracht-"
+#: Prefix of a run's private temporary folder (``TMPDIR`` of the run and its children).
+RUN_PREFIX = "bcba-run-"
+#: Environment variable marking every process of a guarded run (the mark: the folder name).
+RUN_ENV = "BCBA_RUN"
 _held: dict[str, object] = {}  # in the second process: objects put there, by name
 
 
@@ -76,13 +98,18 @@ def _handover_bases() -> list[Path]:
 
 
 def _alive(pid: int) -> bool:
+    """Whether process ``pid`` runs; a zombie (killed, not yet reaped by its new parent)
+    does not: its folders are stale."""
     try:
         os.kill(pid, 0)
     except ProcessLookupError:
         return False
     except PermissionError:  # someone else's process
         return True
-    return True
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][:1] != "Z"
+    except (OSError, IndexError):  # no /proc (not Linux): trust the signal
+        return True
 
 
 def remove_stale_folders(prefix: str) -> list[Path]:
@@ -201,11 +228,20 @@ class SecondProcess:
     def __enter__(self) -> SecondProcess:
         return self
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, exc_type, *exc) -> None:
         if self._pool is not None:
-            # the worker frees its gigabytes on the way out (about a second for a city);
-            # nothing is left for it to do, so that need not hold up this process
-            self._pool.shutdown(wait=False, cancel_futures=True)
+            pool, self._pool = self._pool, None
+            if exc_type is None:
+                # the worker frees its gigabytes on the way out (about a second for a city);
+                # nothing is left for it to do, so that need not hold up this process
+                pool.shutdown(wait=False, cancel_futures=True)
+            else:
+                # the run failed and its kernel is about to be killed with all its process
+                # group (resource tracker included): stop the worker and close the pool now,
+                # so that the pool's named semaphores are removed from /dev/shm
+                for process in list((getattr(pool, "_processes", None) or {}).values()):
+                    process.kill()
+                pool.shutdown(wait=True, cancel_futures=True)
         if self._folder is not None:
             shutil.rmtree(self._folder, ignore_errors=True)
 
@@ -265,3 +301,190 @@ class SecondProcess:
     def done(self, task: Task) -> bool:
         """Whether ``task`` has finished (always true for work that runs here)."""
         return task.future is None or task.future.done()
+
+
+# --------------------------------------------------------------------------- the run guard
+_active: RunGuard | None = None
+
+
+class RunGuard:
+    """A small process beside a run that cleans up after it if the run is killed.
+
+    ``kill -9``, the out-of-memory killer or a closed terminal end a process without running
+    its ``finally`` blocks, and its children (the report kernel, the second process, the
+    resource tracker, Chromium) and temporary files would stay. The guard holds the read end
+    of a pipe from the run's process. When the pipe closes without the word ``klaar`` (sent
+    by :meth:`close`), the run's process is gone, and the guard
+
+    1. stops every process carrying the run's mark (:data:`RUN_ENV`) in its environment;
+    2. removes the run's private temporary folder;
+    3. calls the functions registered with :meth:`on_death`, in order (e.g. mark the run
+       folder incomplete, write the audit entry of the failed run);
+    4. removes the hand-over folders of dead processes.
+
+    While the guard is active ``TMPDIR`` (and :data:`tempfile.tempdir`) name the private
+    folder ``bcba-run-<pid>-…`` (0700), so the temporary files of the run and of every
+    process it starts (kernel connection file and sockets, Chromium profile, progress file)
+    are in one place, removed when the run ends or by the guard. The guard imports no bcba
+    module until a run dies; without one (no processes allowed) the run goes on unguarded.
+    """
+
+    def __init__(self) -> None:
+        remove_stale_folders(RUN_PREFIX)
+        remove_stale_handover()
+        self.temp = Path(tempfile.mkdtemp(prefix=f"{RUN_PREFIX}{os.getpid()}-"))
+        self.mark = self.temp.name
+        env = {k: v for k, v in os.environ.items() if k != RUN_ENV}
+        try:
+            self._proc: subprocess.Popen | None = subprocess.Popen(
+                [sys.executable, "-m", "bcba.worker", "--bewaak"],
+                stdin=subprocess.PIPE,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+                env=env,
+                start_new_session=True,  # Ctrl-C in the terminal reaches the run, not the guard
+            )
+        except OSError as exc:
+            log.warning("bewaker van de run niet gestart (%s)", exc)
+            self._proc = None
+        self._send({"stop": self.mark})
+        self._send({"verwijder": str(self.temp)})
+        self._saved = (os.environ.get("TMPDIR"), os.environ.get(RUN_ENV), tempfile.tempdir)
+        os.environ["TMPDIR"] = str(self.temp)
+        os.environ[RUN_ENV] = self.mark
+        tempfile.tempdir = str(self.temp)
+
+    def on_death(self, module: str, function: str, /, **kwargs) -> None:
+        """Have the guard call ``module.function(**kwargs)`` if the run is killed
+        (``kwargs`` must be JSON; the call happens in the guard's own process)."""
+        self._send({"roep": [module, function, kwargs]})
+
+    def close(self) -> None:
+        """The run ended (well or with an error it handled): release the guard, restore
+        ``TMPDIR`` and remove the temporary folder."""
+        if self._proc is not None:
+            with contextlib.suppress(OSError):
+                self._proc.stdin.write(b"klaar\n")
+                self._proc.stdin.close()
+            try:
+                self._proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._proc.kill()
+            self._proc = None
+        tmpdir, mark, tempdir = self._saved
+        for name, value in (("TMPDIR", tmpdir), (RUN_ENV, mark)):
+            if value is None:
+                os.environ.pop(name, None)
+            else:
+                os.environ[name] = value
+        tempfile.tempdir = tempdir
+        shutil.rmtree(self.temp, ignore_errors=True)
+
+    def _send(self, message: dict) -> None:
+        if self._proc is None:
+            return
+        try:
+            self._proc.stdin.write(json.dumps(message).encode() + b"\n")
+            self._proc.stdin.flush()
+        except OSError as exc:  # the guard died: the run goes on, unguarded
+            log.warning("bewaker van de run niet bereikbaar (%s)", exc)
+            self._proc = None
+
+
+@contextlib.contextmanager
+def guarded() -> Iterator[RunGuard]:
+    """A :class:`RunGuard` for the code inside; nested uses share the outer guard."""
+    global _active
+    if _active is not None:
+        yield _active
+        return
+    guard = _active = RunGuard()
+    try:
+        yield guard
+    finally:
+        _active = None
+        guard.close()
+
+
+def run_processes(mark: str) -> dict[int, str]:
+    """Live processes whose environment carries ``RUN_ENV=mark``: pid -> command line
+    (Linux ``/proc``; empty elsewhere)."""
+    wanted = f"{RUN_ENV}={mark}".encode()
+    found: dict[int, str] = {}
+    proc = Path("/proc")
+    if not proc.is_dir():
+        return found
+    for entry in proc.iterdir():
+        if not entry.name.isdigit() or int(entry.name) == os.getpid():
+            continue
+        try:
+            if wanted not in (entry / "environ").read_bytes().split(b"\0"):
+                continue
+            found[int(entry.name)] = (
+                (entry / "cmdline").read_bytes().replace(b"\0", b" ").decode(errors="replace")
+            )
+        except OSError:  # gone meanwhile, or not ours
+            continue
+    return found
+
+
+def _kill(pid: int) -> None:
+    with contextlib.suppress(OSError):
+        os.kill(pid, signal.SIGKILL)
+
+
+def stop_run_processes(mark: str, *, grace: float = 5.0) -> None:
+    """Kill the processes of a run at once, but give the resource tracker ``grace`` seconds
+    to remove the named semaphores of the dead processes first (it ends by itself)."""
+    deadline = time.monotonic() + grace
+    quiet = 0
+    # done after two empty looks in a row: a process still starting (Chromium forks its
+    # helpers) may be missed by one
+    while quiet < 2:
+        found = run_processes(mark)
+        quiet = 0 if found else quiet + 1
+        late = time.monotonic() >= deadline
+        for pid, command in found.items():
+            if late or "resource_tracker" not in command:
+                _kill(pid)
+        if late and found:
+            return
+        time.sleep(0.1)
+
+
+def _remove_tree(path: str, *, tries: int = 10) -> None:
+    """Remove a folder that a dying process may still be writing to (a few tries)."""
+    for _ in range(tries):
+        shutil.rmtree(path, ignore_errors=True)
+        if not os.path.exists(path):
+            return
+        time.sleep(0.2)
+
+
+def _guard(lines) -> None:
+    """The guard's work: collect the actions until ``klaar`` or the end of the pipe."""
+    actions = []
+    for raw in lines:
+        text = raw.decode("utf-8", errors="replace").strip()
+        if text == "klaar":
+            return
+        with contextlib.suppress(ValueError):
+            actions.append(json.loads(text))
+    # the run's process is gone without saying it was done: clean up after it
+    for action in actions:
+        try:
+            if "stop" in action:
+                stop_run_processes(action["stop"])
+            elif "verwijder" in action:
+                _remove_tree(action["verwijder"])
+            elif "roep" in action:
+                module, function, kwargs = action["roep"]
+                getattr(importlib.import_module(module), function)(**kwargs)
+        except Exception:  # best effort: one failed step must not stop the rest
+            continue
+    remove_stale_handover()
+
+
+if __name__ == "__main__" and sys.argv[1:] == ["--bewaak"]:  # pragma: no cover - a process
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    _guard(sys.stdin.buffer)

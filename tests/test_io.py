@@ -90,3 +90,29 @@ def test_reader_reads_csvs_of_runs_before_the_convention(tmp_path):
     legacy.write_text("buurtcode,score_drugs\nBU1,1.5\nBU2,-0.25\n", encoding="utf-8")
     back = read_csv(legacy)
     assert back["score_drugs"].tolist() == [1.5, -0.25]
+
+
+def test_temporaries_of_a_killed_writer_are_removed_and_live_ones_stay(tmp_path):
+    import os
+    import subprocess
+    import sys
+
+    from bcba.io import remove_stale_temporaries
+
+    dead = subprocess.run(
+        [sys.executable, "-c", "import os; print(os.getpid())"],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    stale = tmp_path / f".x.gpkg.{int(dead.stdout)}-abcd1234.gpkg"
+    journal = tmp_path / f"{stale.name}-journal"
+    live = tmp_path / f".x.gpkg.{os.getpid()}-efgh5678.gpkg"
+    other = tmp_path / ".verborgen.txt"
+    for path in (stale, journal, live, other):
+        path.write_bytes(b"x")
+    assert sorted(remove_stale_temporaries(tmp_path)) == sorted([stale, journal])
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([live.name, other.name])
+    with atomic_path(tmp_path / "y.csv") as tmp:
+        assert tmp.name.startswith(f".y.csv.{os.getpid()}-")
+        tmp.write_text("y")

@@ -190,21 +190,24 @@ def _offline_page(path, *, width=1280, height=900):
         yield page, seen, errors
 
 
-def test_requests_over_http_and_https_are_both_caught(tmp_path):
+def test_requests_over_http_https_and_protocol_relative_urls_are_caught(tmp_path):
     page = tmp_path / "lek.html"
     page.write_text(
         "<html><head><link rel='stylesheet' href='https://cdn.example.invalid/s.css'>"
         "<script src='http://cdn.example.invalid/a.js'></script></head>"
-        "<body><img src='https://tiles.example.invalid/1/2/3.png'></body></html>",
+        "<body><img src='https://tiles.example.invalid/1/2/3.png'>"
+        # protocol-relative: from a file:// page the browser asks for file://<host>/...
+        "<img src='//tiles.example.invalid/4/5/6.png'></body></html>",
         encoding="utf-8",
     )
     check = open_offline(page)
     assert not check.ok
-    assert {u.split("://")[0] for u in check.requests} == {"http", "https"}
+    assert {u.split("://")[0] for u in check.requests} == {"http", "https", "file"}
     assert set(check.requests) == {
         "https://cdn.example.invalid/s.css",
         "http://cdn.example.invalid/a.js",
         "https://tiles.example.invalid/1/2/3.png",
+        "file://tiles.example.invalid/4/5/6.png",
     }
 
 

@@ -162,6 +162,17 @@ def test_signal_scores_count_person_signals_in_precision(evaluation):
     assert evaluation.signalen["alle"] == Score(4, 2, 1, 2)
     assert evaluation.signalen["hoog_middel"] == Score(2, 1, 1, 2)
     assert evaluation.signalen["top5"] == Score(4, 2, 1, 2)
+    # the person signal P-x counts as correct in precision (2 of 4), not in recall (1 of 2)
+    assert evaluation.signalen["alle"].precisie == 0.5
+    assert evaluation.signalen["alle"].recall == 0.5
+
+
+def test_score_precision_and_recall_by_hand():
+    # 8 selected, 6 of them subversive, covering 3 of the 4 subversive items (duplicates)
+    score = Score(8, 6, 3, 4)
+    assert score.precisie == 0.75
+    assert score.recall == 0.75
+    assert Score(5, 1, 1, 4).precisie == 0.2 and Score(5, 1, 1, 4).recall == 0.25
 
 
 def test_empty_selection_has_undefined_precision():

@@ -183,7 +183,7 @@ def test_risk_locations_are_listed_by_street_address(report):
 def test_mayors_report_is_short_and_every_page_numbered(report):
     result, *_ = report
     pages = len(PdfReader(result.pdf).pages)
-    assert 8 <= pages <= 20, pages  # the demo report is about 15 pages: a mayor's read
+    assert 8 <= pages <= 16, pages  # issue 14: at most 16 A4 pages for the mayor (demo: 13-14)
     assert len(PdfReader(result.annex_pdf).pages) > pages
 
 

@@ -79,32 +79,20 @@ _TEMPORARY = re.compile(r"^\..+\.(\d+)-[a-z0-9_]{8}")
 def remove_stale_temporaries(folder: str | os.PathLike) -> list[Path]:
     """Remove the temporary files :func:`atomic_path` left in ``folder`` when its process
     was killed (``kill -9`` skips the clean-up); files of live processes stay."""
+    from bcba.worker import process_alive  # generic; imports nothing from bcba
+
     removed = []
     folder = Path(folder)
     if not folder.is_dir():
         return removed
     for path in folder.iterdir():
         match = _TEMPORARY.match(path.name)
-        if match is None or not path.is_file() or _process_alive(int(match.group(1))):
+        if match is None or not path.is_file() or process_alive(int(match.group(1))):
             continue
         with contextlib.suppress(OSError):
             path.unlink()
             removed.append(path)
     return removed
-
-
-def _process_alive(pid: int) -> bool:
-    """Whether process ``pid`` runs (a zombie, killed but not yet reaped, does not)."""
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:  # someone else's process
-        return True
-    try:
-        return Path(f"/proc/{pid}/stat").read_text().rsplit(") ", 1)[1][:1] != "Z"
-    except (OSError, IndexError):  # no /proc (not Linux): trust the signal
-        return True
 
 
 def write_text(target: str | os.PathLike, text: str, *, encoding: str = "utf-8") -> Path:

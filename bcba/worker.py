@@ -97,7 +97,7 @@ def _handover_bases() -> list[Path]:
     return bases
 
 
-def _alive(pid: int) -> bool:
+def process_alive(pid: int) -> bool:
     """Whether process ``pid`` runs; a zombie (killed, not yet reaped by its new parent)
     does not: its folders are stale."""
     try:
@@ -119,7 +119,7 @@ def remove_stale_folders(prefix: str) -> list[Path]:
     for base in _handover_bases():
         for folder in base.glob(f"{prefix}*"):
             pid_text = folder.name[len(prefix) :].split("-", 1)[0]
-            if not pid_text.isdigit() or _alive(int(pid_text)):
+            if not pid_text.isdigit() or process_alive(int(pid_text)):
                 continue
             shutil.rmtree(folder, ignore_errors=True)
             removed.append(folder)

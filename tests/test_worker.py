@@ -136,10 +136,10 @@ def test_second_process_ends_when_its_parent_is_killed(tmp_path):
         parent.kill()
         parent.wait()
         for _ in range(50):
-            if not worker_module._alive(child):
+            if not worker_module.process_alive(child):
                 break
             time.sleep(0.1)
-        assert not worker_module._alive(child)
+        assert not worker_module.process_alive(child)
     finally:
         parent.kill()
 

@@ -267,9 +267,11 @@ def test_every_map_is_drawn_with_the_colour_of_each_features_class(buurten, tmp_
         assert len(frames) == 4
         drawn = {}
         for frame, n in zip(frames, (15, 5, 4, 3), strict=True):
-            # a busy machine may still be fitting the map (and unclustering its markers)
+            # a lazily loaded frame loads once in view; a busy machine (CI with two
+            # workers) may still be fitting the map and unclustering its markers
+            frame.frame_element().scroll_into_view_if_needed()
             frame.wait_for_function(
-                f"() => ({_FEATURES_JS})().filter(f => f.fill).length >= {n}", timeout=20_000
+                f"() => ({_FEATURES_JS})().filter(f => f.fill).length >= {n}", timeout=60_000
             )
             assert len(frame.evaluate(_MAPS_JS)) == 1
             assert (

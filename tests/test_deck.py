@@ -164,6 +164,8 @@ def test_presentation_is_recorded_in_the_audit_log(built, run):
         "versie": "presentatie",
         "ontvanger": "Burgemeester",
         "publiek": "Burgemeester",
+        # what the B-CBA covers (samenvatting.json of a run before 0.3.0: the municipality)
+        "reikwijdte": "Barendrecht",
     }
     assert entry["outputs"] == [{"pad": str(path), "sha256": audit.sha256_file(path)}]
     inputs = {Path(i["pad"]).name for i in entry["inputs"]}

@@ -633,3 +633,24 @@ def test_matcher_is_made_once_per_names_and_dates(tmp_path):
     assert leakcheck.scan_outputs(tmp_path, (n for n in ["Agnes Öztürk"]))[0].index == 0
     # unhashable birth dates still work (not cached)
     assert leakcheck.scan_outputs(tmp_path, NAMES, [["1980-01-31"]]) != []
+
+
+def test_workbook_names_are_found_without_birth_dates_too(tmp_path):
+    """A run checks with names only: the workbook is then searched in its XML strings.
+    A name split over rich-text runs, in an inline string, or next to escaped markup is
+    found there, and a clean workbook gives no hits."""
+    from openpyxl import Workbook
+    from openpyxl.cell.rich_text import CellRichText, TextBlock
+    from openpyxl.cell.text import InlineFont
+
+    path = tmp_path / "werkboek.xlsx"
+    book = Workbook()
+    sheet = book.active
+    sheet["A1"] = "Tom & Jerry <b>"
+    sheet["A2"] = CellRichText([TextBlock(InlineFont(b=True), "Agnes "), "Öztürk"])
+    book.save(path)
+    hits = leakcheck.scan_outputs([path], NAMES)
+    assert [(h.soort, h.index, h.locatie) for h in hits] == [("naam", 1, "blad Sheet rij 2")]
+    sheet["A2"] = "Piet de Vries"
+    book.save(path)
+    assert leakcheck.scan_outputs([path], NAMES) == []

@@ -19,6 +19,9 @@ PRIORITY_ORDER = {"hoog": 0, "middel": 1, "laag": 2}
 #: Addresses listed in the mayor's report and in the annex.
 TOP_LOCATIONS = 10
 ANNEX_LOCATIONS = 60
+#: Signals of low priority listed in the annex per follow-up owner; the rest (a city has
+#: thousands: hundreds of printed pages) are in the workbook and signalen.csv
+ANNEX_LOW_SIGNALS = 100
 #: Signals listed in the mayor's report (the annex lists them all).
 TOP_SIGNALS = 5
 
@@ -236,7 +239,8 @@ def bijlage_risicolocaties(r: Report) -> HTML:
 
 
 def bijlage_signalen(r: Report) -> HTML:
-    """Annex: the full list of signals (landscape pages)."""
+    """Annex: the signals (landscape pages): every signal of high and medium priority and
+    the first :data:`ANNEX_LOW_SIGNALS` of low priority per owner."""
     sig = r.indicators.signalen
     if len(sig) == 0:
         return rh.section(rh.p("Er zijn geen signalen voor opvolging."))
@@ -248,25 +252,42 @@ def bijlage_signalen(r: Report) -> HTML:
     ):
         sel = rows[rows["eigenaar"] == owner]
         parts.append(rh.h(3, f"{title} ({rh.nl_getal(len(sel))})"))
-        if len(sel):
+        low = sel["prioriteit"] == "laag"
+        rest = sel[low].iloc[ANNEX_LOW_SIGNALS:]
+        if len(rest):
+            sel = pd.concat([sel[~low], sel[low].head(ANNEX_LOW_SIGNALS)])
             parts.append(
-                rh.tabel_html(
-                    sel,
-                    kolommen={
-                        "nr": "Nr.",
-                        "prioriteit": "Prioriteit",
-                        "waar": "Waar",
-                        "wat": "Wat",
-                        "waarom": "Waarom",
-                        "wie": "Opvolging en bron",
-                    },
-                    decimalen=0,
-                    breed=("waarom",),
+                rh.p(
+                    "Afgedrukt staan alle signalen met hoge en middelhoge prioriteit en de "
+                    f"eerste {rh.nl_getal(ANNEX_LOW_SIGNALS)} met lage prioriteit; de andere "
+                    f"{rh.nl_getal(len(rest))} staan in de HTML-versie van deze bijlage, in het "
+                    f"Excel-werkboek resultaten_{r.gemeente.code}.xlsx (blad Signalen) en in "
+                    "signalen.csv."
                 )
             )
+        for shown, screen_only in ((sel, False), (rest, True)):
+            if len(shown) == 0:
+                continue
+            table = rh.tabel_html(
+                shown,
+                kolommen={
+                    "nr": "Nr.",
+                    "prioriteit": "Prioriteit",
+                    "waar": "Waar",
+                    "wat": "Wat",
+                    "waarom": "Waarom",
+                    "wie": "Opvolging en bron",
+                },
+                decimalen=0,
+                breed=("waarom",),
+            )
+            # the long tail on screen only: a city's thousands of signals are hundreds of
+            # printed pages
+            parts.append(f'<div class="screen-only">{table}</div>' if screen_only else table)
     return rh.section(
         rh.p(
-            "Alle signalen, op volgorde van prioriteit; het nummer is ook gebruikt in het bestuurlijke rapport."
+            "De signalen op volgorde van prioriteit; het nummer is ook gebruikt in het "
+            "bestuurlijke rapport en in het Excel-werkboek."
         ),
         *parts,
     )

@@ -194,8 +194,9 @@ def analyse(
     from bcba.indicators.run import compute_indicators
     from bcba.leakcheck import check_outputs
     from bcba.network import analyse_networks
-    from bcba.outputs import write_network_results, write_reader_files
+    from bcba.outputs import write_gis_files, write_network_results
     from bcba.themes import load_themes
+    from bcba.workbook import write_workbook
     from bcba.worker import SecondProcess
 
     timings: dict[str, float] = {}
@@ -237,14 +238,24 @@ def analyse(
         check_outputs(list(written.values()), names)
         timings["netwerken"] = time.perf_counter() - started
 
+        # the workbook needs no spatial result: written while the second process finishes
+        started = time.perf_counter()
+        progress.stage("Excel-werkboek schrijven (ruimtelijke analyse ernaast)", done=0.45)
+        profiel = scope.profile(inputs, indicators, focus)
+        indicators = scope.restrict_indicators(indicators, focus)
+        workbook = write_workbook(
+            Results(cfg, inputs, themes, indicators, {}, networks, focus=focus)
+        )
+        check_outputs([workbook], names)
+        written["werkboek"] = workbook
+        timings["werkboek"] = time.perf_counter() - started
+
         progress.stage("Wachten op de ruimtelijke analyse", done=0.5)
         data_files, timings["verwerkte_data"] = worker.result(first)
         spatial, more, spent, extra = worker.result(second)
         written.update(more)
         timings.update(spent)
     written.update({f"verwerkt:{k}": v for k, v in data_files.items()})
-    profiel = scope.profile(inputs, indicators, focus)
-    indicators = scope.restrict_indicators(indicators, focus)
     report_dir = Path(cfg.output_dir).resolve()
     results = Results(
         cfg,
@@ -260,11 +271,11 @@ def analyse(
         profiel=profiel,
     )
     started = time.perf_counter()
-    progress.stage("Werkboek en QGIS-project schrijven", done=0.55)
-    reader_files = write_reader_files(results)
-    check_outputs(list(reader_files.values()), names)
-    written.update(reader_files)
-    timings["werkboek_qgis"] = time.perf_counter() - started
+    progress.stage("QGIS-project schrijven", done=0.55)
+    gis_files = write_gis_files(results)
+    check_outputs(list(gis_files.values()), names)
+    written.update(gis_files)
+    timings["qgis"] = time.perf_counter() - started
     results.checked = {
         p.resolve() for p in written.values() if p.resolve().is_relative_to(report_dir)
     }

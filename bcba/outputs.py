@@ -161,19 +161,17 @@ def write_analysis_results(
     return written
 
 
-def write_reader_files(results) -> dict[str, Path]:
-    """The files for analysts beside the report, made from the complete results: the Excel
-    workbook ``resultaten_<GMxxxx>.xlsx`` and the QGIS project ``bcba_<GMxxxx>.qgs``, after
-    adding the CBS outline and wijken to ``resultaten_<GMxxxx>.gpkg`` for it.
+def write_gis_files(results) -> dict[str, Path]:
+    """The QGIS project ``bcba_<GMxxxx>.qgs``, after adding the CBS outline and wijken to
+    ``resultaten_<GMxxxx>.gpkg`` for it (the run's GeoPackages must be written: the project
+    names those present).
 
-    Call it once the networks are analysed (:func:`bcba.engine.analyse`), and check the
-    files it returns for personal data as every result file (the result GeoPackage is among
-    them: it gained two layers).
+    Check the files it returns for personal data (the result GeoPackage is among them: it
+    gained two layers).
     """
     import pyogrio
 
     from bcba import qgis
-    from bcba.workbook import write_workbook
 
     gem = results.gemeente
     result_gpkg = Path(results.cfg.output_dir) / f"resultaten_{gem.code}.gpkg"
@@ -186,11 +184,7 @@ def write_reader_files(results) -> dict[str, Path]:
     for layer, frame in geography.items():
         pyogrio.write_dataframe(frame, result_gpkg, layer=layer, driver="GPKG")
     qgis.style_geopackage(result_gpkg, geography)
-    return {
-        "werkboek": write_workbook(results),
-        "qgis_project": qgis.write_project(results),
-        "resultaten_gpkg": result_gpkg,
-    }
+    return {"qgis_project": qgis.write_project(results), "resultaten_gpkg": result_gpkg}
 
 
 def _write_hotspots_only(layers: dict, folder: Path) -> dict[str, Path]:

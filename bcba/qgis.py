@@ -469,7 +469,7 @@ def project_xml(title: str, layers: Sequence[ProjectLayer]) -> str:
 def write_project(results, out_dir: str | Path | None = None) -> Path:
     """Write ``bcba_<GMxxxx>.qgs`` into the run folder: the CBS outline and wijken (layers
     ``gemeente`` and ``wijken`` of ``resultaten_<GMxxxx>.gpkg``, written by
-    :func:`bcba.outputs.write_reader_files`), the risk locations and signals, the hot spots
+    :func:`bcba.outputs.write_gis_files`), the risk locations and signals, the hot spots
     and risk surface of the leading theme and the scores per buurt (one layer per theme),
     each in its default style. Layers missing from the run folder are left out.
 

@@ -56,8 +56,6 @@ class Results:
     focus: object = None
     #: the focus against the rest of the municipality, the municipality against the region
     profiel: object = None
-    #: what the ``while_waiting`` hook of :func:`analyse` returned
-    extra_waiting: object = None
 
     @property
     def gemeente(self) -> Gemeente:
@@ -169,7 +167,6 @@ def analyse(
     *,
     second_process: bool = True,
     after_spatial: Callable[[Results], object] | None = None,
-    while_waiting: Callable[[Results], object] | None = None,
 ) -> Results:
     """Analyse the inputs of ``cfg`` and write the processed data and result files.
 
@@ -185,11 +182,6 @@ def analyse(
         soon as the spatial analysis is done, in whichever process did it; what it returns
         is kept as :attr:`Results.extra`. The report uses it to render the sections that
         need no networks while this process analyses them.
-    while_waiting
-        Called in this process with the partial :class:`Results` (no spatial results) once
-        the networks and the workbook are done, while the second process finishes; what it
-        returns is kept as :attr:`Results.extra_waiting`. The report renders the sections
-        that need no spatial results there.
 
     Raises
     ------
@@ -258,13 +250,6 @@ def analyse(
         written["werkboek"] = workbook
         timings["werkboek"] = time.perf_counter() - started
 
-        extra_waiting = None
-        if while_waiting is not None:
-            started = time.perf_counter()
-            partial = Results(cfg, inputs, themes, indicators, {}, networks, focus=focus)
-            extra_waiting = while_waiting(partial)
-            timings["tijdens_wachten"] = time.perf_counter() - started
-
         progress.stage("Wachten op de ruimtelijke analyse", done=0.5)
         data_files, timings["verwerkte_data"] = worker.result(first)
         spatial, more, spent, extra = worker.result(second)
@@ -284,7 +269,6 @@ def analyse(
         extra=extra,
         focus=focus,
         profiel=profiel,
-        extra_waiting=extra_waiting,
     )
     started = time.perf_counter()
     progress.stage("QGIS-project schrijven", done=0.55)

@@ -413,27 +413,6 @@ def prepare_sections(partial: Results) -> tuple[dict, set[Path]]:
     return report._prepared, partial.checked
 
 
-def sections_without_spatial() -> list[tuple]:
-    """The sections that need the networks but no spatial results, in the notebook's order."""
-    return [
-        ("risicolocaties",),
-        ("signalen",),
-        ("netwerken",),
-        ("bijlage_risicolocaties",),
-        ("bijlage_signalen",),
-        ("bijlage_netwerken",),
-    ]
-
-
-def prepare_while_waiting(partial: Results) -> tuple[dict, set[Path]]:
-    """The ``while_waiting`` hook of :func:`bcba.engine.analyse`: render the sections that
-    need no spatial results while the second process finishes them. Returns the rendered
-    sections and the map files checked."""
-    report = Report(partial)
-    report.prepare(sections_without_spatial())
-    return report._prepared, partial.checked
-
-
 def open_report(run_config: str = "", *, gemeente: str = "") -> Report:
     """Analyse a run and return its :class:`Report`: what the report notebook calls first.
 
@@ -466,11 +445,10 @@ def open_report(run_config: str = "", *, gemeente: str = "") -> Report:
                 "uitvoer": str(cfg.output_dir),
             },
         )
-    results = analyse(cfg, after_spatial=prepare_sections, while_waiting=prepare_while_waiting)
+    results = analyse(cfg, after_spatial=prepare_sections)
     report = Report(results, _audit_start=None if audited else start["seq"])
-    for extra in (results.extra_waiting, results.extra):
-        if extra is not None:
-            prepared, checked = extra
-            report._prepared.update(prepared)
-            results.checked |= checked
+    if results.extra is not None:
+        prepared, checked = results.extra
+        report._prepared.update(prepared)
+        results.checked |= checked
     return report

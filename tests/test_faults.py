@@ -585,7 +585,7 @@ KILL_STAGES = {
     "netwerken": "Netwerken analyseren",  # kernel, second process, hand-over files, Chromium
     # tables, GeoPackages and sections written into the half-built folder (the PDF stage
     # comes later and costs a whole run more; Chromium runs from the first stage on)
-    "uitvoer": "Werkboek en QGIS-project schrijven",
+    "uitvoer": "QGIS-project schrijven",
 }
 
 

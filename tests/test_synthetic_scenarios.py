@@ -20,6 +20,7 @@ from bcba.errors import ConfigError
 from bcba.synthetic import CLUSTER, OVERDISPERSIE, RTM_FACTOREN_AFWIJKEND, SCENARIOS, generate
 from bcba.synthetic._signals import _decay_weights, cell_frailty, kernel
 from bcba.synthetic._truth import DREMPELS
+from tests.test_synthetic import _date, _key
 
 PERIODE = (dt.date(2024, 1, 1), dt.date(2025, 12, 31))
 START, END = pd.Timestamp(PERIODE[0]), pd.Timestamp(PERIODE[1])
@@ -28,22 +29,6 @@ ALL_FLAGS = set(DREMPELS)
 
 def _read(folder: Path, name: str) -> pd.DataFrame:
     return pd.read_csv(folder / name, sep=";", dtype=str, keep_default_na=False)
-
-
-def _date(series: pd.Series) -> pd.Series:
-    return pd.to_datetime(series.replace("", None), format="%d-%m-%Y")
-
-
-def _key(frame: pd.DataFrame) -> pd.Series:
-    return (
-        frame["postcode"]
-        + "|"
-        + frame["huisnummer"].astype(str)
-        + "|"
-        + frame["huisletter"]
-        + "|"
-        + frame["toevoeging"]
-    )
 
 
 @pytest.fixture(scope="module")

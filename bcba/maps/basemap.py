@@ -92,6 +92,8 @@ MIN_INHABITED_SQUARES = 3
 CONTEXT_MARGIN = 0.6
 #: Margin of the static maps around the study area (share of the larger side).
 STATIC_MARGIN = 0.04
+#: margin around a focus area (a gebied of a municipality), as a share of its extent
+FOCUS_MARGIN = 0.15
 #: Label kinds in priority order.
 LABEL_KINDS = ("gemeente", "wijk", "buurt", "straat")
 #: Street labels kept as candidates (the most addresses first).
@@ -526,9 +528,9 @@ def _check_crs(frame: gpd.GeoDataFrame | None, what: str) -> None:
         raise CRSMismatchError(f"{what} moet in {CRS} zijn, niet in {frame.crs}.")
 
 
-def _padded(bounds, share: float) -> tuple[float, float, float, float]:
+def _padded(bounds, share: float, *, minimum: float = 1.0) -> tuple[float, float, float, float]:
     xmin, ymin, xmax, ymax = (float(v) for v in bounds)
-    pad = share * max(xmax - xmin, ymax - ymin, 1.0)
+    pad = share * max(xmax - xmin, ymax - ymin, minimum)
     return (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
 
 
@@ -590,6 +592,7 @@ def _assemble(
     achtergrond: dict[str, gpd.GeoDataFrame] | None,
     notes: list[str],
     context: bool = True,
+    focus: shapely.Geometry | None = None,
 ) -> Basemap:
     cleaned = _clean_buurten(buurten)
     outline_geom = _without_small_holes(shapely.coverage_union_all(cleaned.geometry.values))
@@ -607,7 +610,12 @@ def _assemble(
             wijkcode=cleaned.get("buurtcode", pd.Series([""] * len(cleaned))).to_numpy(),
             wijknaam=cleaned.get("buurtnaam", pd.Series([""] * len(cleaned))).to_numpy(),
         )
-    extent = _padded(outline.total_bounds, STATIC_MARGIN)
+    # a B-CBA of part of the area shows that part with its surroundings (at least 500 m)
+    extent = (
+        _padded(outline.total_bounds, STATIC_MARGIN)
+        if focus is None
+        else _padded(shapely.bounds(focus), FOCUS_MARGIN, minimum=500.0 / FOCUS_MARGIN)
+    )
     box = _padded(outline.total_bounds, CONTEXT_MARGIN)
     if context:
         buren, water, bebouwing = _context(gemeente, outline_geom, box)
@@ -674,6 +682,7 @@ def build_basemap(
     *,
     bag: pd.DataFrame | None = None,
     achtergrond: str | Path | None = None,
+    focus: shapely.Geometry | None = None,
 ) -> Basemap:
     """The basemap of a run (built once: asked again with the same area, BAG and background,
     the same basemap is returned).
@@ -688,6 +697,9 @@ def build_basemap(
         street names; without it no streets are named.
     achtergrond
         Path of the analyst's ``achtergrond.gpkg`` (see :func:`find_achtergrond`), or None.
+    focus
+        The part of the area a B-CBA covers (:mod:`bcba.scope`); the print maps show it with
+        its surroundings instead of the whole area.
 
     Raises
     ------
@@ -700,8 +712,13 @@ def build_basemap(
     if achtergrond is not None:
         stat = Path(achtergrond).stat() if Path(achtergrond).exists() else None
         background = (str(achtergrond), stat.st_mtime_ns if stat else None)
-    for built_area, built_bag, built_background, built in _BUILT:
-        if built_area is area and built_bag is bag and built_background == background:
+    for built_area, built_bag, built_background, built_focus, built in _BUILT:
+        if (
+            built_area is area
+            and built_bag is bag
+            and built_background == background
+            and built_focus is focus
+        ):
             return built  # the same run asks again: one basemap per run
     for frame, what in ((area.buurten, "buurten"), (area.wijken, "wijken")):
         _check_crs(frame, what)
@@ -723,8 +740,9 @@ def build_basemap(
         bag=bag,
         achtergrond=layers,
         notes=notes,
+        focus=focus,
     )
-    _BUILT.insert(0, (area, bag, background, built))
+    _BUILT.insert(0, (area, bag, background, focus, built))
     del _BUILT[2:]
     return built
 

@@ -148,16 +148,13 @@ class Report:
     def _basemap(self):
         from bcba.maps.basemap import build_basemap, find_achtergrond
 
-        basemap = build_basemap(
-            self.inputs.area, bag=self.inputs.bag, achtergrond=find_achtergrond(self.cfg.data_dir)
-        )
         focus = self.results.focus
-        if focus is not None and focus.gebied is not None:
-            # a B-CBA of part of a municipality shows that part, with its surroundings
-            xmin, ymin, xmax, ymax = focus.gebied.bounds
-            pad = 0.15 * max(xmax - xmin, ymax - ymin, 500.0)
-            basemap.extent = (xmin - pad, ymin - pad, xmax + pad, ymax + pad)
-        return basemap
+        return build_basemap(
+            self.inputs.area,
+            bag=self.inputs.bag,
+            achtergrond=find_achtergrond(self.cfg.data_dir),
+            focus=None if focus is None else focus.gebied,
+        )
 
     def save_map(self, page, slug: str) -> Path:
         """Write a map page to ``kaarten/`` (to be checked for personal data)."""
